@@ -1,0 +1,129 @@
+/**
+ * The one error hierarchy of bulwark. Every rejection a middleware makes is a
+ * `BulwarkError` rendered as an RFC 9457 `application/problem+json` body; every
+ * misconfiguration caught by a factory is a `BulwarkConfigError`.
+ */
+
+/** Status and title of every stable error code; docs/error-codes.md mirrors this table. */
+export const ERROR_CATALOG = {
+  'auth.missing_credentials': { status: 401, title: 'Authentication required' },
+  'auth.invalid_token': { status: 401, title: 'Invalid token' },
+  'auth.token_expired': { status: 401, title: 'Token expired' },
+  'auth.token_revoked': { status: 401, title: 'Token revoked' },
+  'auth.invalid_credentials': { status: 401, title: 'Invalid credentials' },
+  'auth.refresh_reused': { status: 401, title: 'Refresh token reused' },
+  'auth.invalid_api_key': { status: 401, title: 'Invalid API key' },
+  'auth.forbidden': { status: 403, title: 'Forbidden' },
+  'password.weak': { status: 400, title: 'Password too weak' },
+  'password.too_long': { status: 400, title: 'Password too long' },
+  'rate_limit.exceeded': { status: 429, title: 'Too many requests' },
+  'rate_limit.budget_exceeded': { status: 429, title: 'Budget exceeded' },
+  'rate_limit.unavailable': { status: 503, title: 'Rate limiter unavailable' },
+  'validation.failed': { status: 400, title: 'Validation failed' },
+  'request.invalid_json': { status: 400, title: 'Malformed JSON body' },
+  'request.bad_request': { status: 400, title: 'Bad request' },
+  'request.too_deep': { status: 400, title: 'Body nested too deeply' },
+  'request.forbidden_key': { status: 400, title: 'Forbidden key in body' },
+  'request.too_large': { status: 413, title: 'Request body too large' },
+  'request.unsupported_media_type': { status: 415, title: 'Unsupported media type' },
+  'request.timeout': { status: 503, title: 'Request timed out' },
+  'path.traversal': { status: 400, title: 'Path not allowed' },
+  'host.untrusted': { status: 400, title: 'Untrusted host' },
+  'cors.rejected': { status: 403, title: 'Origin not allowed' },
+  'upstream.unavailable': { status: 503, title: 'Upstream unavailable' },
+  'crypto.open_failed': { status: 500, title: 'Sealed value could not be opened' },
+  'internal.error': { status: 500, title: 'Internal Server Error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+/** Every stable `code` a bulwark problem can carry. */
+export type BulwarkErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Prefix of the problem `type` URI; the code follows it. */
+export const PROBLEM_TYPE_PREFIX = 'urn:bulwark:problem:';
+
+/** An RFC 9457 problem document as bulwark renders it. */
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: BulwarkErrorCode;
+  [extension: string]: unknown;
+}
+
+export interface BulwarkErrorOptions {
+  /** Human-readable explanation; must never echo request input or secrets. */
+  detail?: string;
+  /** Extra problem members, e.g. `errors` for validation or `problems` for passwords. */
+  extensions?: Record<string, unknown>;
+  /** Response headers that belong to the problem (`WWW-Authenticate`, `Retry-After`). */
+  headers?: Record<string, string>;
+  /** The underlying error; never rendered. */
+  cause?: unknown;
+}
+
+/** A request rejection with a stable `code`; rendered as `application/problem+json`. */
+export class BulwarkError extends Error {
+  readonly code: BulwarkErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly extensions: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+  /** Lets Express 4's default handler pick the right status if no errorHandler is mounted. */
+  readonly statusCode: number;
+  /** Tells Express's default handler that `message` is safe to show. */
+  readonly expose = true;
+
+  constructor(code: BulwarkErrorCode, options: BulwarkErrorOptions = {}) {
+    const { status, title } = ERROR_CATALOG[code];
+    super(options.detail ?? title, options.cause === undefined ? {} : { cause: options.cause });
+    this.name = 'BulwarkError';
+    this.code = code;
+    this.status = status;
+    this.statusCode = status;
+    this.title = title;
+    this.detail = options.detail;
+    this.extensions = options.extensions ?? {};
+    this.headers = options.headers ?? {};
+  }
+
+  /** The problem document; never includes `cause`, stack or request input. */
+  toProblem(): ProblemDocument {
+    const problem: ProblemDocument = {
+      ...this.extensions,
+      type: PROBLEM_TYPE_PREFIX + this.code,
+      title: this.title,
+      status: this.status,
+      code: this.code,
+    };
+    if (this.detail !== undefined) problem.detail = this.detail;
+    return problem;
+  }
+}
+
+/** Thrown by factories, `loadConfig()` and the CLI: lists every problem found at once. */
+export class BulwarkConfigError extends Error {
+  readonly code = 'config.invalid';
+  readonly problems: readonly string[];
+
+  constructor(scope: string, problems: readonly string[]) {
+    super(
+      `${scope}: ${String(problems.length)} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'BulwarkConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Narrowing helper that also works across two copies of the package (CJS + ESM). */
+export function isBulwarkError(value: unknown): value is BulwarkError {
+  return (
+    value instanceof BulwarkError ||
+    (value instanceof Error &&
+      value.name === 'BulwarkError' &&
+      typeof (value as Partial<BulwarkError>).code === 'string' &&
+      Object.hasOwn(ERROR_CATALOG, (value as Partial<BulwarkError>).code ?? ''))
+  );
+}

@@ -1,0 +1,12 @@
+declare global {
+  // Express's own types are extended through this namespace.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by `requestId()`: the request's correlation id. */
+      requestId?: string;
+    }
+  }
+}
+
+export {};

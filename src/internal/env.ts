@@ -1,0 +1,10 @@
+/** The deployment environment, read from `ENVIRONMENT` with `NODE_ENV` as alias. */
+export function currentEnvironment(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env.ENVIRONMENT ?? env.NODE_ENV ?? 'development';
+  return value.trim().toLowerCase();
+}
+
+/** True for `production` and its common spelling `prod`. */
+export function isProduction(environment: string = currentEnvironment()): boolean {
+  return environment === 'production' || environment === 'prod';
+}

@@ -1,0 +1,192 @@
+import { BulwarkConfigError } from '../errors.js';
+
+/** Mapping every key of an options type to `true`, so the compiler keeps the list whole. */
+export type KnownKeys<T> = { readonly [K in keyof Required<T>]: true };
+
+interface NumberRule<D> {
+  min?: number;
+  max?: number;
+  integer?: boolean;
+  default: D;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : String(value);
+  if (typeof value === 'string') return 'a string';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0] ?? 0;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j] ?? 0;
+      row[j] = Math.min(
+        current + 1,
+        (row[j - 1] ?? 0) + 1,
+        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      previous = current;
+    }
+  }
+  return row[b.length] ?? 0;
+}
+
+function suggestion(key: string, known: readonly string[]): string {
+  const lower = key.toLowerCase();
+  const close = known.find((k) => k.toLowerCase() === lower || editDistance(k, key) <= 2);
+  return close === undefined ? '' : ` Did you mean \`${close}\`?`;
+}
+
+/**
+ * Collects every problem in a factory's options and throws them together.
+ * Values are checked at run time, not only by TypeScript: a JS caller or an
+ * environment string can pass `'1mb'` where a number belongs.
+ */
+export class OptionChecker<T extends object> {
+  readonly #scope: string;
+  readonly #options: Record<string, unknown>;
+  readonly #problems: string[] = [];
+
+  constructor(scope: string, options: T | undefined, known: KnownKeys<T>) {
+    this.#scope = scope;
+    if (options === undefined) {
+      this.#options = {};
+      return;
+    }
+    const given: unknown = options;
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+      this.#options = {};
+      this.#problems.push(`options must be an object, got ${describe(given)}`);
+      return;
+    }
+    this.#options = options as Record<string, unknown>;
+    const names = Object.keys(known);
+    for (const key of Object.keys(options)) {
+      if (!Object.hasOwn(known, key)) {
+        this.#problems.push(`unknown option \`${key}\`.${suggestion(key, names)}`);
+      }
+    }
+  }
+
+  /** The raw value of an option, for checks the typed helpers do not cover. */
+  raw(key: keyof T & string): unknown {
+    return this.#options[key];
+  }
+
+  has(key: keyof T & string): boolean {
+    return this.#options[key] !== undefined;
+  }
+
+  problem(message: string): void {
+    this.#problems.push(message);
+  }
+
+  number<D extends number | undefined>(key: keyof T & string, rule: NumberRule<D>): number | D {
+    const value = this.#options[key];
+    if (value === undefined) return rule.default;
+    const where = `\`${key}\``;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      this.#problems.push(`${where} must be a finite number, got ${describe(value)}`);
+      return rule.default;
+    }
+    if (rule.integer === true && !Number.isInteger(value)) {
+      this.#problems.push(`${where} must be an integer, got ${String(value)}`);
+    }
+    if (rule.min !== undefined && value < rule.min) {
+      this.#problems.push(`${where} must be >= ${String(rule.min)}, got ${String(value)}`);
+    }
+    if (rule.max !== undefined && value > rule.max) {
+      this.#problems.push(`${where} must be <= ${String(rule.max)}, got ${String(value)}`);
+    }
+    return value;
+  }
+
+  string<D extends string | undefined>(
+    key: keyof T & string,
+    fallback: D,
+    rule: { nonEmpty?: boolean; maxLength?: number; pattern?: RegExp } = {},
+  ): string | D {
+    const value = this.#options[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'string') {
+      this.#problems.push(`\`${key}\` must be a string, got ${describe(value)}`);
+      return fallback;
+    }
+    if (rule.nonEmpty === true && value.trim() === '') {
+      this.#problems.push(`\`${key}\` must not be empty`);
+    }
+    if (rule.maxLength !== undefined && value.length > rule.maxLength) {
+      this.#problems.push(`\`${key}\` must be at most ${String(rule.maxLength)} characters`);
+    }
+    if (rule.pattern !== undefined && !rule.pattern.test(value)) {
+      this.#problems.push(`\`${key}\` has an invalid format (expected ${String(rule.pattern)})`);
+    }
+    return value;
+  }
+
+  boolean<D extends boolean | undefined>(key: keyof T & string, fallback: D): boolean | D {
+    const value = this.#options[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') {
+      this.#problems.push(`\`${key}\` must be true or false, got ${describe(value)}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<const V extends string, D extends V | undefined>(
+    key: keyof T & string,
+    values: readonly V[],
+    fallback: D,
+  ): V | D {
+    const value = this.#options[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== 'string' || !(values as readonly string[]).includes(value)) {
+      const shown = typeof value === 'string' ? `'${value}'` : describe(value);
+      this.#problems.push(
+        `\`${key}\` must be one of ${values.map((v) => `'${v}'`).join(', ')}, got ${shown}`,
+      );
+      return fallback;
+    }
+    return value as V;
+  }
+
+  // The caller names the function type it expects; only "is a function" can be checked at run time.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
+  func<F extends (...args: never[]) => unknown>(key: keyof T & string): F | undefined {
+    const value = this.#options[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'function') {
+      this.#problems.push(`\`${key}\` must be a function, got ${describe(value)}`);
+      return undefined;
+    }
+    return value as F;
+  }
+
+  stringArray(
+    key: keyof T & string,
+    fallback: readonly string[],
+    rule: { nonEmpty?: boolean } = {},
+  ): readonly string[] {
+    const value = this.#options[key];
+    if (value === undefined) return fallback;
+    if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
+      this.#problems.push(`\`${key}\` must be an array of strings, got ${describe(value)}`);
+      return fallback;
+    }
+    if (rule.nonEmpty === true && value.length === 0) {
+      this.#problems.push(`\`${key}\` must list at least one entry`);
+    }
+    return value;
+  }
+
+  /** Throws one `BulwarkConfigError` naming every problem found. */
+  done(): void {
+    if (this.#problems.length > 0) throw new BulwarkConfigError(this.#scope, this.#problems);
+  }
+}

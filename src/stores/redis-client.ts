@@ -1,0 +1,149 @@
+import { createRequire } from 'node:module';
+import { securityEvents } from '../events.js';
+import { OptionChecker, type KnownKeys } from '../internal/options.js';
+
+/**
+ * What bulwark needs of a Redis client: node-redis's `sendCommand`. Every
+ * Redis-backed part of bulwark talks to Redis only through it, so the public
+ * types do not depend on the optional `redis` package.
+ */
+export interface RedisClientLike {
+  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
+}
+
+/** The client `createRedisClient` returns: a node-redis client, typed by what bulwark uses. */
+export interface BulwarkRedisClient extends RedisClientLike {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'ready' | 'end' | 'connect', listener: () => void): unknown;
+  /** Sends QUIT after pending replies, then closes. */
+  quit(): Promise<unknown>;
+  /** Closes at once, failing pending commands. */
+  destroy(): void;
+}
+
+export interface RedisClientOptions {
+  /** Milliseconds to wait for a TCP connection. @default 1000 */
+  connectTimeoutMs?: number;
+  /** Milliseconds a command may take before it fails. @default 1000 */
+  commandTimeoutMs?: number;
+  /** Longest pause between reconnect attempts, in ms. @default 5000 */
+  maxReconnectDelayMs?: number;
+  /** Name shown by `CLIENT LIST`. @default 'bulwark' */
+  name?: string;
+}
+
+const KNOWN: KnownKeys<RedisClientOptions> = {
+  connectTimeoutMs: true,
+  commandTimeoutMs: true,
+  maxReconnectDelayMs: true,
+  name: true,
+};
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+const commandTimeouts = new WeakMap<RedisClientLike, number>();
+
+interface NodeRedisModule {
+  createClient(
+    options: Record<string, unknown>,
+  ): BulwarkRedisClient & { connect(): Promise<unknown> };
+}
+
+function loadNodeRedis(): NodeRedisModule {
+  // `redis` is an optional peer: load it only when a Redis client is asked for.
+  const require = createRequire(import.meta.url);
+  try {
+    return require('redis') as NodeRedisModule;
+  } catch {
+    throw new Error('createRedisClient() needs the `redis` package: npm install redis');
+  }
+}
+
+/** Hides the password of a `redis://user:pass@host` URL in messages. */
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable url)';
+  }
+}
+
+/**
+ * A node-redis client with defaults safe for a request path: the offline
+ * queue is off and every command has a deadline, so an outage answers in
+ * about a second instead of hanging requests; reconnects back off
+ * exponentially (with jitter) forever, so recovery needs no restart; and
+ * connection errors become `rate_limit.store_error` events instead of
+ * unhandled `error` events. The connection starts at once.
+ *
+ * @param url `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS
+ * @param [options.connectTimeoutMs=1000]
+ * @param [options.commandTimeoutMs=1000]
+ * @param [options.maxReconnectDelayMs=5000]
+ * @example const redis = createRedisClient(process.env.REDIS_URL);
+ */
+export function createRedisClient(url: string, options?: RedisClientOptions): BulwarkRedisClient {
+  const check = new OptionChecker('createRedisClient', options, KNOWN);
+  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+    check.problem('url must be a redis:// or rediss:// URL');
+  }
+  const connectTimeout = check.number('connectTimeoutMs', {
+    min: 1,
+    max: 60_000,
+    default: 1000,
+  });
+  const commandTimeout = check.number('commandTimeoutMs', {
+    min: 1,
+    max: 60_000,
+    default: DEFAULT_COMMAND_TIMEOUT_MS,
+  });
+  const maxDelay = check.number('maxReconnectDelayMs', { min: 10, max: 600_000, default: 5000 });
+  const name = check.string('name', 'bulwark', { pattern: /^[\x21-\x7e]+$/ });
+  check.done();
+
+  const client = loadNodeRedis().createClient({
+    url,
+    name,
+    disableOfflineQueue: true,
+    commandOptions: { timeout: commandTimeout },
+    socket: {
+      connectTimeout,
+      reconnectStrategy: (retries: number) =>
+        Math.min(maxDelay, 50 * 2 ** Math.min(retries, 16)) + Math.floor(Math.random() * 50),
+    },
+  });
+  commandTimeouts.set(client, commandTimeout);
+
+  // One event per outage, not one per reconnect attempt.
+  let reported = false;
+  client.on('error', (error: Error) => {
+    if (reported) return;
+    reported = true;
+    securityEvents.emit('rate_limit.store_error', undefined, {
+      reason: 'redis_connection_error',
+      store: 'redis',
+      url: safeUrl(url),
+      error: error.message,
+    });
+  });
+  client.on('ready', () => {
+    reported = false;
+  });
+  client.connect().catch(() => {
+    // Reported through the 'error' listener; the reconnect strategy keeps trying.
+  });
+  return client;
+}
+
+/**
+ * Runs one command with a deadline: the client's own when it came from
+ * `createRedisClient`, else one second, so a foreign client cannot hang a request.
+ */
+export function redisCommand(client: RedisClientLike, args: string[]): Promise<unknown> {
+  return client.sendCommand(args, {
+    timeout: commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { createClient } from 'redis';
+
+export const SHARED_REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+
+/** True when the shared test Redis answers PING. */
+export async function sharedRedisAvailable(): Promise<boolean> {
+  const client = createClient({
+    url: SHARED_REDIS_URL,
+    socket: { connectTimeout: 500, reconnectStrategy: false },
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
+/**
+ * Whether Redis-backed tests should run. Under CI a missing Redis is a
+ * failure, not a silent skip.
+ */
+export async function requireRedis(): Promise<boolean> {
+  const available = await sharedRedisAvailable();
+  if (!available && process.env.CI === 'true') {
+    throw new Error(`CI=true but no Redis answers at ${SHARED_REDIS_URL}`);
+  }
+  return available;
+}
+
+/** A key prefix no other test (or parallel worker) uses. */
+export function uniquePrefix(label: string): string {
+  return `bulwark-test:${label}:${randomBytes(6).toString('hex')}:`;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (typeof address === 'object' && address !== null) resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** A private `redis-server` that a test may stop and restart; never the shared one. */
+export class PrivateRedis {
+  #process: ChildProcess | undefined;
+  readonly port: number;
+
+  private constructor(port: number) {
+    this.port = port;
+  }
+
+  static async start(): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort());
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${String(this.port)}`;
+  }
+
+  async restart(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    this.#process = child;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const client = createClient({
+        url: this.url,
+        socket: { connectTimeout: 200, reconnectStrategy: false },
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.ping();
+        client.destroy();
+        return;
+      } catch {
+        if (client.isOpen) client.destroy();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error(`private redis-server on ${String(this.port)} did not start`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#process;
+    this.#process = undefined;
+    if (child === undefined || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        resolve();
+      });
+      child.kill('SIGKILL');
+    });
+  }
+}
