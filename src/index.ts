@@ -24,9 +24,19 @@ export type {
 export { requestId } from './request/request-id.js';
 export type { RequestIdOptions } from './request/request-id.js';
 
-export { createRedisClient } from './stores/redis-client.js';
+export { createRedisClient, whenRedisReady } from './stores/redis-client.js';
 export type {
   BulwarkRedisClient,
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export { circuitBreaker } from './llm/circuit-breaker.js';
+export type {
+  Breaker,
+  CircuitBreakerOptions,
+  CircuitCacheOptions,
+  CircuitCallContext,
+  CircuitResult,
+  CircuitState,
+} from './llm/circuit-breaker.js';

@@ -147,3 +147,26 @@ export function redisCommand(client: RedisClientLike, args: string[]): Promise<u
     timeout: commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS,
   });
 }
+
+/**
+ * Resolves `true` once the client is ready, or `false` after `timeoutMs`.
+ * Lets a server wait briefly for Redis at start-up without hanging on an outage.
+ *
+ * @param [timeoutMs=5000]
+ * @example if (!(await whenRedisReady(redis))) console.warn('starting without Redis');
+ */
+export async function whenRedisReady(
+  client: BulwarkRedisClient,
+  timeoutMs = 5000,
+): Promise<boolean> {
+  if (client.isReady) return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      resolve(client.isReady);
+    }, timeoutMs);
+    client.on('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

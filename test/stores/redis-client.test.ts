@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BulwarkConfigError, createRedisClient, securityEvents } from '../../src/index.js';
+import {
+  BulwarkConfigError,
+  createRedisClient,
+  securityEvents,
+  whenRedisReady,
+} from '../../src/index.js';
 import { redisCommand } from '../../src/stores/redis-client.js';
 import { PrivateRedis, requireRedis, SHARED_REDIS_URL } from '../helpers/redis.js';
 
@@ -24,7 +29,7 @@ describe.runIf(hasRedis)('createRedisClient', () => {
 
   it('connects by itself and runs commands with a deadline', async () => {
     const client = createRedisClient(SHARED_REDIS_URL);
-    await until(() => client.isReady);
+    expect(await whenRedisReady(client)).toBe(true);
     expect(await redisCommand(client, ['PING'])).toBe('PONG');
     await client.quit();
   });
@@ -47,6 +52,12 @@ describe.runIf(hasRedis)('createRedisClient', () => {
     await until(() => client.isReady);
     expect(await redisCommand(client, ['PING'])).toBe('PONG');
     off();
+    client.destroy();
+  });
+
+  it('whenRedisReady gives up after its timeout while Redis is down', async () => {
+    const client = createRedisClient('redis://127.0.0.1:1', { connectTimeoutMs: 50 });
+    expect(await whenRedisReady(client, 100)).toBe(false);
     client.destroy();
   });
 

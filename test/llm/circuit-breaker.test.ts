@@ -1,0 +1,228 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BulwarkConfigError,
+  BulwarkError,
+  circuitBreaker,
+  createRedisClient,
+  securityEvents,
+  type Breaker,
+  type SecurityEvent,
+  whenRedisReady,
+} from '../../src/index.js';
+import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+/** A provider stub whose behaviour the test switches. */
+function stubProvider() {
+  const stub = {
+    mode: 'ok' as 'ok' | 'fail' | 'hang' | 'flaky' | 'bad_request',
+    calls: 0,
+    aborted: 0,
+    fn: async (prompt: string, { signal }: { signal: AbortSignal }): Promise<string> => {
+      stub.calls += 1;
+      switch (stub.mode) {
+        case 'ok':
+          return `answer to ${prompt}`;
+        case 'fail':
+          throw new Error('provider 500');
+        case 'bad_request':
+          throw Object.assign(new Error('provider 400'), { status: 400 });
+        case 'flaky':
+          if (stub.calls % 2 === 0) throw new Error('provider 502');
+          return `answer to ${prompt}`;
+        case 'hang':
+          return new Promise((_resolve, reject) => {
+            signal.addEventListener('abort', () => {
+              stub.aborted += 1;
+              reject(new Error('aborted'));
+            });
+          });
+      }
+    },
+  };
+  return stub;
+}
+
+async function expectUnavailable(promise: Promise<unknown>): Promise<BulwarkError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(BulwarkError);
+  expect((error as BulwarkError).code).toBe('upstream.unavailable');
+  expect((error as BulwarkError).status).toBe(503);
+  return error as BulwarkError;
+}
+
+const breakers: Breaker<string, string>[] = [];
+afterEach(() => {
+  for (const b of breakers.splice(0)) b.shutdown();
+});
+
+function make(stub: ReturnType<typeof stubProvider>, extra = {}) {
+  const breaker = circuitBreaker(stub.fn, {
+    name: 'stub',
+    timeoutMs: 50,
+    volumeThreshold: 4,
+    errorThresholdPercentage: 50,
+    resetTimeoutMs: 200,
+    ...extra,
+  });
+  breakers.push(breaker);
+  return breaker;
+}
+
+describe('circuitBreaker', () => {
+  it('passes answers through, fresh', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub);
+    await expect(breaker.call('hi')).resolves.toEqual({ value: 'answer to hi', stale: false });
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('times out a hung call, aborts its signal, and serves the cached answer marked stale', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub);
+    await breaker.call('hi');
+    stub.mode = 'hang';
+    const result = await breaker.call('hi');
+    expect(result).toMatchObject({ value: 'answer to hi', stale: true });
+    expect(result.stale && Number.isNaN(Date.parse(result.cachedAt))).toBe(false);
+    expect(stub.aborted).toBe(1);
+  });
+
+  it('answers 503 upstream.unavailable when there is no cached answer', async () => {
+    const stub = stubProvider();
+    stub.mode = 'fail';
+    await expectUnavailable(make(stub).call('never answered'));
+  });
+
+  it('opens on the failure rate, serves stale, probes after the reset time, and closes', async () => {
+    const events: SecurityEvent[] = [];
+    const off = securityEvents.on('*', (e) => {
+      if (e.type.startsWith('circuit.')) events.push(e);
+    });
+    const stub = stubProvider();
+    const breaker = make(stub);
+    await breaker.call('cached');
+
+    stub.mode = 'flaky';
+    for (let i = 0; i < 8 && breaker.state === 'closed'; i++) await breaker.call('cached');
+    stub.mode = 'fail';
+    for (let i = 0; i < 8 && breaker.state === 'closed'; i++) await breaker.call('cached');
+    expect(breaker.state).toBe('open');
+
+    const callsWhenOpened = stub.calls;
+    await expect(breaker.call('cached')).resolves.toMatchObject({ stale: true });
+    const error = await expectUnavailable(breaker.call('uncached'));
+    expect(Number(error.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
+    expect(stub.calls).toBe(callsWhenOpened);
+
+    stub.mode = 'ok';
+    await sleep(250);
+    expect(breaker.state).toBe('half_open');
+    await expect(breaker.call('cached')).resolves.toEqual({
+      value: 'answer to cached',
+      stale: false,
+    });
+    expect(breaker.state).toBe('closed');
+    off();
+    expect(events.map((e) => e.type)).toEqual([
+      'circuit.open',
+      'circuit.half_open',
+      'circuit.closed',
+    ]);
+    expect(events[0]).toMatchObject({ circuit: 'stub', reason: 'failure_threshold' });
+  });
+
+  it('reopens when the half-open probe fails', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub, { volumeThreshold: 1 });
+    stub.mode = 'fail';
+    await expectUnavailable(breaker.call('x'));
+    expect(breaker.state).toBe('open');
+    await sleep(250);
+    await expectUnavailable(breaker.call('x'));
+    expect(breaker.state).toBe('open');
+  });
+
+  it('rethrows errors that isFailure says the caller caused, without opening', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub, {
+      volumeThreshold: 1,
+      isFailure: (e: unknown) => (e as { status?: number }).status !== 400,
+    });
+    stub.mode = 'bad_request';
+    for (let i = 0; i < 5; i++) await expect(breaker.call('x')).rejects.toThrow('provider 400');
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('keeps the memory cache within maxEntries, dropping the oldest', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub, { cache: { maxEntries: 2 } });
+    for (const prompt of ['a', 'b', 'c']) await breaker.call(prompt);
+    stub.mode = 'fail';
+    await expectUnavailable(breaker.call('a'));
+    await expect(breaker.call('c')).resolves.toMatchObject({ stale: true });
+  });
+
+  it('uses the caller-chosen cache key', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub, { cache: { key: (p: string) => p.toLowerCase() } });
+    await breaker.call('Hello');
+    stub.mode = 'fail';
+    await expect(breaker.call('HELLO')).resolves.toMatchObject({
+      value: 'answer to Hello',
+      stale: true,
+    });
+  });
+
+  it('with cache: false never serves stale', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub, { cache: false });
+    await breaker.call('a');
+    stub.mode = 'fail';
+    await expectUnavailable(breaker.call('a'));
+  });
+
+  it.each([
+    [{ timeoutMs: -1 }],
+    [{ timeoutMs: '10s' }],
+    [{ errorThresholdPercentage: 0 }],
+    [{ errorThresholdPercentage: 101 }],
+    [{ volumeThreshold: 1.5 }],
+    [{ rollingWindowMs: 15 }],
+    [{ resetTimeoutMs: Number.NaN }],
+    [{ isFailure: true }],
+    [{ cache: { store: 'disk' } }],
+    [{ cache: { ttlMs: 0 } }],
+    [{ cache: { maxEntries: Infinity } }],
+    [{ cache: { kee: () => 'x' } }],
+    [{ timeout: 5 }],
+  ])('refuses %j', (options) => {
+    expect(() => circuitBreaker(() => Promise.resolve(1), options as never)).toThrow(
+      BulwarkConfigError,
+    );
+  });
+});
+
+const hasRedis = await requireRedis();
+
+describe.runIf(hasRedis)('circuitBreaker with a Redis cache', () => {
+  it('shares the last good answer between breakers (replicas)', async () => {
+    const redis = createRedisClient(SHARED_REDIS_URL);
+    expect(await whenRedisReady(redis)).toBe(true);
+    const prefix = uniquePrefix('circuit');
+    const first = stubProvider();
+    const second = stubProvider();
+    const a = make(first, { cache: { store: redis, prefix, ttlMs: 10_000 } });
+    const b = make(second, { cache: { store: redis, prefix, ttlMs: 10_000 } });
+    await a.call('shared');
+    second.mode = 'fail';
+    await expect(b.call('shared')).resolves.toMatchObject({
+      value: 'answer to shared',
+      stale: true,
+    });
+    await redis.quit();
+  });
+});
