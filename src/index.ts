@@ -40,3 +40,11 @@ export type {
   CircuitResult,
   CircuitState,
 } from './llm/circuit-breaker.js';
+
+export { costLimit } from './rate-limit/cost-limit.js';
+export type {
+  CostLimitMiddleware,
+  CostLimitOptions,
+  StoreErrorMode,
+} from './rate-limit/cost-limit.js';
+export type { KeyBy } from './internal/key-by.js';

@@ -1,0 +1,211 @@
+import type { Request } from 'express';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BulwarkConfigError,
+  costLimit,
+  createRedisClient,
+  securityEvents,
+  whenRedisReady,
+  type CostLimitOptions,
+  type SecurityEvent,
+} from '../../src/index.js';
+import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
+import { PrivateRedis, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+const byBody = (req: Request): number => (req.body as { max_tokens: number }).max_tokens;
+
+function gateway(factory: ExpressFactory, options: Partial<CostLimitOptions>, actual?: number) {
+  const app = jsonApp(factory);
+  const limiter = costLimit({ cost: byBody, budget: 10, keyBy: 'ip', ...options });
+  const state = { handled: 0 };
+  app.post('/complete', limiter, async (req, res) => {
+    state.handled += 1;
+    if (actual !== undefined) await limiter.settle(req, actual);
+    res.json({ ok: true });
+  });
+  return { app, state, limiter };
+}
+
+function spend(app: ReturnType<typeof gateway>['app'], maxTokens: unknown) {
+  return request(app).post('/complete').send({ max_tokens: maxTokens });
+}
+
+describe.each(EXPRESS_VERSIONS)('costLimit on %s', (_name, factory) => {
+  it('lets each request spend its own cost until the budget is gone', async () => {
+    const { app, state } = gateway(factory, {});
+    const first = await spend(app, 6);
+    expect(first.status).toBe(200);
+    expect(first.headers['ratelimit-policy']).toBe('"cost";q=10;w=60');
+    expect(first.headers.ratelimit).toMatch(/^"cost";r=4;t=\d+$/);
+    expect((await spend(app, 4)).status).toBe(200);
+
+    const events: SecurityEvent[] = [];
+    const off = securityEvents.on('rate_limit.budget_exceeded', (e) => events.push(e));
+    const refused = await spend(app, 1);
+    off();
+    expect(refused.status).toBe(429);
+    expect(refused.body.code).toBe('rate_limit.budget_exceeded');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.headers.ratelimit).toMatch(/r=0;/);
+    expect(state.handled).toBe(2);
+    expect(events[0]).toMatchObject({ reason: 'budget_spent', cost: 1, budget: 10 });
+  });
+
+  it('refuses a request that costs more than the whole budget without charging it', async () => {
+    const { app, state } = gateway(factory, {});
+    const res = await spend(app, 11);
+    expect(res.status).toBe(429);
+    expect(res.body.code).toBe('rate_limit.budget_exceeded');
+    expect((await spend(app, 10)).status).toBe(200);
+    expect(state.handled).toBe(1);
+  });
+
+  it.each([[-1], [1.5], [null], ['5'], [1e300], [{}]])(
+    'answers 400 validation.failed for the cost %j and never charges it',
+    async (value) => {
+      const { app, state } = gateway(factory, {});
+      const res = await spend(app, value);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation.failed');
+      expect(state.handled).toBe(0);
+    },
+  );
+
+  it('settle refunds what was charged but not used', async () => {
+    const { app } = gateway(factory, {}, 2);
+    await spend(app, 8);
+    const res = await spend(app, 8);
+    expect(res.status).toBe(200);
+  });
+
+  it('settle charges a larger actual cost in full, past the budget', async () => {
+    const { app } = gateway(factory, {}, 30);
+    expect((await spend(app, 1)).status).toBe(200);
+    const res = await spend(app, 1);
+    expect(res.status).toBe(429);
+  });
+
+  it('settle refuses a malformed actual cost', async () => {
+    const { limiter } = gateway(factory, {});
+    await expect(limiter.settle(Object.create(null) as Request, Number.NaN)).rejects.toMatchObject({
+      code: 'validation.failed',
+    });
+  });
+
+  it('keyBy apiKey falls back to the IP when no verified key is present', async () => {
+    const { app } = gateway(factory, { keyBy: 'apiKey' });
+    await request(app).post('/complete').set('X-API-Key', 'bogus-1').send({ max_tokens: 10 });
+    const res = await request(app)
+      .post('/complete')
+      .set('X-API-Key', 'bogus-2')
+      .send({ max_tokens: 1 });
+    expect(res.status).toBe(429);
+  });
+});
+
+describe('costLimit options', () => {
+  const cost = () => 1;
+  it.each([
+    [{ budget: 10 }],
+    [{ cost, budget: 0 }],
+    [{ cost, budget: -5 }],
+    [{ cost, budget: Number.NaN }],
+    [{ cost, budget: '10' }],
+    [{ cost, budget: 1.5 }],
+    [{ cost, budget: 10, windowMs: 0 }],
+    [{ cost, budget: 10, keyBy: 'header' }],
+    [{ cost, budget: 10, store: 'redis' }],
+    [{ cost, budget: 10, onStoreError: 'ignore' }],
+    [{ cost, budget: 10, budgett: 5 }],
+    [{ cost, budget: 10, onStoreError: 'memory-fallback', env: 'production' }],
+    [{ cost: 5, budget: 10 }],
+  ])('refuses %j', (options) => {
+    expect(() => costLimit(options as never)).toThrow(BulwarkConfigError);
+  });
+});
+
+const hasRedis = await requireRedis();
+
+describe.runIf(hasRedis)('costLimit on Redis', () => {
+  it('never overspends: 100 parallel charges of 1 against a budget of 10 admit exactly 10', async () => {
+    const redis = createRedisClient(SHARED_REDIS_URL);
+    expect(await whenRedisReady(redis)).toBe(true);
+    const prefix = uniquePrefix('cost');
+    // Two limiters on one Redis stand for two replicas.
+    const replicas = [0, 1].map(() => {
+      const { app, state } = gateway(EXPRESS_VERSIONS[0][1], { store: redis, prefix });
+      return { agent: request.agent(app), state };
+    });
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        replicas[i % 2]!.agent.post('/complete').send({ max_tokens: 1 }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(90);
+    expect(replicas[0]!.state.handled + replicas[1]!.state.handled).toBe(10);
+    await redis.quit();
+  });
+
+  it('settles in Redis', async () => {
+    const redis = createRedisClient(SHARED_REDIS_URL);
+    expect(await whenRedisReady(redis)).toBe(true);
+    const { app } = gateway(
+      EXPRESS_VERSIONS[0][1],
+      { store: redis, prefix: uniquePrefix('cost') },
+      1,
+    );
+    expect((await spend(app, 9)).status).toBe(200);
+    expect((await spend(app, 9)).status).toBe(200);
+    expect((await spend(app, 9)).status).toBe(429);
+    await redis.quit();
+  });
+
+  describe('while Redis is down', () => {
+    let redis: PrivateRedis;
+    beforeAll(async () => {
+      redis = await PrivateRedis.start();
+    });
+    afterAll(async () => {
+      await redis.stop();
+    });
+
+    it.each([
+      ['fail-closed', 503, 0],
+      ['fail-open', 200, 1],
+      ['memory-fallback', 200, 1],
+    ] as const)('%s answers %i quickly and recovers by itself', async (mode, status, handled) => {
+      const client = createRedisClient(redis.url, { maxReconnectDelayMs: 100 });
+      expect(await whenRedisReady(client)).toBe(true);
+      const { app, state } = gateway(EXPRESS_VERSIONS[0][1], {
+        store: client,
+        prefix: uniquePrefix('cost'),
+        onStoreError: mode,
+      });
+      const errors: SecurityEvent[] = [];
+      const off = securityEvents.on('rate_limit.store_error', (e) => errors.push(e));
+      await redis.stop();
+
+      const started = Date.now();
+      const res = await spend(app, 1);
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(res.status).toBe(status);
+      if (status === 503) expect(res.body.code).toBe('rate_limit.unavailable');
+      expect(state.handled).toBe(handled);
+      expect(errors.some((e) => e.limiter === 'cost')).toBe(true);
+
+      if (mode === 'memory-fallback') {
+        expect((await spend(app, 9)).status).toBe(200);
+        expect((await spend(app, 1)).status).toBe(429);
+      }
+
+      await redis.restart();
+      expect(await whenRedisReady(client)).toBe(true);
+      expect((await spend(app, 10)).status).toBe(200);
+      expect((await spend(app, 1)).status).toBe(429);
+      off();
+      client.destroy();
+    });
+  });
+});
