@@ -317,7 +317,10 @@ export function createSecretBox(options: SecretBoxOptions): SecretBox {
     } catch (error) {
       // GCM releases plaintext before the tag is checked: wipe it, never return it.
       head.fill(0);
-      throw openFailed('authentication failed (tampered, wrong key or wrong associated data)', error);
+      throw openFailed(
+        'authentication failed (tampered, wrong key or wrong associated data)',
+        error,
+      );
     }
   }
 

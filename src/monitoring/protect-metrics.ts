@@ -68,7 +68,9 @@ function addRule(list: BlockList, rule: unknown, index: number): string | undefi
 }
 
 /** `Basic <base64(user:pass)>` to its two parts, or `undefined` when malformed. */
-function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
+function parseBasic(
+  header: string | undefined,
+): { username: string; password: string } | undefined {
   if (header === undefined || header.length > MAX_AUTHORIZATION_LENGTH) return undefined;
   const match = /^basic +(\S+) *$/i.exec(header);
   const encoded = match?.[1];

@@ -37,7 +37,8 @@ function count(event: SecurityEvent): void {
     byReason = new Map();
     counts.set(type, byReason);
   }
-  let reason = typeof event.reason === 'string' && REASON.test(event.reason) ? event.reason : 'other';
+  let reason =
+    typeof event.reason === 'string' && REASON.test(event.reason) ? event.reason : 'other';
   if (!byReason.has(reason)) {
     // Past the cap every new reason folds into `other`, at most one more series per type.
     if (series >= MAX_SERIES) reason = 'other';
