@@ -23,40 +23,40 @@ export function previousWeight(now: number, windowMs: number): number {
   return 1 - (now % windowMs) / windowMs;
 }
 
+/**
+ * Counts per key in two generations of at most `ceil(maxKeys / 2)` keys each
+ * (the quick-lru scheme): a hit moves its key into the young generation; when
+ * that fills, it becomes the old one and the previous old one is dropped
+ * whole. Every operation is O(1), the total never exceeds `maxKeys`, and a key
+ * seen at least once per generation is never evicted.
+ */
 export class SlidingWindowCounter {
   readonly #windowMs: number;
   readonly #threshold: number;
-  readonly #maxKeys: number;
-  // Map order is recency order: every hit moves its key to the end, so eviction drops the least recent.
-  readonly #entries = new Map<string, Entry>();
+  readonly #generation: number;
+  #young = new Map<string, Entry>();
+  #old = new Map<string, Entry>();
 
   constructor(windowMs: number, threshold: number, maxKeys: number) {
     this.#windowMs = windowMs;
     this.#threshold = threshold;
-    this.#maxKeys = maxKeys;
+    this.#generation = Math.ceil(maxKeys / 2);
   }
 
   /** Keys currently tracked; never more than `maxKeys`. */
   get size(): number {
-    return this.#entries.size;
+    return this.#young.size + this.#old.size;
   }
 
   hit(key: string, now: number): WindowHit {
     const window = Math.floor(now / this.#windowMs);
-    let entry = this.#entries.get(key);
-    if (entry === undefined) {
-      entry = { window, current: 0, previous: 0, reported: -1 };
-    } else {
-      this.#entries.delete(key);
-      if (entry.window !== window) {
-        entry.previous = entry.window === window - 1 ? entry.current : 0;
-        entry.current = 0;
-        entry.window = window;
-      }
+    const entry = this.#entry(key, window);
+    if (entry.window !== window) {
+      entry.previous = entry.window === window - 1 ? entry.current : 0;
+      entry.current = 0;
+      entry.window = window;
     }
-    this.#entries.set(key, entry);
     entry.current++;
-    this.#trim(window);
 
     const estimate = entry.previous * previousWeight(now, this.#windowMs) + entry.current;
     const crossed = estimate >= this.#threshold && entry.reported !== window;
@@ -64,21 +64,16 @@ export class SlidingWindowCounter {
     return { estimate, crossed };
   }
 
-  clear(): void {
-    this.#entries.clear();
-  }
-
-  /**
-   * Drops the least recent key while over the cap, and up to two expired
-   * ones per hit so memory also shrinks when traffic does. Recency order
-   * means the scan stops at the first key that is neither.
-   */
-  #trim(window: number): void {
-    let expiredBudget = 2;
-    for (const [key, entry] of this.#entries) {
-      const over = this.#entries.size > this.#maxKeys;
-      if (!over && (expiredBudget-- === 0 || entry.window >= window - 1)) return;
-      this.#entries.delete(key);
+  #entry(key: string, window: number): Entry {
+    const young = this.#young.get(key);
+    if (young !== undefined) return young;
+    const entry = this.#old.get(key) ?? { window, current: 0, previous: 0, reported: -1 };
+    this.#old.delete(key);
+    this.#young.set(key, entry);
+    if (this.#young.size >= this.#generation) {
+      this.#old = this.#young;
+      this.#young = new Map();
     }
+    return entry;
   }
 }
