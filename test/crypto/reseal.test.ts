@@ -162,20 +162,23 @@ describe('resealAll', () => {
     expect(saves).toBe(1);
   });
 
+  const read = (): string => '';
+  const save = (): void => undefined;
+
   it.each([
     ['no options', undefined],
-    ['no read', { save: () => undefined }],
-    ['no save', { read: () => '' }],
-    ['read not a function', { read: 'secret', save: () => undefined }],
-    ['batchSize 0', { read: () => '', save: () => undefined, batchSize: 0 }],
-    ['batchSize -1', { read: () => '', save: () => undefined, batchSize: -1 }],
-    ['batchSize NaN', { read: () => '', save: () => undefined, batchSize: Number.NaN }],
-    ['batchSize Infinity', { read: () => '', save: () => undefined, batchSize: Infinity }],
-    ["batchSize '5'", { read: () => '', save: () => undefined, batchSize: '5' }],
-    ['batchSize null', { read: () => '', save: () => undefined, batchSize: null }],
-    ['batchSize {}', { read: () => '', save: () => undefined, batchSize: {} }],
-    ['signal not a signal', { read: () => '', save: () => undefined, signal: {} }],
-    ['an unknown option', { read: () => '', save: () => undefined, batch: 5 }],
+    ['no read', { save }],
+    ['no save', { read }],
+    ['read not a function', { read: 'secret', save }],
+    ['batchSize 0', { read, save, batchSize: 0 }],
+    ['batchSize -1', { read, save, batchSize: -1 }],
+    ['batchSize NaN', { read, save, batchSize: Number.NaN }],
+    ['batchSize Infinity', { read, save, batchSize: Infinity }],
+    ["batchSize '5'", { read, save, batchSize: '5' }],
+    ['batchSize null', { read, save, batchSize: null }],
+    ['batchSize {}', { read, save, batchSize: {} }],
+    ['signal not a signal', { read, save, signal: {} }],
+    ['an unknown option', { read, save, batch: 5 }],
   ])('refuses %s', async (_case, options) => {
     const box = createSecretBox({ key: NEW });
     await expect(resealAll([], box, options as never)).rejects.toThrow(BulwarkConfigError);
@@ -185,9 +188,9 @@ describe('resealAll', () => {
     ['records not iterable', 42, createSecretBox({ key: NEW })],
     ['no box', [], {}],
   ])('refuses %s', async (_case, records, box) => {
-    await expect(
-      resealAll(records as never, box as never, { read: () => '', save: () => undefined }),
-    ).rejects.toThrow(BulwarkConfigError);
+    await expect(resealAll(records as never, box as never, { read, save })).rejects.toThrow(
+      BulwarkConfigError,
+    );
   });
 
   it('rejects with the BulwarkError class', async () => {
