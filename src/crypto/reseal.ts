@@ -78,8 +78,6 @@ export async function resealAll<R>(
   const onFailure = check.func<(record: R, error: BulwarkError) => void>('onFailure');
   const batchSize = check.number('batchSize', { min: 1, max: 10_000, integer: true, default: 500 });
   const signal = check.raw('signal');
-  if (read === undefined) check.problem('`read` is required');
-  if (save === undefined) check.problem('`save` is required');
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     check.problem('`signal` must be an AbortSignal');
   }
@@ -94,8 +92,12 @@ export async function resealAll<R>(
   if (typeof box !== 'object' || typeof (box as Partial<SecretBox>).reseal !== 'function') {
     check.problem('box must come from createSecretBox()');
   }
+  const required = '`read` and `save` are both required';
+  if (read === undefined || save === undefined) check.problem(required);
   check.done();
-  if (read === undefined || save === undefined) throw new BulwarkConfigError('resealAll', []);
+  // Unreachable after `done()`; narrows the types.
+  if (read === undefined || save === undefined)
+    throw new BulwarkConfigError('resealAll', [required]);
 
   const report: ResealReport = { scanned: 0, resealed: 0, alreadyCurrent: 0, failed: 0 };
   let batch: ResealItem<R>[] = [];
