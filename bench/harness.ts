@@ -36,7 +36,7 @@ async function startServer(app: string): Promise<{ child: ChildProcess; port: nu
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const match = /^listening (\d+)$/.exec(line);
     if (match) return { child, port: Number(match[1]) };
@@ -88,7 +88,7 @@ export async function compare(options: {
   const servers = await Promise.all(configurations.map((c) => startServer(c.app)));
   const samples = configurations.map((): Measurement[] => []);
   try {
-    for (const [i, server] of servers.entries()) await runLoad(server.port, load, 1, connections);
+    for (const server of servers) await runLoad(server.port, load, 1, connections);
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < configurations.length; k++) {
         const i = (round + k) % configurations.length;

@@ -48,3 +48,20 @@ export type {
   StoreErrorMode,
 } from './rate-limit/cost-limit.js';
 export type { KeyBy } from './internal/key-by.js';
+export { createSecretBox } from './crypto/secret-box.js';
+export type {
+  SealOptions,
+  SecretBox,
+  SecretBoxKeyEntry,
+  SecretBoxKeyMaterial,
+  SecretBoxOptions,
+} from './crypto/secret-box.js';
+export { resealAll } from './crypto/reseal.js';
+export type { ResealAllOptions, ResealItem, ResealReport } from './crypto/reseal.js';
+
+export { suspiciousActivity } from './monitoring/suspicious-activity.js';
+export type { SuspiciousActivityOptions } from './monitoring/suspicious-activity.js';
+export { protectMetrics } from './monitoring/protect-metrics.js';
+export type { MetricsCredentials, ProtectMetricsOptions } from './monitoring/protect-metrics.js';
+export { securityMetrics } from './monitoring/security-metrics.js';
+export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';

@@ -5,13 +5,7 @@ import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
-import {
-  BENCH_AUDIENCE,
-  BENCH_ISSUER,
-  BENCH_LIMIT,
-  BENCH_ORIGIN,
-  BENCH_SECRET,
-} from './shared.js';
+import { BENCH_AUDIENCE, BENCH_ISSUER, BENCH_LIMIT, BENCH_ORIGIN, BENCH_SECRET } from './shared.js';
 
 // What a careful user composes by hand: the same libraries, keys imported once.
 export function createApp() {
@@ -25,7 +19,14 @@ export function createApp() {
   app.disable('x-powered-by');
   app.use(helmet());
   app.use(cors({ origin: [BENCH_ORIGIN], credentials: true }));
-  app.use(rateLimit({ windowMs: 60_000, limit: BENCH_LIMIT, standardHeaders: 'draft-8', legacyHeaders: false }));
+  app.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: BENCH_LIMIT,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+    }),
+  );
   app.use(express.json({ limit: 102_400 }));
   app.use((req: Request, res: Response, next: NextFunction) => {
     const header = req.headers.authorization ?? '';

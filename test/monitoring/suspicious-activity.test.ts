@@ -1,0 +1,329 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BulwarkConfigError,
+  createRedisClient,
+  securityEvents,
+  suspiciousActivity,
+  type SecurityEvent,
+  type SuspiciousActivityOptions,
+} from '../../src/index.js';
+import { SlidingWindowCounter } from '../../src/monitoring/sliding-window.js';
+import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
+import { PrivateRedis, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+const HOUR = 3_600_000;
+
+function collect(type: 'suspicious.activity' | 'rate_limit.store_error') {
+  const events: SecurityEvent[] = [];
+  const off = securityEvents.on(type, (event) => events.push(event));
+  return { events, off };
+}
+
+async function until(predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('SlidingWindowCounter', () => {
+  it('weights the previous window by how much of it is still inside the sliding window', () => {
+    const counter = new SlidingWindowCounter(1000, 1e9, 10);
+    for (let i = 0; i < 10; i++) counter.hit('k', 500);
+    // At 1250 a quarter of the new window has passed: 10 * 0.75 + 1.
+    expect(counter.hit('k', 1250).estimate).toBe(8.5);
+    // Two windows later nothing of the old counts is left.
+    expect(counter.hit('k', 3100).estimate).toBe(1);
+  });
+
+  it('reports a key once per fixed window', () => {
+    const counter = new SlidingWindowCounter(1000, 3, 10);
+    const crossed = [0, 100, 200, 300, 400].map((t) => counter.hit('k', t).crossed);
+    expect(crossed).toEqual([false, false, true, false, false]);
+    // Still over in the next window (5 * 0.9 + 1), reported once there too.
+    expect(counter.hit('k', 1100).crossed).toBe(true);
+    expect(counter.hit('k', 1200).crossed).toBe(false);
+  });
+
+  it('holds at most maxKeys keys under a million distinct ones', () => {
+    const counter = new SlidingWindowCounter(HOUR, 1000, 5000);
+    let largest = 0;
+    for (let i = 0; i < 1_000_000; i++) {
+      counter.hit(`10.${String(i >> 16)}.${String((i >> 8) & 255)}.${String(i & 255)}`, 1000);
+      largest = Math.max(largest, counter.size);
+    }
+    expect(largest).toBeLessThanOrEqual(5000);
+    expect(largest).toBeGreaterThan(4900);
+  });
+
+  it('keeps a busy key counting while new keys churn through the cap', () => {
+    const counter = new SlidingWindowCounter(HOUR, 1e9, 100);
+    for (let i = 0; i < 10_000; i++) {
+      counter.hit('busy', 1000);
+      counter.hit(`churn-${String(i)}`, 1000);
+    }
+    expect(counter.hit('busy', 1000).estimate).toBe(10_001);
+  });
+
+  it('drops keys nobody has seen for two generations', () => {
+    const counter = new SlidingWindowCounter(HOUR, 1e9, 100);
+    counter.hit('idle', 0);
+    for (let i = 0; i < 100; i++) counter.hit(`other-${String(i)}`, 0);
+    expect(counter.hit('idle', 0).estimate).toBe(1);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)('suspiciousActivity on %s', (_name, factory) => {
+  function app(options: SuspiciousActivityOptions, f: ExpressFactory = factory) {
+    const a = f();
+    a.set('trust proxy', 'loopback');
+    const seen = { count: 0 };
+    a.use(suspiciousActivity(options));
+    a.get('/', (_req, res) => {
+      seen.count++;
+      res.json({ ok: true });
+    });
+    return { app: a, seen };
+  }
+
+  it('emits once per key per window and never blocks a request', async () => {
+    let now = 10 * HOUR;
+    const { app: a, seen } = app({ threshold: 3, now: () => now });
+    const { events, off } = collect('suspicious.activity');
+    for (let i = 0; i < 6; i++) {
+      const res = await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
+      expect(res.status).toBe(200);
+    }
+    expect(seen.count).toBe(6);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'suspicious.activity',
+      reason: 'request_volume',
+      ip: '203.0.113.9',
+      key: '203.0.113.9',
+      count: 3,
+      threshold: 3,
+      windowMs: HOUR,
+    });
+
+    // The next window still carries most of the last one: one more event, once.
+    now += HOUR + 1000;
+    for (let i = 0; i < 3; i++) await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
+    expect(events).toHaveLength(2);
+
+    // Two windows on, the count starts again from zero.
+    now += 2 * HOUR;
+    await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
+    await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
+    expect(events).toHaveLength(2);
+    off();
+  });
+
+  it('counts each client on its own', async () => {
+    const { app: a } = app({ threshold: 2, now: () => 0 });
+    const { events, off } = collect('suspicious.activity');
+    await request(a).get('/').set('X-Forwarded-For', '198.51.100.1');
+    await request(a).get('/').set('X-Forwarded-For', '198.51.100.2');
+    expect(events).toHaveLength(0);
+    await request(a).get('/').set('X-Forwarded-For', '198.51.100.2');
+    expect(events.map((e) => e.ip)).toEqual(['198.51.100.2']);
+    off();
+  });
+
+  it('groups IPv6 clients by /56 so one host cannot hide behind its prefix', async () => {
+    const { app: a } = app({ threshold: 3, now: () => 0 });
+    const { events, off } = collect('suspicious.activity');
+    for (const ip of ['2001:db8:0:1::1', '2001:db8:0:2::2', '2001:db8:0:3::3']) {
+      await request(a).get('/').set('X-Forwarded-For', ip);
+    }
+    expect(events).toHaveLength(1);
+    expect(events[0]!.key).toBe('2001:db8::/56');
+    off();
+  });
+
+  it('counts IPv4-mapped IPv6 clients as their IPv4 address', async () => {
+    const { app: a } = app({ threshold: 2, now: () => 0 });
+    const { events, off } = collect('suspicious.activity');
+    await request(a).get('/').set('X-Forwarded-For', '::ffff:192.0.2.7');
+    await request(a).get('/').set('X-Forwarded-For', '192.0.2.7');
+    expect(events.map((e) => e.key)).toEqual(['192.0.2.7']);
+    off();
+  });
+
+  it('keys by a function, skipping requests it returns no key for', async () => {
+    const { app: a, seen } = app({
+      threshold: 2,
+      now: () => 0,
+      keyBy: (req) => req.get('x-tenant'),
+    });
+    const { events, off } = collect('suspicious.activity');
+    await request(a).get('/');
+    await request(a).get('/');
+    await request(a).get('/').set('X-Tenant', 'acme');
+    await request(a).get('/').set('X-Tenant', 'acme');
+    expect(seen.count).toBe(4);
+    expect(events.map((e) => e.key)).toEqual(['acme']);
+    off();
+  });
+
+  it('hashes over-long keys', async () => {
+    const { app: a } = app({ threshold: 1, now: () => 0, keyBy: (req) => req.get('x-tenant') });
+    const { events, off } = collect('suspicious.activity');
+    await request(a).get('/').set('X-Tenant', 't'.repeat(500));
+    expect(events[0]!.key).toMatch(/^sha256:[0-9a-f]{64}$/);
+    off();
+  });
+
+  it('lets the request through when keyBy throws', async () => {
+    const { app: a, seen } = app({
+      keyBy: () => {
+        throw new Error('boom');
+      },
+    });
+    const res = await request(a).get('/');
+    expect(res.status).toBe(200);
+    expect(seen.count).toBe(1);
+  });
+});
+
+describe('suspiciousActivity options', () => {
+  it.each([
+    [{ threshold: 0 }],
+    [{ threshold: -1 }],
+    [{ threshold: Number.NaN }],
+    [{ threshold: Infinity }],
+    [{ threshold: '5' }],
+    [{ threshold: null }],
+    [{ threshold: {} }],
+    [{ threshold: 1.5 }],
+    [{ windowMs: 10 }],
+    [{ windowMs: '1h' }],
+    [{ windowMs: Infinity }],
+    [{ maxKeys: 0 }],
+    [{ maxKeys: Number.NaN }],
+    [{ keyBy: 'user' }],
+    [{ keyBy: 42 }],
+    [{ ipv6Subnet: 129 }],
+    [{ ipv6Subnet: true }],
+    [{ store: 'redis' }],
+    [{ store: {} }],
+    [{ now: 5 }],
+    [{ prefix: 7 }],
+    [{ threshhold: 5 }],
+  ])('refuses %j', (options) => {
+    expect(() => suspiciousActivity(options as never)).toThrow(BulwarkConfigError);
+  });
+
+  it('accepts ipv6Subnet false', () => {
+    expect(suspiciousActivity({ ipv6Subnet: false }).name).toBe('suspiciousActivityMiddleware');
+  });
+});
+
+const hasRedis = await requireRedis();
+
+describe.runIf(hasRedis).each(EXPRESS_VERSIONS)('suspiciousActivity with Redis on %s', (_n, f) => {
+  function replica(options: SuspiciousActivityOptions) {
+    const a = f();
+    a.set('trust proxy', 'loopback');
+    a.use(suspiciousActivity(options));
+    a.get('/', (_req, res) => res.json({ ok: true }));
+    return a;
+  }
+
+  it('shares one count across replicas and emits once between them', async () => {
+    const client = createRedisClient(SHARED_REDIS_URL);
+    await until(() => client.isReady);
+    const options = {
+      threshold: 4,
+      store: client,
+      prefix: uniquePrefix('suspicious'),
+      now: () => 0,
+    };
+    const replicas = [replica(options), replica(options)];
+    const { events, off } = collect('suspicious.activity');
+    for (let i = 0; i < 8; i++) {
+      const res = await request(replicas[i % 2]!)
+        .get('/')
+        .set('X-Forwarded-For', '192.0.2.44');
+      expect(res.status).toBe(200);
+    }
+    await until(() => events.length > 0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ key: '192.0.2.44', count: 4 });
+    off();
+    await client.quit();
+  });
+
+  it('sets an expiry on every key it writes', async () => {
+    const client = createRedisClient(SHARED_REDIS_URL);
+    await until(() => client.isReady);
+    const prefix = uniquePrefix('suspicious-ttl');
+    await request(replica({ store: client, prefix, windowMs: 60_000 }))
+      .get('/')
+      .set('X-Forwarded-For', '192.0.2.45');
+    // The count is written after the response, so poll for it.
+    let ttl = -2;
+    for (let i = 0; i < 100 && ttl < 0; i++) {
+      ttl = Number(await client.sendCommand(['PTTL', `${prefix}192.0.2.45`]));
+      if (ttl < 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(120_000);
+    await client.quit();
+  });
+
+  describe('when Redis goes away', () => {
+    let redis: PrivateRedis;
+    beforeAll(async () => {
+      redis = await PrivateRedis.start();
+    });
+    afterAll(async () => {
+      await redis.stop();
+    });
+
+    it('keeps answering, counts in memory, reports the outage once, and recovers', async () => {
+      const client = createRedisClient(redis.url, { maxReconnectDelayMs: 100 });
+      await until(() => client.isReady);
+      const a = replica({
+        threshold: 3,
+        store: client,
+        prefix: uniquePrefix('down'),
+        now: () => 0,
+      });
+      const suspicious = collect('suspicious.activity');
+      const storeErrors: SecurityEvent[] = [];
+      const offErrors = securityEvents.on('rate_limit.store_error', (e) => {
+        if (e.component === 'suspiciousActivity') storeErrors.push(e);
+      });
+
+      await redis.stop();
+      await until(() => !client.isReady);
+      for (let i = 0; i < 4; i++) {
+        const started = Date.now();
+        const res = await request(a).get('/').set('X-Forwarded-For', '192.0.2.50');
+        expect(res.status).toBe(200);
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+      await until(() => suspicious.events.length === 1);
+      expect(storeErrors).toHaveLength(1);
+      expect(storeErrors[0]).toMatchObject({ reason: 'redis_command_failed', store: 'redis' });
+
+      await redis.restart();
+      await until(() => client.isReady);
+      await request(a).get('/').set('X-Forwarded-For', '192.0.2.51');
+      await new Promise((r) => setTimeout(r, 100));
+      await redis.stop();
+      await until(() => !client.isReady);
+      await request(a).get('/').set('X-Forwarded-For', '192.0.2.51');
+      // A new outage after a success is reported again.
+      await until(() => storeErrors.length === 2);
+
+      suspicious.off();
+      offErrors();
+      client.destroy();
+    });
+  });
+});
