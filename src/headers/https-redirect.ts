@@ -19,18 +19,6 @@ export interface HttpsRedirectOptions {
 
 const KNOWN: KnownKeys<HttpsRedirectOptions> = { host: true, exclude: true };
 
-const UNSAFE_URL_CHAR = /[^\x21-\x7e]/g;
-
-/** Node decodes the request line as latin1; percent-encode those bytes so `Location` stays a valid header. */
-function escapeUrl(url: string): string {
-  UNSAFE_URL_CHAR.lastIndex = 0;
-  if (!UNSAFE_URL_CHAR.test(url)) return url;
-  return url.replace(UNSAFE_URL_CHAR, (c) => {
-    const code = c.charCodeAt(0);
-    return code > 0xff ? encodeURIComponent(c) : `%${code.toString(16).padStart(2, '0').toUpperCase()}`;
-  });
-}
-
 /**
  * Answers insecure requests with `308 Permanent Redirect` to the same URL over
  * https, so method and body are kept. "Insecure" is `!req.secure`, which honours
@@ -76,9 +64,10 @@ export function httpsRedirect(options?: HttpsRedirectOptions): RequestHandler {
       }
       prefix = `https://${host.hostname}${host.port === '' ? '' : `:${host.port}`}`;
     }
+    // Node's parser admits only printable ASCII here, so the URL is a valid header value as is.
     const url = req.originalUrl;
     res.statusCode = 308;
-    res.setHeader('Location', prefix + (url.charCodeAt(0) === 47 ? escapeUrl(url) : '/'));
+    res.setHeader('Location', prefix + (url.charCodeAt(0) === 47 ? url : '/'));
     res.setHeader('Content-Length', '0');
     res.end();
   };

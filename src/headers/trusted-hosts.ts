@@ -40,7 +40,8 @@ function parseRule(entry: string, problems: string[]): HostRule | undefined {
   }
   if (wildcard) {
     const suffix = parsed.hostname.slice('wildcard'.length);
-    if (parsed.ip || suffix.split('.').length < 3) {
+    const labels = suffix.split('.');
+    if (labels.length < 3 || /^[0-9]*$/.test(labels[labels.length - 1] ?? '')) {
       problems.push(`\`hosts\` entry ${shown}: a wildcard needs at least two labels after \`*.\``);
       return undefined;
     }
