@@ -59,7 +59,8 @@ interface OriginRules {
 }
 
 function describeRegExp(pattern: RegExp): string | undefined {
-  if (pattern.global || pattern.sticky) return 'must not use the g or y flag (they make test() stateful)';
+  if (pattern.global || pattern.sticky)
+    return 'must not use the g or y flag (they make test() stateful)';
   const source = pattern.source;
   if (!source.startsWith('^')) return 'must start with ^';
   let escaped = false;
@@ -106,7 +107,9 @@ function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRu
       continue;
     }
     if (value.toLowerCase() === 'null') {
-      problems.push('`origins` must not list "null": sandboxed iframes and local files send it, so any page can');
+      problems.push(
+        '`origins` must not list "null": sandboxed iframes and local files send it, so any page can',
+      );
       continue;
     }
     const wildcard = /^(https?):\/\/\*\./i.exec(value);
@@ -127,7 +130,9 @@ function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRu
       value.includes('?') ||
       value.includes('#')
     ) {
-      problems.push(`\`origins\` entry ${shown} must be scheme://host[:port] with nothing after it`);
+      problems.push(
+        `\`origins\` entry ${shown} must be scheme://host[:port] with nothing after it`,
+      );
       continue;
     }
     if (wildcard === null) {
@@ -138,7 +143,9 @@ function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRu
     const labels = suffix.split('.');
     const last = labels[labels.length - 1] ?? '';
     if (!suffix.startsWith('.') || labels.length < 3 || /^[0-9]*$/.test(last)) {
-      problems.push(`\`origins\` entry ${shown}: a wildcard needs a registered domain of at least two labels after *.`);
+      problems.push(
+        `\`origins\` entry ${shown}: a wildcard needs a registered domain of at least two labels after *.`,
+      );
       continue;
     }
     wildcards.push({ scheme: url.protocol.slice(0, -1), suffix, port: url.port });
@@ -155,7 +162,11 @@ function matchesWildcard(origin: string, wildcards: readonly WildcardOrigin[]): 
   const [, scheme, host = '', port = ''] = parts;
   if (host.startsWith('.') || host.includes('..')) return false;
   return wildcards.some(
-    (w) => w.scheme === scheme && w.port === port && host.length > w.suffix.length && host.endsWith(w.suffix),
+    (w) =>
+      w.scheme === scheme &&
+      w.port === port &&
+      host.length > w.suffix.length &&
+      host.endsWith(w.suffix),
   );
 }
 
@@ -187,15 +198,23 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   const credentials = check.boolean('credentials', false);
   const env = check.string('env', currentEnvironment());
   if (rules.any && credentials) {
-    problems.push('`origins: ["*"]` with `credentials: true` would let any site act as the signed-in user; list the origins');
+    problems.push(
+      '`origins: ["*"]` with `credentials: true` would let any site act as the signed-in user; list the origins',
+    );
   }
   if (rules.any && isProduction(env.trim().toLowerCase())) {
-    problems.push('`origins: ["*"]` is refused in production; list the origins that may call this API');
+    problems.push(
+      '`origins: ["*"]` is refused in production; list the origins that may call this API',
+    );
   }
-  const tokens = (key: 'methods' | 'allowedHeaders' | 'exposedHeaders', fallback: readonly string[]) => {
+  const tokens = (
+    key: 'methods' | 'allowedHeaders' | 'exposedHeaders',
+    fallback: readonly string[],
+  ) => {
     const list = check.stringArray(key, fallback);
     for (const item of list) {
-      if (!TOKEN.test(item)) problems.push(`\`${key}\`: ${JSON.stringify(item)} is not an HTTP token`);
+      if (!TOKEN.test(item))
+        problems.push(`\`${key}\`: ${JSON.stringify(item)} is not an HTTP token`);
     }
     return [...list];
   };

@@ -37,7 +37,8 @@ export function httpsRedirect(options?: HttpsRedirectOptions): RequestHandler {
   }
   const exclude = new Set(check.stringArray('exclude', []));
   for (const path of exclude) {
-    if (!path.startsWith('/')) check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);
+    if (!path.startsWith('/'))
+      check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);
   }
   check.done();
   const fixedPrefix = fixedHost === undefined ? undefined : `https://${fixedHost.toLowerCase()}`;

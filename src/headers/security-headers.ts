@@ -118,10 +118,7 @@ function isStringList(value: unknown): value is readonly string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-function permissionsPolicyHeader(
-  overrides: unknown,
-  problems: string[],
-): string {
+function permissionsPolicyHeader(overrides: unknown, problems: string[]): string {
   const features = new Map(Object.entries(DEFAULT_PERMISSIONS_POLICY));
   if (overrides !== undefined) {
     if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
@@ -129,7 +126,8 @@ function permissionsPolicyHeader(
     } else {
       for (const [name, list] of Object.entries(overrides)) {
         const feature = dashify(name);
-        if (!FEATURE.test(feature)) problems.push(`\`permissionsPolicy\`: invalid feature name ${JSON.stringify(name)}`);
+        if (!FEATURE.test(feature))
+          problems.push(`\`permissionsPolicy\`: invalid feature name ${JSON.stringify(name)}`);
         if (!isStringList(list)) {
           problems.push(`\`permissionsPolicy.${name}\` must be an array of strings`);
           continue;
@@ -149,12 +147,15 @@ function permissionsPolicyHeader(
       let origin: string | undefined;
       try {
         const url = new URL(item);
-        if (url.origin !== 'null' && (url.pathname === '/' || url.pathname === '')) origin = url.origin;
+        if (url.origin !== 'null' && (url.pathname === '/' || url.pathname === ''))
+          origin = url.origin;
       } catch {
         origin = undefined;
       }
       if (origin === undefined) {
-        problems.push(`\`permissionsPolicy.${feature}\`: ${JSON.stringify(item)} is not 'self', '*' or an origin`);
+        problems.push(
+          `\`permissionsPolicy.${feature}\`: ${JSON.stringify(item)} is not 'self', '*' or an origin`,
+        );
         return '';
       }
       return `"${origin}"`;
@@ -208,12 +209,17 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     ['same-origin', 'same-site', 'cross-origin'],
     'same-origin',
   );
-  const cacheControl = check.oneOf('cacheControl', ['authenticated', 'always', 'never'], 'authenticated');
+  const cacheControl = check.oneOf(
+    'cacheControl',
+    ['authenticated', 'always', 'never'],
+    'authenticated',
+  );
   const credentialHeaders = check
     .stringArray('credentialHeaders', ['authorization', 'x-api-key', 'cookie'])
     .map((name) => name.toLowerCase());
   for (const name of credentialHeaders) {
-    if (!HEADER_TOKEN.test(name)) check.problem(`\`credentialHeaders\`: ${JSON.stringify(name)} is not a header name`);
+    if (!HEADER_TOKEN.test(name))
+      check.problem(`\`credentialHeaders\`: ${JSON.stringify(name)} is not a header name`);
   }
   const isAuthenticated = check.func<(req: Request) => boolean>('isAuthenticated');
 
@@ -226,7 +232,7 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     if (typeof cspOverrides !== 'object' || cspOverrides === null || Array.isArray(cspOverrides)) {
       problems.push('`contentSecurityPolicy` must be an object of directive -> sources');
     } else {
-      for (const [name, value] of Object.entries(cspOverrides)) {
+      for (const [name, value] of Object.entries(cspOverrides as Record<string, unknown>)) {
         if (value !== null && !isStringList(value)) {
           problems.push(`\`contentSecurityPolicy.${name}\` must be an array of strings or null`);
           continue;
@@ -274,17 +280,14 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     if (cacheControl === 'always') {
       res.setHeader('Cache-Control', 'no-store');
     } else if (cacheControl === 'authenticated') {
-      const writeHead = res.writeHead;
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
       // Auth middleware runs after this one, so the decision waits until headers go out.
-      res.writeHead = function securedWriteHead(this: Response, ...args: unknown[]) {
+      res.writeHead = function securedWriteHead(...args: unknown[]) {
         const current = res.getHeader('Cache-Control');
-        if (
-          (current === undefined || /\bpublic\b/i.test(String(current))) &&
-          authenticated(req)
-        ) {
+        if ((current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(req)) {
           res.setHeader('Cache-Control', 'no-store');
         }
-        return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+        return writeHead(...args);
       } as Response['writeHead'];
     }
     if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');

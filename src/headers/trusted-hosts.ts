@@ -35,7 +35,9 @@ function parseRule(entry: string, problems: string[]): HostRule | undefined {
   const parsed = parseHost(wildcard ? `wildcard${body.slice(1)}` : body);
   const shown = JSON.stringify(entry);
   if (parsed === undefined || (anyPort && parsed.port !== '')) {
-    problems.push(`\`hosts\` entry ${shown} is not a host name, IP literal or \`*.\` pattern with an optional port`);
+    problems.push(
+      `\`hosts\` entry ${shown} is not a host name, IP literal or \`*.\` pattern with an optional port`,
+    );
     return undefined;
   }
   if (wildcard) {
@@ -72,11 +74,13 @@ export function trustedHosts(
     ? { hosts: hostsOrOptions }
     : (hostsOrOptions as TrustedHostsOptions | undefined);
   const check = new OptionChecker('trustedHosts', options, KNOWN);
-  if (!check.has('hosts')) check.problem('`hosts` is required: list the host names this app serves');
+  if (!check.has('hosts'))
+    check.problem('`hosts` is required: list the host names this app serves');
   const entries = check.stringArray('hosts', [], { nonEmpty: true });
   const exclude = new Set(check.stringArray('exclude', []));
   for (const path of exclude) {
-    if (!path.startsWith('/')) check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);
+    if (!path.startsWith('/'))
+      check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);
   }
   const problems: string[] = [];
   const exact = new Map<string, HostRule[]>();

@@ -28,7 +28,7 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const FORBIDDEN_HINTS = ['__proto__', 'constructor', 'prototype', '\\u'];
 
 interface ParsedBodyMarker {
-  /** body-parser's flag: a later `express.json()` sees it and leaves the body alone. */
+  /** body-parser 1's "already read" flag; body-parser 2 looks at the ended stream instead. */
   _body?: boolean;
 }
 
@@ -63,7 +63,8 @@ function hasForbiddenKey(root: unknown): boolean {
     const value = stack.pop();
     if (typeof value !== 'object' || value === null) continue;
     if (Array.isArray(value)) {
-      for (const item of value as unknown[]) if (typeof item === 'object' && item !== null) stack.push(item);
+      for (const item of value as unknown[])
+        if (typeof item === 'object' && item !== null) stack.push(item);
       continue;
     }
     for (const key of Object.keys(value)) {
@@ -94,13 +95,21 @@ function isJsonType(type: string): boolean {
  */
 export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   const check = new OptionChecker('bodyLimits', options, KNOWN);
-  const maxBytes = check.number('maxBytes', { min: 1, max: 1024 ** 3, integer: true, default: 102_400 });
+  const maxBytes = check.number('maxBytes', {
+    min: 1,
+    max: 1024 ** 3,
+    integer: true,
+    default: 102_400,
+  });
   const maxDepth = check.number('maxDepth', { min: 1, max: 1000, integer: true, default: 32 });
   const types = new Map<string, boolean>();
   for (const type of check.stringArray('types', ['application/json'], { nonEmpty: true })) {
     const normalised = type.trim().toLowerCase();
     if (MEDIA_TYPE.test(normalised)) types.set(normalised, isJsonType(normalised));
-    else check.problem(`\`types\` entry ${JSON.stringify(type)} is not a media type like application/json`);
+    else
+      check.problem(
+        `\`types\` entry ${JSON.stringify(type)} is not a media type like application/json`,
+      );
   }
   check.done();
 
@@ -110,18 +119,19 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   }
 
   return function bodyLimitsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const declared = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    if (!chunked && (declared === undefined || declared === '0')) {
+      next();
+      return;
+    }
     const marker = req as ParsedBodyMarker;
-    if (marker._body === true) {
+    // body-parser 1 sets `_body`; body-parser 2 leaves the stream ended.
+    if (marker._body === true || req.readableEnded) {
       warnOnce(
         'BULWARK_BODY_ALREADY_PARSED',
         'bodyLimits() found a body another parser already read, so it could not check it; mount bodyLimits() instead of express.json().',
       );
-      next();
-      return;
-    }
-    const declared = req.headers['content-length'];
-    const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (!chunked && (declared === undefined || declared === '0')) {
       next();
       return;
     }
@@ -187,8 +197,12 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
       req.body = value;
       next();
     };
-    getRawBody(req, { length, limit: maxBytes, encoding: json ? 'utf-8' : null }, (error, body) => {
-      onBody((error as getRawBody.RawBodyError | undefined) ?? null, body);
-    });
+    getRawBody(
+      req,
+      { length, limit: maxBytes, encoding: json ? 'utf-8' : null },
+      (error: getRawBody.RawBodyError | undefined, body: Buffer | string) => {
+        onBody(error ?? null, body);
+      },
+    );
   };
 }

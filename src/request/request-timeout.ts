@@ -36,7 +36,7 @@ function silence(res: Response): void {
   res.end = swallowedEnd as Response['end'];
   res.setHeader = ignored as Response['setHeader'];
   res.appendHeader = ignored as Response['appendHeader'];
-  res.removeHeader = (() => undefined) as Response['removeHeader'];
+  res.removeHeader = () => undefined;
 }
 
 /**

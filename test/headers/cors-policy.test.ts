@@ -1,6 +1,11 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { BulwarkConfigError, corsPolicy, securityEvents, type SecurityEvent } from '../../src/index.js';
+import {
+  BulwarkConfigError,
+  corsPolicy,
+  securityEvents,
+  type SecurityEvent,
+} from '../../src/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express.js';
 
 const ORIGINS = [
@@ -137,7 +142,10 @@ describe.each(EXPRESS_VERSIONS)('corsPolicy on %s', (_name, factory) => {
     const res = await request(a).get('/data').set('Origin', 'https://anyone.example');
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.headers.vary).toBe('Origin');
-    const nul = await request(a).options('/data').set('Origin', 'null').set('Access-Control-Request-Method', 'GET');
+    const nul = await request(a)
+      .options('/data')
+      .set('Origin', 'null')
+      .set('Access-Control-Request-Method', 'GET');
     expect(nul.status).toBe(403);
   });
 
@@ -211,6 +219,8 @@ describe('corsPolicy options', () => {
   });
 
   it('accepts an anchored RegExp with a grouped alternation', () => {
-    expect(corsPolicy({ origins: [/^https:\/\/(?:a|b)\.example\.com$/i] }).name).toBe('corsPolicyMiddleware');
+    expect(corsPolicy({ origins: [/^https:\/\/(?:a|b)\.example\.com$/i] }).name).toBe(
+      'corsPolicyMiddleware',
+    );
   });
 });

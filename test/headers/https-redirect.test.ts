@@ -6,7 +6,11 @@ import { rawRequest } from '../helpers/raw-http.js';
 
 function build(
   factory: ExpressFactory,
-  options: { trustProxy?: boolean; vetHosts?: boolean; redirect?: Parameters<typeof httpsRedirect>[0] } = {},
+  options: {
+    trustProxy?: boolean;
+    vetHosts?: boolean;
+    redirect?: Parameters<typeof httpsRedirect>[0];
+  } = {},
 ) {
   const hits: string[] = [];
   const app = factory();
@@ -32,7 +36,9 @@ describe('httpsRedirect warnings and options', () => {
     await request(app).get('/').set('Host', 'api.example.com');
     await new Promise((resolve) => setImmediate(resolve));
     process.off('warning', listener);
-    const ours = warnings.filter((w) => (w as Error & { code?: string }).code === 'BULWARK_REDIRECT_UNCHECKED_HOST');
+    const ours = warnings.filter(
+      (w) => (w as Error & { code?: string }).code === 'BULWARK_REDIRECT_UNCHECKED_HOST',
+    );
     expect(ours).toHaveLength(1);
   });
 
@@ -69,20 +75,29 @@ describe.each(EXPRESS_VERSIONS)('httpsRedirect on %s', (_name, factory) => {
 
   it('passes requests a trusted proxy says arrived over https', async () => {
     const { app, hits } = build(factory, { trustProxy: true });
-    const res = await request(app).get('/x').set('Host', 'api.example.com').set('X-Forwarded-Proto', 'https');
+    const res = await request(app)
+      .get('/x')
+      .set('Host', 'api.example.com')
+      .set('X-Forwarded-Proto', 'https');
     expect(res.status).toBe(200);
     expect(hits).toEqual(['/x']);
   });
 
   it('redirects when a trusted proxy says http', async () => {
     const { app } = build(factory, { trustProxy: true });
-    const res = await request(app).get('/x').set('Host', 'api.example.com').set('X-Forwarded-Proto', 'http');
+    const res = await request(app)
+      .get('/x')
+      .set('Host', 'api.example.com')
+      .set('X-Forwarded-Proto', 'http');
     expect(res.status).toBe(308);
   });
 
   it('ignores a spoofed X-Forwarded-Proto while proxies are not trusted', async () => {
     const { app, hits } = build(factory);
-    const res = await request(app).get('/x').set('Host', 'api.example.com').set('X-Forwarded-Proto', 'https');
+    const res = await request(app)
+      .get('/x')
+      .set('Host', 'api.example.com')
+      .set('X-Forwarded-Proto', 'https');
     expect(res.status).toBe(308);
     expect(res.headers.location).toBe('https://api.example.com/x');
     expect(hits).toEqual([]);
@@ -97,7 +112,10 @@ describe.each(EXPRESS_VERSIONS)('httpsRedirect on %s', (_name, factory) => {
 
   it('never lets an absolute-form or odd request line pick the target', async () => {
     const { app } = build(factory, { vetHosts: false, redirect: { host: 'api.example.com' } });
-    const res = await rawRequest(app, ['GET http://evil.com/steal HTTP/1.1', 'Host: api.example.com']);
+    const res = await rawRequest(app, [
+      'GET http://evil.com/steal HTTP/1.1',
+      'Host: api.example.com',
+    ]);
     expect(res.status).toBe(308);
     expect(res.headers.location).toBe('https://api.example.com/');
     const slashes = await rawRequest(app, ['GET //evil.com/x HTTP/1.1', 'Host: api.example.com']);

@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { BulwarkConfigError, securityEvents, trustedHosts, type SecurityEvent } from '../../src/index.js';
+import {
+  BulwarkConfigError,
+  securityEvents,
+  trustedHosts,
+  type SecurityEvent,
+} from '../../src/index.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
-const HOSTS = ['api.example.com', 'admin.example.com:8443', '*.tenants.example.com', '127.0.0.1:3000', '[::1]:3000', 'dev.example.com:*'];
+const HOSTS = [
+  'api.example.com',
+  'admin.example.com:8443',
+  '*.tenants.example.com',
+  '127.0.0.1:3000',
+  '[::1]:3000',
+  'dev.example.com:*',
+];
 
-function build(factory: ExpressFactory, options: Parameters<typeof trustedHosts>[0] = HOSTS, trustProxy = false) {
+function build(
+  factory: ExpressFactory,
+  options: Parameters<typeof trustedHosts>[0] = HOSTS,
+  trustProxy = false,
+) {
   const hits: string[] = [];
   const app = factory();
   if (trustProxy) app.set('trust proxy', 'loopback');
@@ -61,8 +77,20 @@ describe.each(EXPRESS_VERSIONS)('trustedHosts on %s', (_name, factory) => {
     ['a backslash', 'api.example.com\\evil.com', [], '/', 'malformed_host'],
     ['port zero', 'api.example.com:0', [], '/', 'malformed_host'],
     ['an absolute-form request line', 'api.example.com', [], 'http://evil.com/', 'absolute_form'],
-    ['an absolute-form line naming a listed host', 'api.example.com', [], 'http://api.example.com/', 'absolute_form'],
-    ['X-Forwarded-Host while proxies are not trusted', 'evil.com', ['X-Forwarded-Host: api.example.com'], '/', 'host_not_listed'],
+    [
+      'an absolute-form line naming a listed host',
+      'api.example.com',
+      [],
+      'http://api.example.com/',
+      'absolute_form',
+    ],
+    [
+      'X-Forwarded-Host while proxies are not trusted',
+      'evil.com',
+      ['X-Forwarded-Host: api.example.com'],
+      '/',
+      'host_not_listed',
+    ],
   ])('rejects %s with 400 host.untrusted', async (_case, host, extra, target, reason) => {
     const { app, hits } = build(factory);
     const seen: SecurityEvent[] = [];
@@ -80,9 +108,15 @@ describe.each(EXPRESS_VERSIONS)('trustedHosts on %s', (_name, factory) => {
 
   it('reads X-Forwarded-Host only when trust proxy trusts the peer', async () => {
     const trusted = build(factory, HOSTS, true);
-    const ok = await rawRequest(trusted.app, get('internal:8080', ['X-Forwarded-Host: api.example.com, proxy.local']));
+    const ok = await rawRequest(
+      trusted.app,
+      get('internal:8080', ['X-Forwarded-Host: api.example.com, proxy.local']),
+    );
     expect(ok.status).toBe(200);
-    const bad = await rawRequest(trusted.app, get('api.example.com', ['X-Forwarded-Host: evil.com']));
+    const bad = await rawRequest(
+      trusted.app,
+      get('api.example.com', ['X-Forwarded-Host: evil.com']),
+    );
     expect(bad.status).toBe(400);
   });
 

@@ -17,7 +17,9 @@ export async function rawRequest(
   options: { body?: string } = {},
 ): Promise<RawResponse> {
   const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   try {
     const text = await new Promise<string>((resolve, reject) => {
@@ -25,8 +27,12 @@ export async function rawRequest(
       const chunks: Buffer[] = [];
       socket.on('data', (chunk) => chunks.push(chunk));
       socket.on('error', reject);
-      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
-      socket.write(Buffer.from([...lines, 'Connection: close', '', options.body ?? ''].join('\r\n'), 'latin1'));
+      socket.on('close', () => {
+        resolve(Buffer.concat(chunks).toString('latin1'));
+      });
+      socket.write(
+        Buffer.from([...lines, 'Connection: close', '', options.body ?? ''].join('\r\n'), 'latin1'),
+      );
     });
     const split = text.indexOf('\r\n\r\n');
     const head = text.slice(0, split).split('\r\n');
@@ -37,6 +43,10 @@ export async function rawRequest(
     }
     return { status: Number(head[0]?.split(' ')[1]), headers, body: text.slice(split + 4) };
   } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
   }
 }
