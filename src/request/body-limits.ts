@@ -121,7 +121,9 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   return function bodyLimitsMiddleware(req: Request, res: Response, next: NextFunction): void {
     const declared = req.headers['content-length'];
     const chunked = req.headers['transfer-encoding'] !== undefined;
-    if (!chunked && (declared === undefined || declared === '0')) {
+    // Node has already refused a non-numeric Content-Length and one sent beside Transfer-Encoding.
+    const length = declared === undefined || chunked ? undefined : Number(declared);
+    if (!chunked && (length === undefined || length === 0)) {
       next();
       return;
     }
@@ -160,7 +162,6 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
       reject(req, res, 'request.unsupported_media_type', 'unsupported_charset');
       return;
     }
-    const length = declared === undefined || chunked ? undefined : Number(declared);
     if (length !== undefined && length > maxBytes) {
       reject(req, res, 'request.too_large', 'declared_too_large');
       return;

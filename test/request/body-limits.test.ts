@@ -55,8 +55,15 @@ describe.each(EXPRESS_VERSIONS)('bodyLimits on %s', (_name, factory) => {
     const { app, hits } = build(factory);
     expect((await request(app).get('/')).status).toBe(200);
     expect((await request(app).post('/').set('Content-Length', '0')).status).toBe(200);
+    const zeros = await rawRequest(app, [
+      'POST / HTTP/1.1',
+      'Host: localhost',
+      'Content-Length: 00',
+      'Content-Type: text/plain',
+    ]);
+    expect(zeros.status).toBe(200);
     expect((await request(app).delete('/').set('Content-Type', 'text/plain')).status).toBe(200);
-    expect(hits).toEqual([undefined, undefined, undefined]);
+    expect(hits).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('accepts a body of exactly maxBytes', async () => {
