@@ -23,6 +23,19 @@ export type {
 
 export { requestId } from './request/request-id.js';
 export type { RequestIdOptions } from './request/request-id.js';
+export { bodyLimits } from './request/body-limits.js';
+export type { BodyLimitsOptions } from './request/body-limits.js';
+export { requestTimeout } from './request/request-timeout.js';
+export type { RequestTimeoutOptions } from './request/request-timeout.js';
+
+export { securityHeaders, DEFAULT_PERMISSIONS_POLICY } from './headers/security-headers.js';
+export type { SecurityHeadersOptions, SecurityHeadersProfile } from './headers/security-headers.js';
+export { corsPolicy } from './headers/cors-policy.js';
+export type { CorsPolicyOptions } from './headers/cors-policy.js';
+export { trustedHosts } from './headers/trusted-hosts.js';
+export type { TrustedHostsOptions } from './headers/trusted-hosts.js';
+export { httpsRedirect } from './headers/https-redirect.js';
+export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
 export { createRedisClient, whenRedisReady } from './stores/redis-client.js';
 export type {

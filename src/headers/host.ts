@@ -1,0 +1,57 @@
+import { isIP } from 'node:net';
+import type { Request } from 'express';
+
+/** A Host value split into a lowercase hostname (no trailing dot) and its port, if any. */
+export interface ParsedHost {
+  readonly hostname: string;
+  /** The port as written, or `''` when the Host carried none. */
+  readonly port: string;
+  /** True for IPv4 and bracketed IPv6 literals. */
+  readonly ip: boolean;
+}
+
+// A registered name (letters, digits, hyphens, dots) or a bracketed IPv6 literal, then an
+// optional port. Anything else (userinfo `@`, paths, backslashes, spaces, `%`) is refused.
+const HOST = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::([0-9]{1,5}))?$/;
+
+/** Parses a Host header value strictly; `undefined` for anything that is not `host[:port]`. */
+export function parseHost(value: string): ParsedHost | undefined {
+  if (value.length === 0 || value.length > 260) return undefined;
+  const match = HOST.exec(value.toLowerCase());
+  if (match === null) return undefined;
+  let hostname = match[1] ?? '';
+  const port = match[2] ?? '';
+  if (port !== '' && (Number(port) > 65535 || Number(port) === 0)) return undefined;
+  if (hostname.startsWith('[')) {
+    const inner = hostname.slice(1, -1);
+    if (isIP(inner) !== 6) return undefined;
+    return { hostname, port, ip: true };
+  }
+  if (hostname.endsWith('.')) hostname = hostname.slice(0, -1);
+  if (hostname === '' || hostname.startsWith('.') || hostname.includes('..')) return undefined;
+  return { hostname, port, ip: isIP(hostname) !== 0 };
+}
+
+type TrustFunction = (address: string, hop: number) => boolean;
+
+/** True when the app's `trust proxy` setting trusts the immediate peer. */
+export function trustsProxy(req: Request): boolean {
+  const trust: unknown = req.app.get('trust proxy fn');
+  return typeof trust === 'function' && (trust as TrustFunction)(req.socket.remoteAddress ?? '', 0);
+}
+
+/**
+ * The host the client asked for, read the way Express reads it: `X-Forwarded-Host`
+ * (its first entry) only when the app trusts the immediate proxy, else `Host`.
+ */
+export function requestedHost(req: Request): string {
+  const forwarded = req.headers['x-forwarded-host'];
+  if (typeof forwarded === 'string' && forwarded !== '' && trustsProxy(req)) {
+    const comma = forwarded.indexOf(',');
+    return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim();
+  }
+  return req.headers.host ?? '';
+}
+
+/** Requests whose host `trustedHosts()` has checked; `httpsRedirect()` reads it. */
+export const vettedRequests = new WeakSet<Request>();

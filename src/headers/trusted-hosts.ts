@@ -1,0 +1,140 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { BulwarkError } from '../errors.js';
+import { securityEvents } from '../events.js';
+import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { sendProblem } from '../internal/problem.js';
+import { parseHost, requestedHost, vettedRequests, type ParsedHost } from './host.js';
+
+export interface TrustedHostsOptions {
+  /**
+   * Hosts this app answers to: `api.example.com`, `api.example.com:8443`,
+   * `api.example.com:*` (any port), `*.example.com` (one or more subdomain labels,
+   * never the apex), `127.0.0.1:3000`, `[::1]:3000`. An entry without a port
+   * matches only a Host without a port.
+   */
+  hosts: readonly string[];
+  /** Exact paths that skip the check, e.g. `/health` for probes that send an IP as Host. @default [] */
+  exclude?: readonly string[];
+}
+
+const KNOWN: KnownKeys<TrustedHostsOptions> = { hosts: true, exclude: true };
+
+interface HostRule {
+  /** Exact hostname, or the `.example.com` suffix of a wildcard. */
+  readonly name: string;
+  readonly wildcard: boolean;
+  /** `undefined` means any port; `''` means no port. */
+  readonly port: string | undefined;
+}
+
+function parseRule(entry: string, problems: string[]): HostRule | undefined {
+  const trimmed = entry.trim();
+  const anyPort = trimmed.endsWith(':*');
+  const body = anyPort ? trimmed.slice(0, -2) : trimmed;
+  const wildcard = body.startsWith('*.');
+  const parsed = parseHost(wildcard ? `wildcard${body.slice(1)}` : body);
+  const shown = JSON.stringify(entry);
+  if (parsed === undefined || (anyPort && parsed.port !== '')) {
+    problems.push(
+      `\`hosts\` entry ${shown} is not a host name, IP literal or \`*.\` pattern with an optional port`,
+    );
+    return undefined;
+  }
+  if (wildcard) {
+    const suffix = parsed.hostname.slice('wildcard'.length);
+    const labels = suffix.split('.');
+    if (labels.length < 3 || /^[0-9]*$/.test(labels[labels.length - 1] ?? '')) {
+      problems.push(`\`hosts\` entry ${shown}: a wildcard needs at least two labels after \`*.\``);
+      return undefined;
+    }
+    return { name: suffix, wildcard: true, port: anyPort ? undefined : parsed.port };
+  }
+  return { name: parsed.hostname, wildcard: false, port: anyPort ? undefined : parsed.port };
+}
+
+function matches(rule: HostRule, host: ParsedHost): boolean {
+  if (rule.port !== undefined && rule.port !== host.port) return false;
+  if (!rule.wildcard) return rule.name === host.hostname;
+  return !host.ip && host.hostname.length > rule.name.length && host.hostname.endsWith(rule.name);
+}
+
+/**
+ * Answers 400 `host.untrusted` unless the request's host is listed. Stops Host
+ * header injection: poisoned password-reset links, cache poisoning, and
+ * DNS-rebinding attacks that reach the app under a name it never owned.
+ * `X-Forwarded-Host` is read only when the app's `trust proxy` trusts the peer.
+ *
+ * @param hostsOrOptions a list of hosts, or `{hosts, exclude}`
+ * @example app.use(trustedHosts(['api.example.com', '*.api.example.com']));
+ */
+export function trustedHosts(
+  hostsOrOptions: readonly string[] | TrustedHostsOptions,
+): RequestHandler {
+  const options: TrustedHostsOptions | undefined = Array.isArray(hostsOrOptions)
+    ? { hosts: hostsOrOptions }
+    : (hostsOrOptions as TrustedHostsOptions | undefined);
+  const check = new OptionChecker('trustedHosts', options, KNOWN);
+  if (!check.has('hosts'))
+    check.problem('`hosts` is required: list the host names this app serves');
+  const entries = check.stringArray('hosts', [], { nonEmpty: true });
+  const exclude = new Set(check.stringArray('exclude', []));
+  for (const path of exclude) {
+    if (!path.startsWith('/'))
+      check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);
+  }
+  const problems: string[] = [];
+  const exact = new Map<string, HostRule[]>();
+  const wildcards: HostRule[] = [];
+  for (const entry of entries) {
+    const rule = parseRule(entry, problems);
+    if (rule === undefined) continue;
+    if (rule.wildcard) {
+      wildcards.push(rule);
+    } else {
+      const list = exact.get(rule.name) ?? [];
+      list.push(rule);
+      exact.set(rule.name, list);
+    }
+  }
+  for (const problem of problems) check.problem(problem);
+  check.done();
+
+  function reject(req: Request, res: Response, reason: string): void {
+    securityEvents.emit('host.rejected', req, { reason });
+    sendProblem(res, new BulwarkError('host.untrusted'));
+  }
+
+  return function trustedHostsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    if (exclude.size > 0 && exclude.has(req.path)) {
+      next();
+      return;
+    }
+    const url = req.originalUrl;
+    // An absolute-form request line (`GET http://evil.example/ HTTP/1.1`) names its own
+    // host, which some components prefer over Host; a server behind a proxy never gets one.
+    if (url.charCodeAt(0) !== 47 /* / */ && url !== '*') {
+      reject(req, res, 'absolute_form');
+      return;
+    }
+    const raw = requestedHost(req);
+    if (raw === '') {
+      reject(req, res, 'missing_host');
+      return;
+    }
+    const host = parseHost(raw);
+    if (host === undefined) {
+      reject(req, res, 'malformed_host');
+      return;
+    }
+    const candidates = exact.get(host.hostname);
+    const ok =
+      (candidates?.some((rule) => matches(rule, host)) ?? false) ||
+      wildcards.some((rule) => matches(rule, host));
+    if (!ok) {
+      reject(req, res, 'host_not_listed');
+      return;
+    }
+    vettedRequests.add(req);
+    next();
+  };
+}

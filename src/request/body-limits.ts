@@ -1,0 +1,209 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { parse as parseContentType } from 'content-type';
+import getRawBody from 'raw-body';
+import { BulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { securityEvents } from '../events.js';
+import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { sendProblem } from '../internal/problem.js';
+import { warnOnce } from '../internal/warn.js';
+
+export interface BodyLimitsOptions {
+  /** Largest body in bytes, checked against `Content-Length` first and then while reading. Must be a number: `'1mb'` is refused. @default 102400 */
+  maxBytes?: number;
+  /** Deepest JSON nesting of objects and arrays. @default 32 */
+  maxDepth?: number;
+  /**
+   * Media types accepted for bodies; any other gets 415. JSON types
+   * (`application/json`, `*\/*+json`) are parsed into `req.body`; others are
+   * read into `req.body` as a `Buffer`. @default ['application/json']
+   */
+  types?: readonly string[];
+}
+
+const KNOWN: KnownKeys<BodyLimitsOptions> = { maxBytes: true, maxDepth: true, types: true };
+
+const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** A forbidden key can only appear in text containing one of these (`\u` covers escaped spellings). */
+const FORBIDDEN_HINTS = ['__proto__', 'constructor', 'prototype', '\\u'];
+
+interface ParsedBodyMarker {
+  /** body-parser 1's "already read" flag; body-parser 2 looks at the ended stream instead. */
+  _body?: boolean;
+}
+
+/**
+ * One linear pass over the raw text, before `JSON.parse`, so a 10,000-deep
+ * payload never reaches recursive code (the parser's callers, validators,
+ * `JSON.stringify`, loggers).
+ */
+function exceedsDepth(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** Iterative, so it is safe on any shape; depth is already bounded by the scan. */
+function hasForbiddenKey(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (const item of value as unknown[])
+        if (typeof item === 'object' && item !== null) stack.push(item);
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) return true;
+      const item = (value as Record<string, unknown>)[key];
+      if (typeof item === 'object' && item !== null) stack.push(item);
+    }
+  }
+  return false;
+}
+
+function isJsonType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/**
+ * Reads and checks request bodies in place of `express.json()`: 413
+ * `request.too_large` (declared `Content-Length` first, then the bytes actually
+ * streamed), 415 `request.unsupported_media_type` for types not in `types`, for
+ * compressed bodies and for non-UTF-8 JSON, 400 `request.too_deep`, 400
+ * `request.forbidden_key` (`__proto__`, `constructor`, `prototype` at any depth)
+ * and 400 `request.invalid_json`. Requests without a body pass untouched.
+ *
+ * @param [options.maxBytes=102400]
+ * @param [options.maxDepth=32]
+ * @param [options.types=['application/json']]
+ * @example app.use(bodyLimits({ maxBytes: 64 * 1024 })); // instead of express.json()
+ */
+export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
+  const check = new OptionChecker('bodyLimits', options, KNOWN);
+  const maxBytes = check.number('maxBytes', {
+    min: 1,
+    max: 1024 ** 3,
+    integer: true,
+    default: 102_400,
+  });
+  const maxDepth = check.number('maxDepth', { min: 1, max: 1000, integer: true, default: 32 });
+  const types = new Map<string, boolean>();
+  for (const type of check.stringArray('types', ['application/json'], { nonEmpty: true })) {
+    const normalised = type.trim().toLowerCase();
+    if (MEDIA_TYPE.test(normalised)) types.set(normalised, isJsonType(normalised));
+    else
+      check.problem(
+        `\`types\` entry ${JSON.stringify(type)} is not a media type like application/json`,
+      );
+  }
+  check.done();
+
+  function reject(req: Request, res: Response, code: BulwarkErrorCode, reason: string): void {
+    securityEvents.emit('request.rejected', req, { reason });
+    sendProblem(res, new BulwarkError(code));
+  }
+
+  return function bodyLimitsMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const declared = req.headers['content-length'];
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    // Node has already refused a non-numeric Content-Length and one sent beside Transfer-Encoding.
+    const length = declared === undefined || chunked ? undefined : Number(declared);
+    if (!chunked && (length === undefined || length === 0)) {
+      next();
+      return;
+    }
+    const marker = req as ParsedBodyMarker;
+    // body-parser 1 sets `_body`; body-parser 2 leaves the stream ended.
+    if (marker._body === true || req.readableEnded) {
+      warnOnce(
+        'BULWARK_BODY_ALREADY_PARSED',
+        'bodyLimits() found a body another parser already read, so it could not check it; mount bodyLimits() instead of express.json().',
+      );
+      next();
+      return;
+    }
+    let type: string;
+    let charset: string | undefined;
+    try {
+      const parsed = parseContentType(req);
+      type = parsed.type;
+      charset = parsed.parameters.charset?.toLowerCase();
+    } catch {
+      reject(req, res, 'request.unsupported_media_type', 'missing_or_malformed_content_type');
+      return;
+    }
+    const json = types.get(type);
+    if (json === undefined) {
+      reject(req, res, 'request.unsupported_media_type', 'unsupported_media_type');
+      return;
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      // Decompressing would let a small upload expand past maxBytes (a zip bomb).
+      reject(req, res, 'request.unsupported_media_type', 'content_encoding');
+      return;
+    }
+    if (json && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      reject(req, res, 'request.unsupported_media_type', 'unsupported_charset');
+      return;
+    }
+    if (length !== undefined && length > maxBytes) {
+      reject(req, res, 'request.too_large', 'declared_too_large');
+      return;
+    }
+    const onBody = (error: getRawBody.RawBodyError | null, body: Buffer | string): void => {
+      if (error !== null) {
+        // raw-body pauses the stream on error; let the rest drain so the connection stays usable.
+        req.resume();
+        if (error.type === 'entity.too.large') reject(req, res, 'request.too_large', 'too_large');
+        else reject(req, res, 'request.bad_request', error.type);
+        return;
+      }
+      marker._body = true;
+      if (typeof body !== 'string') {
+        req.body = body;
+        next();
+        return;
+      }
+      if (exceedsDepth(body, maxDepth)) {
+        reject(req, res, 'request.too_deep', 'too_deep');
+        return;
+      }
+      let value: unknown;
+      try {
+        value = JSON.parse(body);
+      } catch {
+        reject(req, res, 'request.invalid_json', 'invalid_json');
+        return;
+      }
+      if (FORBIDDEN_HINTS.some((hint) => body.includes(hint)) && hasForbiddenKey(value)) {
+        reject(req, res, 'request.forbidden_key', 'forbidden_key');
+        return;
+      }
+      req.body = value;
+      next();
+    };
+    getRawBody(
+      req,
+      { length, limit: maxBytes, encoding: json ? 'utf-8' : null },
+      (error: getRawBody.RawBodyError | undefined, body: Buffer | string) => {
+        onBody(error ?? null, body);
+      },
+    );
+  };
+}

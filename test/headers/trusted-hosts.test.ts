@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BulwarkConfigError,
+  securityEvents,
+  trustedHosts,
+  type SecurityEvent,
+} from '../../src/index.js';
+import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
+import { rawRequest } from '../helpers/raw-http.js';
+
+const HOSTS = [
+  'api.example.com',
+  'admin.example.com:8443',
+  '*.tenants.example.com',
+  '127.0.0.1:3000',
+  '[::1]:3000',
+  'dev.example.com:*',
+];
+
+function build(
+  factory: ExpressFactory,
+  options: Parameters<typeof trustedHosts>[0] = HOSTS,
+  trustProxy = false,
+) {
+  const hits: string[] = [];
+  const app = factory();
+  if (trustProxy) app.set('trust proxy', 'loopback');
+  app.use(trustedHosts(options));
+  app.use((_req, res) => {
+    hits.push('route');
+    res.json({ ok: true });
+  });
+  return { app, hits };
+}
+
+function get(host: string | undefined, extra: string[] = [], target = '/'): string[] {
+  // HTTP/1.1 without Host is refused by Node itself; HTTP/1.0 reaches the middleware.
+  if (host === undefined) return [`GET ${target} HTTP/1.0`, ...extra];
+  return [`GET ${target} HTTP/1.1`, `Host: ${host}`, ...extra];
+}
+
+describe.each(EXPRESS_VERSIONS)('trustedHosts on %s', (_name, factory) => {
+  it.each([
+    ['an exact host', 'api.example.com'],
+    ['uppercase', 'API.Example.COM'],
+    ['a trailing dot', 'api.example.com.'],
+    ['a listed port', 'admin.example.com:8443'],
+    ['one wildcard label', 'acme.tenants.example.com'],
+    ['several wildcard labels', 'eu.acme.tenants.example.com'],
+    ['a listed IPv4 literal with its port', '127.0.0.1:3000'],
+    ['a listed IPv6 literal with its port', '[::1]:3000'],
+    ['any port where :* is listed', 'dev.example.com:5173'],
+    ['no port where :* is listed', 'dev.example.com'],
+  ])('allows %s', async (_case, host) => {
+    const { app, hits } = build(factory);
+    const res = await rawRequest(app, get(host));
+    expect(res.status).toBe(200);
+    expect(hits).toEqual(['route']);
+  });
+
+  it.each([
+    ['no Host at all', undefined, [], '/', 'missing_host'],
+    ['an empty Host', '', [], '/', 'missing_host'],
+    ['userinfo', 'user@api.example.com', [], '/', 'malformed_host'],
+    ['userinfo with a password', 'user:pass@api.example.com', [], '/', 'malformed_host'],
+    ['a port not listed', 'api.example.com:8080', [], '/', 'host_not_listed'],
+    ['no port where one is required', 'admin.example.com', [], '/', 'host_not_listed'],
+    ['an unlisted IPv4 literal', '10.0.0.1', [], '/', 'host_not_listed'],
+    ['a listed IP on another port', '127.0.0.1:3001', [], '/', 'host_not_listed'],
+    ['an unlisted IPv6 literal', '[::2]:3000', [], '/', 'host_not_listed'],
+    ['a malformed IPv6 literal', '[zz::1]', [], '/', 'malformed_host'],
+    ['a look-alike suffix', 'api.example.com.evil.com', [], '/', 'host_not_listed'],
+    ['the wildcard apex', 'tenants.example.com', [], '/', 'host_not_listed'],
+    ['an evil prefix on a wildcard', 'evil-tenants.example.com', [], '/', 'host_not_listed'],
+    ['an empty label', 'a..tenants.example.com', [], '/', 'malformed_host'],
+    ['a path in Host', 'api.example.com/evil', [], '/', 'malformed_host'],
+    ['a backslash', 'api.example.com\\evil.com', [], '/', 'malformed_host'],
+    ['port zero', 'api.example.com:0', [], '/', 'malformed_host'],
+    ['an absolute-form request line', 'api.example.com', [], 'http://evil.com/', 'absolute_form'],
+    [
+      'an absolute-form line naming a listed host',
+      'api.example.com',
+      [],
+      'http://api.example.com/',
+      'absolute_form',
+    ],
+    [
+      'X-Forwarded-Host while proxies are not trusted',
+      'evil.com',
+      ['X-Forwarded-Host: api.example.com'],
+      '/',
+      'host_not_listed',
+    ],
+  ])('rejects %s with 400 host.untrusted', async (_case, host, extra, target, reason) => {
+    const { app, hits } = build(factory);
+    const seen: SecurityEvent[] = [];
+    const off = securityEvents.on('host.rejected', (e) => seen.push(e));
+    const res = await rawRequest(app, get(host, extra, target));
+    off();
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.body).code).toBe('host.untrusted');
+    expect(res.body).not.toContain('evil');
+    expect(hits).toEqual([]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.reason).toBe(reason);
+  });
+
+  it('reads X-Forwarded-Host only when trust proxy trusts the peer', async () => {
+    const trusted = build(factory, HOSTS, true);
+    const ok = await rawRequest(
+      trusted.app,
+      get('internal:8080', ['X-Forwarded-Host: api.example.com, proxy.local']),
+    );
+    expect(ok.status).toBe(200);
+    const bad = await rawRequest(
+      trusted.app,
+      get('api.example.com', ['X-Forwarded-Host: evil.com']),
+    );
+    expect(bad.status).toBe(400);
+  });
+
+  it('skips excluded paths', async () => {
+    const { app, hits } = build(factory, { hosts: ['api.example.com'], exclude: ['/health'] });
+    const probe = await rawRequest(app, get('10.1.2.3:8080', [], '/health'));
+    expect(probe.status).toBe(200);
+    const other = await rawRequest(app, get('10.1.2.3:8080', [], '/healthz'));
+    expect(other.status).toBe(400);
+    expect(hits).toEqual(['route']);
+  });
+});
+
+describe('trustedHosts options', () => {
+  it.each([
+    ['an empty list', []],
+    ['a non-array', 'api.example.com'],
+    ['null', null],
+    ['missing hosts', {}],
+    ['a non-string entry', [42]],
+    ['userinfo', ['user@api.example.com']],
+    ['a URL', ['https://api.example.com']],
+    ['a path', ['api.example.com/x']],
+    ['a bad port', ['api.example.com:99999']],
+    ['a wildcard over a TLD', ['*.com']],
+    ['a wildcard over an IP', ['*.0.0.1']],
+    ['a port and :*', ['api.example.com:80:*']],
+    ['an exclude without a slash', { hosts: ['a.example.com'], exclude: ['health'] }],
+    ['an unknown key', { hosts: ['a.example.com'], host: 'x' }],
+  ])('refuses %s', (_case, options) => {
+    expect(() => trustedHosts(options as never)).toThrow(BulwarkConfigError);
+  });
+});
