@@ -30,3 +30,7 @@ export type {
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export { validate } from './validation/validate.js';
+export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
+export type { ValidationIssue } from './validation/issues.js';
