@@ -34,3 +34,9 @@ export type {
 export { validate } from './validation/validate.js';
 export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
 export type { ValidationIssue } from './validation/issues.js';
+
+export { resolveWithin, resolveWithinReal } from './paths/resolve.js';
+export { pathGuard } from './paths/guard.js';
+export type { PathGuardOptions, PathSource } from './paths/guard.js';
+export { PathTraversalError } from './paths/rules.js';
+export type { PathRefusalReason, PathRuleOptions } from './paths/rules.js';
