@@ -5,6 +5,8 @@ declare global {
     interface Request {
       /** Set by `requestId()`: the request's correlation id. */
       requestId?: string;
+      /** Set by `pathGuard()`: the real absolute path, checked to be inside its root. */
+      safePath?: string;
     }
   }
 }

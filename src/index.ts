@@ -78,3 +78,12 @@ export { protectMetrics } from './monitoring/protect-metrics.js';
 export type { MetricsCredentials, ProtectMetricsOptions } from './monitoring/protect-metrics.js';
 export { securityMetrics } from './monitoring/security-metrics.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
+export { validate } from './validation/validate.js';
+export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
+export type { ValidationIssue } from './validation/issues.js';
+
+export { resolveWithin, resolveWithinReal } from './paths/resolve.js';
+export { pathGuard } from './paths/guard.js';
+export type { PathGuardOptions, PathSource } from './paths/guard.js';
+export { PathTraversalError } from './paths/rules.js';
+export type { PathRefusalReason, PathRuleOptions } from './paths/rules.js';

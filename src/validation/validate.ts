@@ -1,0 +1,259 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  $ZodAsyncError,
+  $ZodNever,
+  $ZodObject,
+  _never,
+  safeParse,
+  safeParseAsync,
+  util,
+  type $ZodIssue,
+  type $ZodObjectDef,
+  type $ZodType,
+  type output,
+} from 'zod/v4/core';
+import { BulwarkConfigError, BulwarkError } from '../errors.js';
+import { securityEvents } from '../events.js';
+import { sendProblem } from '../internal/problem.js';
+import { warnOnce } from '../internal/warn.js';
+import { publicIssues, type ValidationIssue } from './issues.js';
+
+/** The request parts `validate()` checks, each with a zod 4 schema (classic or mini). */
+export interface ValidationSchemas {
+  /** `req.body`; replaced by the parsed output. A top-level `z.object` is made strict. */
+  body?: $ZodType;
+  /** `req.query`; replaced by the parsed output (also on Express 5). Made strict like `body`. */
+  query?: $ZodType;
+  /** `req.params`; replaced by the parsed output. Made strict like `body`. */
+  params?: $ZodType;
+  /** `req.headers`; checked only: never made strict and never replaced. */
+  headers?: $ZodType;
+}
+
+type Part = keyof ValidationSchemas;
+
+/** Output type of one part's schema, or `Fallback` when the part has no schema. */
+export type ValidatedPart<S, K extends Part, Fallback> = S extends {
+  [P in K]: infer T extends $ZodType;
+}
+  ? output<T>
+  : Fallback;
+
+/**
+ * The handler `validate()` returns. Route handlers mounted after it see the
+ * schemas' output types on `req.params`, `req.body` and `req.query`.
+ */
+export type ValidatedHandler<S extends ValidationSchemas> = RequestHandler<
+  ValidatedPart<S, 'params', Request['params']>,
+  unknown,
+  ValidatedPart<S, 'body', unknown>,
+  ValidatedPart<S, 'query', Request['query']>
+>;
+
+// Checked in this order so one response can list the problems of every part.
+const PARTS: readonly Part[] = ['params', 'query', 'headers', 'body'];
+const REPLACED: ReadonlySet<Part> = new Set(['params', 'query', 'body']);
+const MAX_ERRORS = 20;
+
+type Outcome =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly issues: readonly $ZodIssue[] }
+  | { readonly ok: false; readonly tooDeep: true };
+
+function isSchema(value: unknown): value is $ZodType {
+  return typeof value === 'object' && value !== null && '_zod' in value;
+}
+
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/**
+ * A top-level object schema in zod's default "strip" mode becomes strict, so
+ * an unknown key is a 400 instead of being dropped without a word. Schemas
+ * that chose a catchall (`z.looseObject`, `.catchall()`) are left as written.
+ */
+function strictTopLevel(schema: $ZodType): $ZodType {
+  if (!(schema instanceof $ZodObject) || schema._zod.def.catchall !== undefined) return schema;
+  // mergeDefs copies property descriptors, so a lazily built `shape` is not forced.
+  const def = util.mergeDefs(schema._zod.def, { catchall: _never($ZodNever) }) as $ZodObjectDef;
+  return util.clone(schema, def);
+}
+
+function settle(result: { success: boolean; data?: unknown; error?: { issues: $ZodIssue[] } }) {
+  return result.success
+    ? ({ ok: true, value: result.data } as const)
+    : ({ ok: false, issues: result.error?.issues ?? [] } as const);
+}
+
+function parseSync(schema: $ZodType, input: unknown): Outcome | Promise<Outcome> {
+  try {
+    return settle(safeParse(schema, input));
+  } catch (error) {
+    if (error instanceof $ZodAsyncError) return parseAsync(schema, input);
+    if (isStackOverflow(error)) return { ok: false, tooDeep: true };
+    throw error;
+  }
+}
+
+async function parseAsync(schema: $ZodType, input: unknown): Promise<Outcome> {
+  try {
+    return settle(await safeParseAsync(schema, input));
+  } catch (error) {
+    if (isStackOverflow(error)) return { ok: false, tooDeep: true };
+    throw error;
+  }
+}
+
+function hasUnparsedBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return (
+    (req.body as unknown) === undefined &&
+    ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined)
+  );
+}
+
+// Express 5 defines `req.query` as a getter on the prototype that re-parses the
+// URL on every read; an own data property on the request shadows it.
+function replace(req: Request, part: Part, value: unknown): void {
+  Object.defineProperty(req, part, { value, writable: true, configurable: true, enumerable: true });
+}
+
+/**
+ * Validates the request against zod 4 schemas and replaces `req.body`,
+ * `req.query` and `req.params` with the parsed output, so the handler sees
+ * only what the schema allows, with the schema's types.
+ *
+ * - A top-level `z.object` is made strict: unknown keys answer 400 (no mass
+ *   assignment). Nested plain `z.object`s strip unknown keys; use
+ *   `z.strictObject` to have them rejected too.
+ * - No coercion: `"5"` is not a number unless the schema says `z.coerce.number()`.
+ * - Rejections are 400 `validation.failed` with `errors: [{path, code, message}]`
+ *   whose messages never contain request values, and a `validation.rejected` event.
+ *
+ * @param schemas.body schema for `req.body` (mount `express.json()` first)
+ * @param schemas.query schema for `req.query`
+ * @param schemas.params schema for `req.params` (mount on the route, not with `app.use`)
+ * @param schemas.headers schema for `req.headers`, checked but not replaced
+ * @example
+ * app.post('/v1/echo', validate({ body: z.strictObject({ message: z.string().max(2000) }) }),
+ *   (req, res) => res.json({ length: req.body.message.length }));
+ */
+export function validate<const S extends ValidationSchemas>(schemas: S): ValidatedHandler<S> {
+  const prepared = prepare(schemas);
+
+  function reject(req: Request, res: Response, errors: ValidationIssue[], reason: string): void {
+    const shown = errors.slice(0, MAX_ERRORS);
+    securityEvents.emit('validation.rejected', req, {
+      reason,
+      parts: [...new Set(errors.map((e) => e.path.split('.', 1)[0]))],
+      issues: shown.map(({ path, code }) => ({ path, code })),
+      count: errors.length,
+    });
+    sendProblem(
+      res,
+      new BulwarkError('validation.failed', {
+        detail:
+          errors.length > shown.length
+            ? `The request does not match its schema (${String(errors.length)} problems, first ${String(MAX_ERRORS)} listed).`
+            : 'The request does not match its schema.',
+        extensions: { errors: shown },
+      }),
+    );
+  }
+
+  function finish(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    outcomes: readonly (readonly [Part, Outcome])[],
+  ): void {
+    const errors: ValidationIssue[] = [];
+    let tooDeep = false;
+    for (const [part, outcome] of outcomes) {
+      if (outcome.ok) continue;
+      if ('tooDeep' in outcome) {
+        tooDeep = true;
+        errors.push({ path: part, code: 'too_deep', message: 'Nested too deeply' });
+      } else {
+        for (const issue of outcome.issues) errors.push(...publicIssues(part, issue));
+      }
+    }
+    if (errors.length > 0) {
+      reject(req, res, errors, tooDeep ? 'too_deep' : 'schema_mismatch');
+      return;
+    }
+    for (const [part, outcome] of outcomes) {
+      if (outcome.ok && REPLACED.has(part)) replace(req, part, outcome.value);
+    }
+    next();
+  }
+
+  const handler = function validateMiddleware(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+  ): void {
+    if (prepared.body !== undefined && hasUnparsedBody(req)) {
+      warnOnce(
+        'BULWARK_BODY_NOT_PARSED',
+        'validate(): a request had a body but req.body is undefined; mount a body parser such as express.json() before validate().',
+      );
+    }
+    let outcomes: (readonly [Part, Outcome | Promise<Outcome>])[];
+    try {
+      outcomes = PARTS.flatMap((part) => {
+        const schema = prepared[part];
+        return schema === undefined ? [] : [[part, parseSync(schema, req[part])] as const];
+      });
+    } catch (error) {
+      next(error);
+      return;
+    }
+    if (outcomes.every((entry): entry is readonly [Part, Outcome] => !isPromise(entry[1]))) {
+      finish(req, res, next, outcomes);
+      return;
+    }
+    Promise.all(outcomes.map(async ([part, outcome]) => [part, await outcome] as const)).then(
+      (settled) => {
+        finish(req, res, next, settled);
+      },
+      next,
+    );
+  };
+  return handler as unknown as ValidatedHandler<S>;
+}
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
+
+function prepare(schemas: ValidationSchemas): Partial<Record<Part, $ZodType>> {
+  const problems: string[] = [];
+  const given: unknown = schemas;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new BulwarkConfigError('validate', [
+      'expected an object of schemas: { body, query, params, headers }',
+    ]);
+  }
+  const prepared: Partial<Record<Part, $ZodType>> = {};
+  for (const key of Object.keys(given)) {
+    if (!(PARTS as readonly string[]).includes(key)) {
+      problems.push(`unknown part \`${key}\`; expected body, query, params or headers`);
+    }
+  }
+  for (const part of PARTS) {
+    const schema: unknown = (given as Record<string, unknown>)[part];
+    if (schema === undefined) continue;
+    if (!isSchema(schema)) {
+      problems.push(`\`${part}\` must be a zod 4 schema`);
+      continue;
+    }
+    prepared[part] = part === 'headers' ? schema : strictTopLevel(schema);
+  }
+  if (problems.length === 0 && Object.keys(prepared).length === 0) {
+    problems.push('give at least one schema: body, query, params or headers');
+  }
+  if (problems.length > 0) throw new BulwarkConfigError('validate', problems);
+  return prepared;
+}
