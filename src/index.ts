@@ -30,3 +30,21 @@ export type {
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export { loadConfig } from './config/load.js';
+export { productionReadiness } from './config/readiness.js';
+export { CONFIG_VARIABLES } from './config/variables.js';
+export type { ConfigVariable, LogLevel } from './config/variables.js';
+export type {
+  BulwarkConfig,
+  ConfigValues,
+  EncryptionConfig,
+  JwtConfig,
+  LoadConfigOptions,
+  MetricsConfig,
+  ProductionReadinessOptions,
+  RateLimitConfig,
+  ReadinessCheck,
+  ReadinessCheckId,
+  ReadinessStatus,
+} from './config/types.js';
