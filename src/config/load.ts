@@ -281,9 +281,15 @@ const KNOWN_OPTIONS: KnownKeys<LoadConfigOptions> = {
   secretsDir: true,
   cwd: true,
 };
-const KNOWN_VARIABLES = Object.fromEntries(
-  CONFIG_VARIABLE_NAMES.map((name) => [name, true]),
-) as KnownKeys<ConfigValues>;
+
+function variableHint(name: string): string {
+  const upper = name.toUpperCase();
+  // A missing suffix (JWT_SECRET), an extra one or the wrong case are the usual slips.
+  const close = CONFIG_VARIABLE_NAMES.find(
+    (known) => known === upper || known.startsWith(upper) || upper.startsWith(known),
+  );
+  return close === undefined ? '' : ` Did you mean \`${close}\`?`;
+}
 
 function checkOptions(options: LoadConfigOptions | undefined): {
   values: ConfigValues;
@@ -297,15 +303,12 @@ function checkOptions(options: LoadConfigOptions | undefined): {
     if (typeof values !== 'object' || values === null || Array.isArray(values)) {
       check.problem('`values` must be an object of variable names to strings');
     } else {
-      const inner = new OptionChecker<ConfigValues>('loadConfig', values, KNOWN_VARIABLES);
-      for (const name of Object.keys(values)) {
-        if (Object.hasOwn(KNOWN_VARIABLES, name)) inner.string(name as ConfigVariable, undefined);
-      }
-      try {
-        inner.done();
-      } catch (error) {
-        if (!(error instanceof BulwarkConfigError)) throw error;
-        for (const problem of error.problems) check.problem(`\`values\`: ${problem}`);
+      for (const [name, value] of Object.entries(values)) {
+        if (!Object.hasOwn(CONFIG_VARIABLES, name)) {
+          check.problem(`\`values\`: unknown variable \`${name}\`.${variableHint(name)}`);
+        } else if (typeof value !== 'string') {
+          check.problem(`\`values\`: \`${name}\` must be a string, got ${typeof value}`);
+        }
       }
     }
   }
