@@ -306,7 +306,7 @@ function checkOptions(options: LoadConfigOptions | undefined): {
       for (const [name, value] of Object.entries(values)) {
         if (!Object.hasOwn(CONFIG_VARIABLES, name)) {
           check.problem(`\`values\`: unknown variable \`${name}\`.${variableHint(name)}`);
-        } else if (typeof value !== 'string') {
+        } else if (value !== undefined && typeof value !== 'string') {
           check.problem(`\`values\`: \`${name}\` must be a string, got ${typeof value}`);
         }
       }

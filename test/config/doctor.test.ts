@@ -163,16 +163,17 @@ describe('bulwark doctor', () => {
   );
 
   it.each([
-    [['doctor', '--bogus'], 'bulwark: unknown option "--bogus"'],
-    [['doctor', '--json=yes'], "bulwark: Option '--json' does not take an argument"],
-    [['docter'], 'bulwark: unknown command "docter"'],
-    [['doctor', 'now'], 'bulwark doctor: unexpected argument "now"'],
-    [[], 'bulwark: no command given'],
+    [['doctor', '--bogus'], /^bulwark: unknown option "--bogus"$/],
+    // Node words this one itself; only the option name is ours to promise.
+    [['doctor', '--json=yes'], /^bulwark: .*'--json'/],
+    [['docter'], /^bulwark: unknown command "docter"$/],
+    [['doctor', 'now'], /^bulwark doctor: unexpected argument "now"$/],
+    [[], /^bulwark: no command given$/],
   ])('%j is a usage error (exit 2)', (args, message) => {
     const run = bulwark(args);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr.split('\n')[0]).toBe(message);
+    expect(run.stderr.split('\n')[0]).toMatch(message);
     // Either the short hint or, with no command at all, the whole usage text.
     expect(run.stderr).toMatch(/Run "bulwark --help" for usage\.|Usage: bulwark/);
   });

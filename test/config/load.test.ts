@@ -239,6 +239,12 @@ describe('sources', () => {
     );
   });
 
+  it('treats undefined values as unset', () => {
+    expect(load({ JWT_ISSUER: 'from-env' }, { values: { JWT_ISSUER: undefined } }).jwt.issuer).toBe(
+      'from-env',
+    );
+  });
+
   it('treats empty strings as unset in every source', () => {
     const dir = tempDir({ empty: '' });
     const config = load(
