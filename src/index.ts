@@ -87,3 +87,20 @@ export { pathGuard } from './paths/guard.js';
 export type { PathGuardOptions, PathSource } from './paths/guard.js';
 export { PathTraversalError } from './paths/rules.js';
 export type { PathRefusalReason, PathRuleOptions } from './paths/rules.js';
+export { loadConfig } from './config/load.js';
+export { productionReadiness } from './config/readiness.js';
+export { CONFIG_VARIABLES } from './config/variables.js';
+export type { ConfigVariable, LogLevel } from './config/variables.js';
+export type {
+  BulwarkConfig,
+  ConfigValues,
+  EncryptionConfig,
+  JwtConfig,
+  LoadConfigOptions,
+  MetricsConfig,
+  ProductionReadinessOptions,
+  RateLimitConfig,
+  ReadinessCheck,
+  ReadinessCheckId,
+  ReadinessStatus,
+} from './config/types.js';
