@@ -29,16 +29,23 @@ const BODY_PARSER_CODES: Readonly<Record<string, BulwarkErrorCode>> = {
   'entity.verify.failed': 'request.bad_request',
 };
 
-function bodyParserError(error: unknown): BulwarkError | undefined {
+/**
+ * body-parser errors carry a `type`; Express's own client errors are
+ * http-errors with `expose: true`, or (a route parameter that does not
+ * decode) a `URIError` with `status: 400`.
+ * Either becomes a problem; their messages are never shown.
+ */
+function clientError(error: unknown): BulwarkError | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
-  const { type, status } = error as { type?: unknown; status?: unknown };
-  if (typeof type !== 'string') return undefined;
-  const code = BODY_PARSER_CODES[type];
+  const { type, status, expose } = error as { type?: unknown; status?: unknown; expose?: unknown };
+  const code = typeof type === 'string' ? BODY_PARSER_CODES[type] : undefined;
   if (code !== undefined) return new BulwarkError(code, { cause: error });
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new BulwarkError('request.bad_request', { cause: error });
-  }
-  return undefined;
+  const isClientStatus = typeof status === 'number' && status >= 400 && status < 500;
+  const fromExpress = expose === true || error instanceof URIError;
+  if (!isClientStatus || (typeof type !== 'string' && !fromExpress)) return undefined;
+  if (status === 413) return new BulwarkError('request.too_large', { cause: error });
+  if (status === 415) return new BulwarkError('request.unsupported_media_type', { cause: error });
+  return new BulwarkError('request.bad_request', { cause: error });
 }
 
 /**
@@ -64,7 +71,7 @@ export function errorHandler(options?: ErrorHandlerOptions): ErrorRequestHandler
       next(error);
       return;
     }
-    const known = isBulwarkError(error) ? error : bodyParserError(error);
+    const known = isBulwarkError(error) ? error : clientError(error);
     if (known !== undefined) {
       sendProblem(res, known);
       return;

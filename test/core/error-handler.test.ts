@@ -119,3 +119,23 @@ describe('BulwarkError', () => {
     expect(error.toProblem()).toMatchObject({ status: 400, code: 'validation.failed', errors: [] });
   });
 });
+
+describe.each(EXPRESS_VERSIONS)(
+  'errorHandler and Express client errors on %s',
+  (_name, factory) => {
+    it('turns an undecodable route parameter into 400 request.bad_request, not a 500', async () => {
+      const app = factory();
+      let ran = false;
+      app.get('/files/:name', (_req, res) => {
+        ran = true;
+        res.end();
+      });
+      app.use(errorHandler({ env: 'production' }));
+      const res = await request(app).get('/files/%c0%ae');
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.text).code).toBe('request.bad_request');
+      expect(res.text).not.toContain('Failed to decode');
+      expect(ran).toBe(false);
+    });
+  },
+);
