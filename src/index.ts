@@ -30,3 +30,11 @@ export type {
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export { rateLimit } from './rate-limit/rate-limit.js';
+export type { RateLimitOptions } from './rate-limit/rate-limit.js';
+export { loginRateLimit } from './rate-limit/login-rate-limit.js';
+export type { LoginRateLimitOptions } from './rate-limit/login-rate-limit.js';
+export type { LimiterBaseOptions } from './rate-limit/limiter.js';
+export type { RateLimitKeyBy } from './rate-limit/keys.js';
+export type { RateLimitStoreErrorMode } from './rate-limit/redis-store.js';
