@@ -24,7 +24,7 @@ export type {
 export { requestId } from './request/request-id.js';
 export type { RequestIdOptions } from './request/request-id.js';
 
-export { createRedisClient } from './stores/redis-client.js';
+export { createRedisClient, RedisTimeoutError } from './stores/redis-client.js';
 export type {
   BulwarkRedisClient,
   RedisClientLike,

@@ -1,7 +1,7 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { securityEvents } from '../events.js';
-import { redisCommand, type RedisClientLike } from '../stores/redis-client.js';
+import { RedisTimeoutError, redisCommand, type RedisClientLike } from '../stores/redis-client.js';
 import type { BoundedMemoryStore } from './memory-store.js';
 
 /** What a limiter does when its store fails. */
@@ -19,6 +19,16 @@ export class StoreUnavailableError extends Error {
 const REPORT_INTERVAL_MS = 1000;
 // After a failure, the Lua scripts are reloaded at most this often.
 const REINIT_INTERVAL_MS = 250;
+// After a timeout, Redis is left alone this long: requests fail fast instead of each waiting out
+// the deadline, and commands stop piling up on a connection that accepts bytes but never answers.
+const SUSPEND_AFTER_TIMEOUT_MS = 1000;
+const SUSPENDED = new Error('Redis skipped after a command timed out');
+
+function isTimeout(error: unknown): boolean {
+  return (
+    error instanceof RedisTimeoutError || (error instanceof Error && error.name === 'TimeoutError')
+  );
+}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -30,8 +40,11 @@ function messageOf(error: unknown): string {
  * `RedisStore` loads its Lua scripts once, in `init`, and keeps the promise:
  * if Redis is down at that moment (at start-up, or while it reloads a script
  * after `NOSCRIPT`), the rejected promise is kept and every later increment
- * fails even after Redis is back. After a failure this wrapper runs `init`
- * again (at most every 250 ms) so limiting resumes by itself.
+ * fails even after Redis is back. When that promise has failed, this wrapper
+ * runs `init` again (at most every 250 ms) so limiting resumes by itself.
+ *
+ * After a command times out, Redis is skipped for a second (requests get the
+ * outage mode at once), then tried again.
  *
  * Failures become `rate_limit.store_error` events, at most one a second per
  * limiter, each carrying how many failures it stands for. In `memory-fallback`
@@ -46,6 +59,7 @@ export class ResilientRedisStore implements Store {
   readonly #fallback: BoundedMemoryStore | undefined;
   #options: Options | undefined;
   #reinitAfter = Number.POSITIVE_INFINITY;
+  #suspendedUntil = 0;
   #lastReport = Number.NEGATIVE_INFINITY;
   #unreported = 0;
 
@@ -71,23 +85,27 @@ export class ResilientRedisStore implements Store {
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
-    if (Date.now() >= this.#reinitAfter) void this.#load();
+    const now = Date.now();
+    if (now < this.#suspendedUntil) return this.#unavailable(key, SUSPENDED);
+    if (now >= this.#reinitAfter) void this.#load();
     try {
       return await this.#redis.increment(key);
     } catch (error) {
-      this.#failed(error, 'increment');
-      if (this.#fallback !== undefined) return this.#fallback.increment(key);
-      throw new StoreUnavailableError(error);
+      this.#reloadIfScriptsFailed();
+      return this.#unavailable(key, error);
     }
   }
 
   async decrement(key: string): Promise<void> {
-    try {
-      await this.#redis.decrement(key);
-    } catch (error) {
-      this.#failed(error, 'decrement');
-      this.#fallback?.decrement(key);
+    if (Date.now() >= this.#suspendedUntil) {
+      try {
+        await this.#redis.decrement(key);
+        return;
+      } catch (error) {
+        this.#failed(error, 'decrement');
+      }
     }
+    this.#fallback?.decrement(key);
   }
 
   async resetKey(key: string): Promise<void> {
@@ -108,6 +126,12 @@ export class ResilientRedisStore implements Store {
     }
   }
 
+  #unavailable(key: string, error: unknown): ClientRateLimitInfo {
+    this.#failed(error, 'increment');
+    if (this.#fallback !== undefined) return this.#fallback.increment(key);
+    throw new StoreUnavailableError(error);
+  }
+
   /** Loads the scripts; a failure is reported and retried on a later request. */
   async #load(): Promise<void> {
     const options = this.#options;
@@ -116,13 +140,24 @@ export class ResilientRedisStore implements Store {
     try {
       await this.#redis.init(options);
     } catch (error) {
+      this.#reinitAfter = Date.now() + REINIT_INTERVAL_MS;
       this.#failed(error, 'load_scripts');
     }
   }
 
+  /** RedisStore keeps a failed script load forever; schedule a reload only then. */
+  #reloadIfScriptsFailed(): void {
+    this.#redis.incrementScriptSha.then(
+      () => undefined,
+      () => {
+        this.#reinitAfter = Math.min(this.#reinitAfter, Date.now() + REINIT_INTERVAL_MS);
+      },
+    );
+  }
+
   #failed(error: unknown, operation: string): void {
     const now = Date.now();
-    this.#reinitAfter = Math.min(this.#reinitAfter, now + REINIT_INTERVAL_MS);
+    if (isTimeout(error)) this.#suspendedUntil = now + SUSPEND_AFTER_TIMEOUT_MS;
     this.#unreported++;
     if (now - this.#lastReport < REPORT_INTERVAL_MS) return;
     const failures = this.#unreported;
