@@ -185,7 +185,8 @@ export function checkBaseOptions(
       }
       return new BoundedMemoryStore(maxKeys);
     }
-    const fallback = resolvedMode === 'memory-fallback' ? new BoundedMemoryStore(maxKeys) : undefined;
+    const fallback =
+      resolvedMode === 'memory-fallback' ? new BoundedMemoryStore(maxKeys) : undefined;
     return new ResilientRedisStore(redis, prefix, resolvedMode, fallback);
   };
   return { windowMs, ipv6Subnet, makeStore, mode: resolvedMode, skip };

@@ -243,7 +243,9 @@ describe.runIf(hasRedis)('rateLimit through a real Redis outage', () => {
     await admin.quit();
     process.kill(pid, 'SIGSTOP');
     try {
-      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => ask(`hang-${String(i)}`, 'hung')));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => ask(`hang-${String(i)}`, 'hung')),
+      );
       const later = [];
       for (let i = 0; i < 10; i++) later.push(await ask(`hang-later-${String(i)}`, 'hung'));
       for (const a of [...answers, ...later]) {

@@ -54,7 +54,9 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
       const ok = await agent.get('/');
       expect(ok.status).toBe(200);
       expect(ok.headers.ratelimit).toBe(`"3-in-60s"; r=${3 - i}; t=60`);
-      expect(ok.headers['ratelimit-policy']).toMatch(/^"3-in-60s"; q=3; w=60; pk=:[A-Za-z0-9+/=]+:$/);
+      expect(ok.headers['ratelimit-policy']).toMatch(
+        /^"3-in-60s"; q=3; w=60; pk=:[A-Za-z0-9+/=]+:$/,
+      );
     }
     const limited = await agent.get('/');
     await agent.get('/');
@@ -70,7 +72,12 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
     expect(state.handled).toBe(3);
     // One event per key and window, however many requests are refused.
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ reason: 'limit_exceeded', keyKind: 'ip', limit: 3, ip: '127.0.0.1' });
+    expect(events[0]).toMatchObject({
+      reason: 'limit_exceeded',
+      keyKind: 'ip',
+      limit: 3,
+      ip: '127.0.0.1',
+    });
   });
 
   it.each([
@@ -108,7 +115,9 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
       }
       expect(statuses).toEqual([200, 200, 200, 429]);
       expect(state.handled).toBe(3);
-      const otherSubnet = await request(app).get('/').set('X-Forwarded-For', '2001:db8:abcd:1300::1');
+      const otherSubnet = await request(app)
+        .get('/')
+        .set('X-Forwarded-For', '2001:db8:abcd:1300::1');
       expect(otherSubnet.status).toBe(200);
     });
 
@@ -121,9 +130,15 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
 
     it('honours ipv6Subnet', async () => {
       const { app } = limitedApp(factory, { limit: 1, ipv6Subnet: 64 }, behindProxy);
-      expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:0:1::1')).status).toBe(200);
-      expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:0:2::1')).status).toBe(200);
-      expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:0:1::2')).status).toBe(429);
+      expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:0:1::1')).status).toBe(
+        200,
+      );
+      expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:0:2::1')).status).toBe(
+        200,
+      );
+      expect((await request(app).get('/').set('X-Forwarded-For', '2001:db8:0:1::2')).status).toBe(
+        429,
+      );
     });
   });
 
@@ -221,7 +236,11 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
     });
 
     it('fail-open lets requests through', async () => {
-      const { app, state } = limitedApp(factory, { store: deadRedis, onStoreError: 'fail-open', limit: 1 });
+      const { app, state } = limitedApp(factory, {
+        store: deadRedis,
+        onStoreError: 'fail-open',
+        limit: 1,
+      });
       for (let i = 0; i < 3; i++) expect((await request(app).get('/')).status).toBe(200);
       expect(state.handled).toBe(3);
     });
@@ -245,7 +264,11 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
       off();
       // The script load at start-up and the 20 requests all fall within the first second.
       expect(events).toHaveLength(1);
-      expect(events[0]).toMatchObject({ reason: 'store_unavailable', mode: 'fail-open', store: 'redis' });
+      expect(events[0]).toMatchObject({
+        reason: 'store_unavailable',
+        mode: 'fail-open',
+        store: 'redis',
+      });
     });
   });
 });
@@ -265,13 +288,17 @@ describe('rateLimit settings from the environment', () => {
     vi.stubEnv('RATE_LIMIT_REQUESTS_PER_MINUTE', '');
     vi.stubEnv('RATE_LIMIT_WINDOW_SECONDS', '');
     const { app } = limitedApp(EXPRESS_VERSIONS[0][1], {});
-    expect((await request(app).get('/')).headers['ratelimit-policy']).toMatch(/^"100-in-60s"; q=100; w=60;/);
+    expect((await request(app).get('/')).headers['ratelimit-policy']).toMatch(
+      /^"100-in-60s"; q=100; w=60;/,
+    );
   });
 
   it('lets options win over the environment', async () => {
     vi.stubEnv('RATE_LIMIT_REQUESTS_PER_MINUTE', 'not-read');
     const { app } = limitedApp(EXPRESS_VERSIONS[0][1], { limit: 7, windowMs: 10_000 });
-    expect((await request(app).get('/')).headers['ratelimit-policy']).toMatch(/^"7-in-10s"; q=7; w=10;/);
+    expect((await request(app).get('/')).headers['ratelimit-policy']).toMatch(
+      /^"7-in-10s"; q=7; w=10;/,
+    );
   });
 
   it.each([
@@ -295,7 +322,11 @@ describe('rateLimit settings from the environment', () => {
 
   it('takes RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED outside production and refuses it in production', async () => {
     vi.stubEnv('RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED', 'true');
-    const { app } = limitedApp(EXPRESS_VERSIONS[0][1], { store: deadRedis, env: 'development', limit: 1 });
+    const { app } = limitedApp(EXPRESS_VERSIONS[0][1], {
+      store: deadRedis,
+      env: 'development',
+      limit: 1,
+    });
     expect((await request(app).get('/')).status).toBe(200);
     expect((await request(app).get('/')).status).toBe(429);
     expect(() => rateLimit({ store: deadRedis, env: 'production' })).toThrow(
@@ -337,7 +368,10 @@ describe('rateLimit options', () => {
     ['ipv6Subnet 16', { ipv6Subnet: 16 }],
     ['maxKeys 0', { maxKeys: 0 }],
     ["maxKeys '1000'", { maxKeys: '1000' }],
-    ["dangerouslyAllowMemoryFallbackInProduction 'yes'", { dangerouslyAllowMemoryFallbackInProduction: 'yes' }],
+    [
+      "dangerouslyAllowMemoryFallbackInProduction 'yes'",
+      { dangerouslyAllowMemoryFallbackInProduction: 'yes' },
+    ],
     ['env 5', { env: 5 }],
     ['unknown key max', { max: 10 }],
     ['unknown key window', { window: 60 }],
@@ -361,9 +395,9 @@ describe('rateLimit options', () => {
   });
 
   it('refuses memory-fallback in production unless dangerously allowed', () => {
-    expect(() => rateLimit({ store: deadRedis, onStoreError: 'memory-fallback', env: 'production' })).toThrow(
-      BulwarkConfigError,
-    );
+    expect(() =>
+      rateLimit({ store: deadRedis, onStoreError: 'memory-fallback', env: 'production' }),
+    ).toThrow(BulwarkConfigError);
     expect(() =>
       rateLimit({
         store: deadRedis,

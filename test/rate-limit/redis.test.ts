@@ -34,7 +34,7 @@ function startServer(env: Record<string, string>): Promise<{ child: ChildProcess
     const timer = setTimeout(() => {
       reject(new Error('fixture server did not start'));
     }, 15_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = /PORT=(\d+)/.exec(out);
       if (match) {
@@ -79,7 +79,11 @@ describe.runIf(hasRedis)('rate limiting across processes', () => {
   const LIMIT = 10;
 
   it('two processes on one Redis admit exactly the limit in total', async () => {
-    const env = { STORE_URL: SHARED_REDIS_URL, LIMIT: String(LIMIT), PREFIX: uniquePrefix('shared') };
+    const env = {
+      STORE_URL: SHARED_REDIS_URL,
+      LIMIT: String(LIMIT),
+      PREFIX: uniquePrefix('shared'),
+    };
     const servers = await Promise.all([startServer(env), startServer(env)]);
     try {
       const counts = await admitted(
@@ -171,7 +175,9 @@ describe.runIf(hasRedis).each(EXPRESS_VERSIONS)('Redis-backed limits on %s', (_n
       expect(blocked.body).toMatchObject({ code: 'rate_limit.exceeded' });
 
       // Another username from the same address still gets its own attempts.
-      const other = await request(app).post('/login').send({ username: 'bob', password: 'wrong-test' });
+      const other = await request(app)
+        .post('/login')
+        .send({ username: 'bob', password: 'wrong-test' });
       expect(other.status).toBe(401);
 
       const keys = await inspector.keys(`${prefix}*`);
