@@ -38,6 +38,7 @@ export { httpsRedirect } from './headers/https-redirect.js';
 export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
 export { createRedisClient, whenRedisReady } from './stores/redis-client.js';
+export { createRedisClient, RedisTimeoutError } from './stores/redis-client.js';
 export type {
   BulwarkRedisClient,
   RedisClientLike,
@@ -104,3 +105,10 @@ export type {
   ReadinessCheckId,
   ReadinessStatus,
 } from './config/types.js';
+export { rateLimit } from './rate-limit/rate-limit.js';
+export type { RateLimitOptions } from './rate-limit/rate-limit.js';
+export { loginRateLimit } from './rate-limit/login-rate-limit.js';
+export type { LoginRateLimitOptions } from './rate-limit/login-rate-limit.js';
+export type { LimiterBaseOptions } from './rate-limit/limiter.js';
+export type { RateLimitKeyBy } from './rate-limit/keys.js';
+export type { RateLimitStoreErrorMode } from './rate-limit/redis-store.js';

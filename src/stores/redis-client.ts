@@ -138,13 +138,33 @@ export function createRedisClient(url: string, options?: RedisClientOptions): Bu
   return client;
 }
 
+/** A Redis command did not answer within its deadline. */
+export class RedisTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis command timed out after ${String(ms)} ms`);
+    this.name = 'RedisTimeoutError';
+  }
+}
+
 /**
  * Runs one command with a deadline: the client's own when it came from
  * `createRedisClient`, else one second, so a foreign client cannot hang a request.
+ *
+ * node-redis's own `timeout` only covers a command until it is written to the
+ * socket; a Redis that accepted the bytes but stopped answering (paused,
+ * swapping, a half-open connection) would hold the caller until TCP gives up,
+ * minutes later. The timer here covers the whole round trip.
  */
 export function redisCommand(client: RedisClientLike, args: string[]): Promise<unknown> {
-  return client.sendCommand(args, {
-    timeout: commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS,
+  const timeout = commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new RedisTimeoutError(timeout));
+    }, timeout);
+  });
+  return Promise.race([client.sendCommand(args, { timeout }), deadline]).finally(() => {
+    clearTimeout(timer);
   });
 }
 
