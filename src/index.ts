@@ -30,3 +30,23 @@ export type {
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export {
+  hashPassword,
+  verifyPassword,
+  verifyPasswordOrDummy,
+  passwordNeedsRehash,
+  checkPasswordPolicy,
+  createPasswordPolicy,
+} from './auth/passwords.js';
+export type {
+  HashPasswordOptions,
+  VerifyPasswordOrDummyOptions,
+  PasswordPolicy,
+  PasswordPolicyRules,
+  PasswordPolicyContext,
+  PasswordPolicyCheck,
+  PasswordPolicyResult,
+  PasswordProblem,
+  PasswordProblemCode,
+} from './auth/passwords.js';
