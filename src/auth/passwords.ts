@@ -109,7 +109,7 @@ export async function hashPassword(
       detail: `The password is longer than ${MAX_PASSWORD_BYTES} bytes.`,
     });
   }
-  return oneAtATime(async () => bcrypt.hash(password, await bcrypt.genSalt(cost)));
+  return oneAtATime(() => bcrypt.hash(password, cost));
 }
 
 /**
@@ -283,7 +283,7 @@ const UPPERCASE = /[\p{Lu}\p{Lt}]/u;
 const LOWERCASE = /\p{Ll}/u;
 const DIGIT = /\p{Nd}/u;
 const SYMBOL = /[\p{P}\p{S}\p{Zs}]/u;
-const NON_LETTER_AFFIXES = /^[^\p{L}]+|[^\p{L}]+$/gu;
+const LETTER = /^\p{L}$/u;
 
 let commonSet: ReadonlySet<string> | undefined;
 
@@ -295,6 +295,20 @@ function commonPasswords(): ReadonlySet<string> {
 /** Characters as the policy counts them: code points, so an emoji or `𝔸` is one, not two. */
 function codePoints(text: string): number {
   return Array.from(text).length;
+}
+
+/**
+ * The text without the non-letters at either end: `password` from `!!Password123!`.
+ * A loop, not a regular expression: `/[^\p{L}]+$/` backtracks quadratically
+ * on a long run of digits followed by a letter.
+ */
+function letterStem(text: string): string {
+  const chars = Array.from(text);
+  let start = 0;
+  let end = chars.length;
+  while (start < end && !LETTER.test(chars[start] ?? '')) start++;
+  while (end > start && !LETTER.test(chars[end - 1] ?? '')) end--;
+  return chars.slice(start, end).join('');
 }
 
 /** NFKC folds look-alikes such as full-width letters; comparisons are then case-insensitive. */
@@ -324,7 +338,7 @@ function checkRules(check: OptionChecker<PasswordPolicyRules>): PasswordPolicyCh
   function isCommon(folded: string): boolean {
     const common = commonPasswords();
     if (common.has(folded) || extraSet.has(folded)) return true;
-    const stem = folded.replace(NON_LETTER_AFFIXES, '');
+    const stem = letterStem(folded);
     return (
       stem !== folded &&
       codePoints(stem) >= MIN_COMMON_STEM &&

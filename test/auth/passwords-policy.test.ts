@@ -98,6 +98,18 @@ describe('checkPasswordPolicy defaults', () => {
     },
   );
 
+  it.each([
+    ['a run of digits between two letters', 'a' + '1!'.repeat(250_000) + 'b'],
+    ['letters, then digits', 'a'.repeat(250_000) + '1'.repeat(250_000)],
+    ['a long username match attempt', 'alic'.repeat(125_000) + 'e'],
+  ])('checks a hostile 500,000-character input in linear time: %s', (_case, password) => {
+    const start = performance.now();
+    const { problems } = checkPasswordPolicy(password, { username: 'alice' });
+    expect(problems.map((p) => p.code)).toContain('too_long');
+    // Generous bound: a quadratic pass over this input would take minutes.
+    expect(performance.now() - start).toBeLessThan(5_000);
+  });
+
   it('never echoes the password or the username in a message', () => {
     const password = 'secretword';
     const username = 'FAKE-user-name';
