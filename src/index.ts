@@ -112,3 +112,22 @@ export type { LoginRateLimitOptions } from './rate-limit/login-rate-limit.js';
 export type { LimiterBaseOptions } from './rate-limit/limiter.js';
 export type { RateLimitKeyBy } from './rate-limit/keys.js';
 export type { RateLimitStoreErrorMode } from './rate-limit/redis-store.js';
+export {
+  hashPassword,
+  verifyPassword,
+  verifyPasswordOrDummy,
+  passwordNeedsRehash,
+  checkPasswordPolicy,
+  createPasswordPolicy,
+} from './auth/passwords.js';
+export type {
+  HashPasswordOptions,
+  VerifyPasswordOrDummyOptions,
+  PasswordPolicy,
+  PasswordPolicyRules,
+  PasswordPolicyContext,
+  PasswordPolicyCheck,
+  PasswordPolicyResult,
+  PasswordProblem,
+  PasswordProblemCode,
+} from './auth/passwords.js';
