@@ -37,8 +37,7 @@ export type { TrustedHostsOptions } from './headers/trusted-hosts.js';
 export { httpsRedirect } from './headers/https-redirect.js';
 export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
-export { createRedisClient, whenRedisReady } from './stores/redis-client.js';
-export { createRedisClient, RedisTimeoutError } from './stores/redis-client.js';
+export { createRedisClient, RedisTimeoutError, whenRedisReady } from './stores/redis-client.js';
 export type {
   BulwarkRedisClient,
   RedisClientLike,
@@ -56,12 +55,7 @@ export type {
 } from './llm/circuit-breaker.js';
 
 export { costLimit } from './rate-limit/cost-limit.js';
-export type {
-  CostLimitMiddleware,
-  CostLimitOptions,
-  StoreErrorMode,
-} from './rate-limit/cost-limit.js';
-export type { KeyBy } from './internal/key-by.js';
+export type { CostLimitMiddleware, CostLimitOptions } from './rate-limit/cost-limit.js';
 export { createSecretBox } from './crypto/secret-box.js';
 export type {
   SealOptions,

@@ -3,13 +3,12 @@ import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { currentEnvironment, isProduction } from '../internal/env.js';
-import { compileKeyBy, KEY_BY_NAMES, type KeyBy } from '../internal/key-by.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import type { RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
-
-export type StoreErrorMode = 'fail-closed' | 'fail-open' | 'memory-fallback';
+import { keyGenerator, type RateLimitKeyBy } from './keys.js';
+import type { RateLimitStoreErrorMode } from './redis-store.js';
 
 export interface CostLimitOptions {
   /** What a request spends, e.g. its validated `max_tokens`. A whole number >= 0. */
@@ -19,13 +18,13 @@ export interface CostLimitOptions {
   /** Window length in ms. @default 60_000 */
   windowMs?: number;
   /** Who pays. @default 'apiKey' (falls back to the IP) */
-  keyBy?: KeyBy;
+  keyBy?: RateLimitKeyBy;
   /** @default 'memory' */
   store?: 'memory' | RedisClientLike;
   /** Redis key prefix. @default 'bulwark:cost:' */
   prefix?: string;
   /** What to do when Redis fails. @default 'fail-closed' */
-  onStoreError?: StoreErrorMode;
+  onStoreError?: RateLimitStoreErrorMode;
   /** Memory store cap (keys); the oldest window goes first. @default 10_000 */
   maxKeys?: number;
   /** `production` refuses `memory-fallback`. @default ENVIRONMENT or NODE_ENV */
@@ -203,7 +202,7 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
     default: 60_000,
   });
   const keyByRaw = check.raw('keyBy') ?? 'apiKey';
-  if (typeof keyByRaw !== 'function' && !(KEY_BY_NAMES as readonly unknown[]).includes(keyByRaw)) {
+  if (typeof keyByRaw !== 'function' && !['ip', 'apiKey', 'user'].includes(keyByRaw as string)) {
     check.problem("`keyBy` must be 'ip', 'apiKey', 'user' or a function of the request");
   }
   const store = check.raw('store') ?? 'memory';
@@ -227,7 +226,7 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
   check.done();
   if (cost === undefined || budget === undefined) throw new Error('unreachable');
 
-  const keyOf = compileKeyBy(keyByRaw as KeyBy);
+  const keyOf = keyGenerator(keyByRaw as RateLimitKeyBy, 56);
   const memory = memoryBudget(budget, windowMs, maxKeys);
   const primary = isRedisClient(store) ? redisBudget(store, prefix, budget, windowMs) : memory;
   const policy = `"cost";q=${String(budget)};w=${String(Math.ceil(windowMs / 1000))}`;
