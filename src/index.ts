@@ -30,3 +30,27 @@ export type {
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export { createRedactor, redact, redactText, redactWithReport } from './redaction/redact.js';
+export type {
+  RedactOptions,
+  RedactionPattern,
+  RedactionReport,
+  Redactor,
+} from './redaction/redact.js';
+export { REDACTION_CATEGORIES } from './redaction/categories.js';
+export type {
+  CategorySelection,
+  RedactionCategory,
+  RedactionCounts,
+} from './redaction/categories.js';
+export { prepareLogsForLLM } from './redaction/logs.js';
+export type { PrepareLogsOptions, PreparedLogs } from './redaction/logs.js';
+export { createSecurityLogger, LOG_LEVELS, SECURITY_REDACTION } from './redaction/logger.js';
+export type {
+  LogDestination,
+  LogFields,
+  LogLevel,
+  SecurityLogger,
+  SecurityLoggerOptions,
+} from './redaction/logger.js';

@@ -1,0 +1,36 @@
+/**
+ * Every built-in redaction category. `key` covers values under secret-bearing
+ * key names, both in structures (`{password: ...}`) and in text
+ * (`password=...`, `"token": "..."`); the others are patterns found inside strings.
+ */
+export const REDACTION_CATEGORIES = [
+  'key',
+  'email',
+  'bearer',
+  'jwt',
+  'ip',
+  'api_key',
+  'private_key',
+  'url_credentials',
+  'card',
+] as const;
+
+export type RedactionCategory = (typeof REDACTION_CATEGORIES)[number];
+
+/**
+ * Which categories to redact: `'all'`, an explicit list (only these), or
+ * switches over the full set (`{ ip: false }` = everything except IP addresses).
+ */
+export type CategorySelection =
+  'all' | readonly RedactionCategory[] | { readonly [C in RedactionCategory]?: boolean };
+
+/** Redaction counts per category (built-in or custom); only categories that redacted something appear. */
+export type RedactionCounts = Record<string, number>;
+
+/** The marker that replaces a value under a secret-bearing key. */
+export const KEY_MARKER = '[REDACTED]';
+
+/** The marker that replaces a match of `category`. */
+export function categoryMarker(category: string): string {
+  return `[REDACTED:${category}]`;
+}
