@@ -217,7 +217,10 @@ class Walker {
   #object(value: object, walk: Walk): unknown {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
-      return this.#record(value as Record<string, unknown>, walk, false);
+      const toJSON = readProperty(value, 'toJSON');
+      return typeof toJSON === 'function'
+        ? this.#serialised(value, toJSON, walk)
+        : this.#record(value as Record<string, unknown>, walk, false);
     }
     if (Array.isArray(value)) return this.#array(value, walk);
     if (value instanceof Date || value instanceof RegExp) return value;
@@ -232,17 +235,22 @@ class Walker {
     if (value instanceof Map) return this.#map(value, walk);
     if (value instanceof Set) return this.#set(value, walk);
     const toJSON = readProperty(value, 'toJSON');
-    if (typeof toJSON === 'function') {
-      let serialised: unknown;
-      try {
-        serialised = (toJSON as () => unknown).call(value);
-      } catch {
-        return UNREADABLE_MARKER;
-      }
-      if (serialised === value) return this.#record(value as Record<string, unknown>, walk, true);
-      return this.#value(serialised, walk);
+    return typeof toJSON === 'function'
+      ? this.#serialised(value, toJSON, walk)
+      : this.#record(value as Record<string, unknown>, walk, true);
+  }
+
+  /** What JSON.stringify would write for an object with a toJSON method. */
+  #serialised(value: object, toJSON: unknown, walk: Walk): unknown {
+    let serialised: unknown;
+    try {
+      serialised = (toJSON as () => unknown).call(value);
+    } catch {
+      return UNREADABLE_MARKER;
     }
-    return this.#record(value as Record<string, unknown>, walk, true);
+    return serialised === value
+      ? this.#record(value as Record<string, unknown>, walk, true)
+      : this.#value(serialised, walk);
   }
 
   /** Own enumerable string keys, as JSON.stringify sees them; class instances come back as plain objects. */
@@ -253,14 +261,16 @@ class Walker {
     for (let i = 0; i < names.length; i++) {
       const name = names[i] ?? '';
       let child: unknown;
+      let unreadable = false;
       try {
         child = value[name];
       } catch {
         child = UNREADABLE_MARKER;
+        unreadable = true;
       }
       const redacted = this.#member(name, child, walk);
       const key = this.#scanner === undefined ? name : this.#scanner.scan(name, walk.counts);
-      if (out === undefined && (redacted !== child || key !== name)) {
+      if (out === undefined && (redacted !== child || key !== name || unreadable)) {
         // Everything before this member came through unchanged, keys included.
         out = {};
         for (let j = 0; j < i; j++) {

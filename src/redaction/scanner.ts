@@ -358,9 +358,8 @@ export class TextScanner {
 
   /** GitHub tokens: `ghp_` `gho_` `ghu_` `ghs_` `ghr_` and fine-grained `github_pat_`. */
   #github(s: string, i: number): number {
-    if (s.charCodeAt(i + 1) !== 0x68) return -1;
-    const kind = s.charCodeAt(i + 2);
-    if (s.charCodeAt(i + 3) === 0x5f && 'pousr'.includes(String.fromCharCode(kind))) {
+    const kind = s.charAt(i + 2);
+    if (s.charCodeAt(i + 1) === 0x68 && s.charCodeAt(i + 3) === 0x5f && 'pousr'.includes(kind)) {
       return this.#body(s, i, i + 4, ALNUM, 30);
     }
     return s.startsWith('github_pat_', i) ? this.#body(s, i, i + 11, WORD, 22) : -1;
