@@ -15,8 +15,8 @@ export const FAKE = {
   google: `AIza${'FAKEtest'.repeat(4)}123`,
   huggingFace: `hf_${'FAKEtest'.repeat(4)}`,
   bulwark: `bwk_FAKEid_${'test'.repeat(6)}`,
-  jwt: `${'eyJhbGciOiJIUzI1NiJ9'}.${'eyJzdWIiOiJGQUtFIn0'}.FAKEtestSignature_123`,
-  bearer: `FAKEtest-${'0123456789'}`,
+  jwt: `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJGQUtFIn0.FAKEtestSignature_123`,
+  bearer: `FAKEtest-0123456789`,
   basic: Buffer.from('user:FAKEpassword').toString('base64'),
   pem: [
     '-----BEGIN RSA PRIVATE KEY-----',

@@ -100,8 +100,18 @@ describe('redact: key rules', () => {
   });
 
   it('applies key rules inside Maps', () => {
-    const out = redact(new Map<unknown, unknown>([['Authorization', 'Basic x'], [1, 'one']]));
-    expect(out).toEqual(new Map<unknown, unknown>([['Authorization', '[REDACTED]'], [1, 'one']]));
+    const out = redact(
+      new Map<unknown, unknown>([
+        ['Authorization', 'Basic x'],
+        [1, 'one'],
+      ]),
+    );
+    expect(out).toEqual(
+      new Map<unknown, unknown>([
+        ['Authorization', '[REDACTED]'],
+        [1, 'one'],
+      ]),
+    );
   });
 
   it('redacts patterns inside object keys', () => {
@@ -240,7 +250,9 @@ describe('redact: structures', () => {
   });
 
   it('keeps a __proto__ member as data, never as the prototype', () => {
-    const input = JSON.parse('{"__proto__": {"password": "FAKE"}, "a": "ann@example.com"}') as object;
+    const input = JSON.parse(
+      '{"__proto__": {"password": "FAKE"}, "a": "ann@example.com"}',
+    ) as object;
     const out = redact(input) as Record<string, unknown>;
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(out, '__proto__')?.value).toEqual({
@@ -302,7 +314,9 @@ describe('redact: options', () => {
     const options: RedactOptions = {
       patterns: [{ category: 'employee_id', pattern: /\bEMP-\d{6}\b/ }],
     };
-    expect(redactWithReport({ note: 'EMP-123456 and EMP-654321 at ann@example.com' }, options)).toEqual({
+    expect(
+      redactWithReport({ note: 'EMP-123456 and EMP-654321 at ann@example.com' }, options),
+    ).toEqual({
       value: { note: '[REDACTED:employee_id] and [REDACTED:employee_id] at [REDACTED:email]' },
       counts: { employee_id: 2, email: 1 },
     });
