@@ -1,10 +1,12 @@
 /**
- * Every built-in redaction category. `key` covers values under secret-bearing
- * key names, both in structures (`{password: ...}`) and in text
- * (`password=...`, `"token": "..."`); the others are patterns found inside strings.
+ * Every built-in redaction category. `key` is a value under a secret-bearing
+ * key name in a structure (`{password: ...}`); `assignment` is the same inside
+ * text (`password=...`, `"token": "..."`, `Authorization: ...`); the others
+ * are patterns found inside strings.
  */
 export const REDACTION_CATEGORIES = [
   'key',
+  'assignment',
   'email',
   'bearer',
   'jwt',
@@ -27,7 +29,7 @@ export type CategorySelection =
 /** Redaction counts per category (built-in or custom); only categories that redacted something appear. */
 export type RedactionCounts = Record<string, number>;
 
-/** The marker that replaces a value under a secret-bearing key. */
+/** The marker that replaces a value under a secret-bearing key, in a structure or in text. */
 export const KEY_MARKER = '[REDACTED]';
 
 /** The marker that replaces a match of `category`. */

@@ -174,6 +174,13 @@ interface Walk {
   readonly counts: RedactionCounts | undefined;
   /** Objects on the current path: its length is the depth, and a reference back into it is a cycle. */
   readonly path: object[];
+  /** Whether `Object.prototype` has enumerable members (prototype pollution), checked once per call. */
+  readonly inheritedEnumerables: boolean;
+}
+
+function hasInheritedEnumerables(): boolean {
+  for (const name in {}) if (name !== '') return true;
+  return false;
 }
 
 /** The structure walk: copies only the branches that change, so untouched subtrees are shared. */
@@ -195,7 +202,11 @@ class Walker {
 
   walk(value: unknown, counts: RedactionCounts | undefined): unknown {
     // Per call, not per instance: a toJSON may call the same redactor again.
-    return this.#value(value, { counts, path: [] });
+    return this.#value(value, {
+      counts,
+      path: [],
+      inheritedEnumerables: hasInheritedEnumerables(),
+    });
   }
 
   #value(value: unknown, walk: Walk): unknown {
@@ -207,20 +218,23 @@ class Walker {
     if (path.length >= this.#maxDepth) return MAX_DEPTH_MARKER;
     if (path.includes(value)) return CIRCULAR_MARKER;
     path.push(value);
+    let result: unknown;
     try {
-      return this.#object(value, walk);
-    } finally {
-      path.pop();
+      result = this.#object(value, walk);
+    } catch {
+      // A proxy or exotic object that throws where no data getter would.
+      result = UNREADABLE_MARKER;
     }
+    path.pop();
+    return result;
   }
 
   #object(value: object, walk: Walk): unknown {
     const proto: unknown = Object.getPrototypeOf(value);
+    // Plain objects are data (parsed JSON, literals): their toJSON, if any, is not
+    // looked up, which keeps the commonest case free of a slow missing-member lookup.
     if (proto === Object.prototype || proto === null) {
-      const toJSON = readProperty(value, 'toJSON');
-      return typeof toJSON === 'function'
-        ? this.#serialised(value, toJSON, walk)
-        : this.#record(value as Record<string, unknown>, walk, false);
+      return this.#plain(value as Record<string, unknown>, walk);
     }
     if (Array.isArray(value)) return this.#array(value, walk);
     if (value instanceof Date || value instanceof RegExp) return value;
@@ -237,7 +251,44 @@ class Walker {
     const toJSON = readProperty(value, 'toJSON');
     return typeof toJSON === 'function'
       ? this.#serialised(value, toJSON, walk)
-      : this.#record(value as Record<string, unknown>, walk, true);
+      : this.#record(value as Record<string, unknown>, walk);
+  }
+
+  /**
+   * The hot path: a plain object. `for...in` lets V8 read members through its
+   * enum cache, much faster than `Object.keys` and a keyed load; an own-member
+   * check is needed only while someone has added enumerable members to
+   * `Object.prototype`. The first change copies the object with a spread
+   * (V8's fast clone) and later changes overwrite members of the copy.
+   */
+  #plain(value: Record<string, unknown>, walk: Walk): unknown {
+    let out: Record<string, unknown> | undefined;
+    const ownOnly = walk.inheritedEnumerables;
+    for (const name in value) {
+      if (ownOnly && !Object.hasOwn(value, name)) continue;
+      let child: unknown;
+      let unreadable = false;
+      try {
+        child = value[name];
+      } catch {
+        child = UNREADABLE_MARKER;
+        unreadable = true;
+      }
+      const redacted = this.#member(name, child, walk);
+      const key = this.#scanner === undefined ? name : this.#scanner.scan(name, walk.counts);
+      if (redacted === child && key === name && !unreadable) continue;
+      if (out === undefined) {
+        if (unreadable || ownOnly) return this.#record(value, walk);
+        try {
+          out = { ...value };
+        } catch {
+          return this.#record(value, walk);
+        }
+      }
+      if (key !== name) Reflect.deleteProperty(out, name);
+      setMember(out, key, redacted);
+    }
+    return out ?? value;
   }
 
   /** What JSON.stringify would write for an object with a toJSON method. */
@@ -249,38 +300,22 @@ class Walker {
       return UNREADABLE_MARKER;
     }
     return serialised === value
-      ? this.#record(value as Record<string, unknown>, walk, true)
+      ? this.#record(value as Record<string, unknown>, walk)
       : this.#value(serialised, walk);
   }
 
-  /** Own enumerable string keys, as JSON.stringify sees them; class instances come back as plain objects. */
-  #record(value: Record<string, unknown>, walk: Walk, alwaysCopy: boolean): unknown {
-    const names = Object.keys(value);
-    let out: Record<string, unknown> | undefined;
-    if (alwaysCopy) out = {};
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i] ?? '';
-      let child: unknown;
-      let unreadable = false;
-      try {
-        child = value[name];
-      } catch {
-        child = UNREADABLE_MARKER;
-        unreadable = true;
-      }
-      const redacted = this.#member(name, child, walk);
-      const key = this.#scanner === undefined ? name : this.#scanner.scan(name, walk.counts);
-      if (out === undefined && (redacted !== child || key !== name || unreadable)) {
-        // Everything before this member came through unchanged, keys included.
-        out = {};
-        for (let j = 0; j < i; j++) {
-          const earlier = names[j] ?? '';
-          setMember(out, earlier, readProperty(value, earlier));
-        }
-      }
-      if (out !== undefined) setMember(out, key, redacted);
+  /** Own enumerable string keys, as JSON.stringify sees them, copied into a plain object. */
+  #record(value: Record<string, unknown>, walk: Walk): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of Object.keys(value)) {
+      const redacted = this.#member(name, readProperty(value, name), walk);
+      setMember(
+        out,
+        this.#scanner === undefined ? name : this.#scanner.scan(name, walk.counts),
+        redacted,
+      );
     }
-    return out ?? value;
+    return out;
   }
 
   /** A value under a secret-bearing name is replaced whole; null, undefined and booleans carry no secret. */
@@ -347,7 +382,7 @@ class Walker {
     for (const name of Object.keys(value)) plain[name] = readProperty(value, name);
     if ('cause' in value) plain.cause = readProperty(value, 'cause');
     if (value instanceof AggregateError) plain.errors = readProperty(value, 'errors');
-    return this.#record(plain, walk, true);
+    return this.#record(plain, walk);
   }
 }
 

@@ -155,12 +155,10 @@ export class TextScanner {
   readonly #custom: readonly CompiledPattern[];
   /** Characters where some enabled matcher may start; everything else is skipped in a tight loop. */
   readonly #triggers = new Uint8Array(128);
-  /** First characters of words that some enabled matcher looks at. */
-  readonly #wordChecks = new Uint8Array(128);
 
   // Match state set by the matchers; the scanner runs synchronously, so one set per instance is enough.
   #start = 0;
-  #category: RedactionCategory = 'key';
+  #category: RedactionCategory = 'assignment';
   #resume = 0;
   #pemEndMissingFrom = Infinity;
 
@@ -169,7 +167,7 @@ export class TextScanner {
     keys: KeyMatcher | undefined,
     custom: readonly CompiledPattern[],
   ) {
-    this.#key = enabled.has('key') ? keys : undefined;
+    this.#key = enabled.has('assignment') ? keys : undefined;
     this.#email = enabled.has('email');
     this.#bearer = enabled.has('bearer');
     this.#jwt = enabled.has('jwt');
@@ -179,16 +177,13 @@ export class TextScanner {
     this.#urlCredentials = enabled.has('url_credentials');
     this.#card = enabled.has('card');
     this.#custom = custom;
-    const words = (chars: string): void => {
-      for (let k = 0; k < chars.length; k++) this.#wordChecks[chars.charCodeAt(k)] = 1;
+    const triggerOn = (chars: string): void => {
+      for (let k = 0; k < chars.length; k++) this.#triggers[chars.charCodeAt(k)] = 1;
     };
-    if (this.#ip || this.#card) words(DIGITS);
-    if (this.#apiKey) words('AbghrsxB');
-    if (this.#bearer) words('Bb');
-    if (this.#jwt) words('e');
-    for (let code = 0; code < 128; code++) {
-      if (is(code, WORD)) this.#triggers[code] = 1;
-    }
+    if (this.#ip || this.#card) triggerOn(DIGITS);
+    if (this.#apiKey) triggerOn('AbghrsxB');
+    if (this.#bearer) triggerOn('Bb');
+    if (this.#jwt) triggerOn('e');
     if (this.#email || this.#urlCredentials) this.#triggers[AT] = 1;
     if (this.#ip || this.#key !== undefined) this.#triggers[COLON] = 1;
     if (this.#key !== undefined) this.#triggers[EQUALS] = 1;
@@ -229,7 +224,6 @@ export class TextScanner {
   #builtin(s: string, counts: RedactionCounts | undefined): string {
     const n = s.length;
     const triggers = this.#triggers;
-    const wordChecks = this.#wordChecks;
     let out = '';
     let last = 0;
     let i = 0;
@@ -243,7 +237,9 @@ export class TextScanner {
       let end = -1;
       this.#resume = i + 1;
       if (is(c, WORD)) {
-        if (wordChecks[c] === 1) {
+        // Only first letters some matcher cares about stop the skip loop; the
+        // same letter inside a word is skipped with the rest of that word.
+        if (i === 0 || !is(s.charCodeAt(i - 1), WORD)) {
           end = is(c, DIGIT) ? this.#digitWord(s, i) : this.#letterWord(s, i, c);
         }
         if (end < 0) {
@@ -606,7 +602,7 @@ export class TextScanner {
       }
       if (j > s.length) j = s.length;
       if (j === v + 1 || s.startsWith('[REDACTED', v + 1)) return -1;
-      return this.#match(v + 1, j, 'key');
+      return this.#match(v + 1, j, 'assignment');
     }
     let end: number;
     if (normalisedEndsWithCookie(key)) {
@@ -620,12 +616,13 @@ export class TextScanner {
       if (word === 'null' || word === 'true' || word === 'false') return -1;
       if (AUTH_SCHEMES.has(word) && s.charCodeAt(end) === SPACE) end = bareValueEnd(s, end + 1);
     }
-    return end > v ? this.#match(v, end, 'key') : -1;
+    return end > v ? this.#match(v, end, 'assignment') : -1;
   }
 }
 
 const MARKERS: Record<RedactionCategory, string> = {
   key: KEY_MARKER,
+  assignment: KEY_MARKER,
   email: categoryMarker('email'),
   bearer: categoryMarker('bearer'),
   jwt: categoryMarker('jwt'),

@@ -71,7 +71,14 @@ describe('prepareLogsForLLM', () => {
       'ERROR login for [REDACTED:email] from [REDACTED:ip] with Bearer [REDACTED:bearer] password=[REDACTED]',
       '{"level":50,"time":1716912345678,"msg":"key [REDACTED:api_key]","req":{"headers":{"authorization":"[REDACTED]"}}}',
     ]);
-    expect(result.redacted).toEqual({ email: 1, ip: 1, bearer: 1, key: 2, api_key: 1 });
+    expect(result.redacted).toEqual({
+      email: 1,
+      ip: 1,
+      bearer: 1,
+      assignment: 1,
+      key: 1,
+      api_key: 1,
+    });
   });
 
   it('caps the size, keeps the earliest errors and says how many were left out', () => {

@@ -56,17 +56,21 @@ const MATCHES: [RedactionCategory, string, string][] = [
   ['card', 'mc 5555555555554444.', 'mc [REDACTED:card].'],
   ['card', 'amex 378282246310005', 'amex [REDACTED:card]'],
   ['card', '4111 1111 1111 1111 2024', '[REDACTED:card] 2024'],
-  ['key', 'password=FAKEhunter2 user=bob', 'password=[REDACTED] user=bob'],
+  ['assignment', 'password=FAKEhunter2 user=bob', 'password=[REDACTED] user=bob'],
   [
-    'key',
+    'assignment',
     '{"api_key": "FAKE-123", "max_tokens": 100}',
     '{"api_key": "[REDACTED]", "max_tokens": 100}',
   ],
-  ['key', 'GET /cb?access_token=FAKEtoken&state=1', 'GET /cb?access_token=[REDACTED]&state=1'],
-  ['key', 'Authorization: Bearer FAKEtoken123', 'Authorization: [REDACTED]'],
-  ['key', 'Cookie: sid=FAKE; theme=dark\nnext', 'Cookie: [REDACTED]\nnext'],
-  ['key', "DB_PASSWORD='FAKE secret'", "DB_PASSWORD='[REDACTED]'"],
-  ['key', 'x-api-key: FAKEkey', 'x-api-key: [REDACTED]'],
+  [
+    'assignment',
+    'GET /cb?access_token=FAKEtoken&state=1',
+    'GET /cb?access_token=[REDACTED]&state=1',
+  ],
+  ['assignment', 'Authorization: Bearer FAKEtoken123', 'Authorization: [REDACTED]'],
+  ['assignment', 'Cookie: sid=FAKE; theme=dark\nnext', 'Cookie: [REDACTED]\nnext'],
+  ['assignment', "DB_PASSWORD='FAKE secret'", "DB_PASSWORD='[REDACTED]'"],
+  ['assignment', 'x-api-key: FAKEkey', 'x-api-key: [REDACTED]'],
 ];
 
 // [category, input that must stay unchanged with only that category on]
@@ -119,11 +123,11 @@ const NEAR_MISSES: [RedactionCategory, string][] = [
   ['card', 'order 1234567890123452'],
   ['card', '41111111111111111111111'],
   ['card', 'phone +1 555 123 4567'],
-  ['key', 'max_tokens=100 total_tokens: 200'],
-  ['key', 'token_type: Bearer'],
-  ['key', 'password_min_length=12'],
-  ['key', 'password: null, token: true'],
-  ['key', 'password=[REDACTED]'],
+  ['assignment', 'max_tokens=100 total_tokens: 200'],
+  ['assignment', 'token_type: Bearer'],
+  ['assignment', 'password_min_length=12'],
+  ['assignment', 'password: null, token: true'],
+  ['assignment', 'password=[REDACTED]'],
 ];
 
 describe('redactText: patterns', () => {
@@ -168,7 +172,7 @@ describe('redactText: patterns', () => {
       private_key: 1,
       url_credentials: 1,
       card: 1,
-      key: 1,
+      assignment: 1,
     });
     for (const secret of [FAKE.bearer, FAKE.jwt, FAKE.aws, 'FAKEpass', 'ann@example.com']) {
       expect(report.value).not.toContain(secret);

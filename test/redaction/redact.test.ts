@@ -235,18 +235,53 @@ describe('redact: structures', () => {
     });
   });
 
-  it('survives throwing getters and toJSON', () => {
-    const hostile = {
+  it('survives throwing getters, toJSON and proxies', () => {
+    class Hostile {
+      toJSON(): never {
+        throw new Error('toJSON');
+      }
+    }
+    const proxy = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('proxy');
+        },
+      },
+    );
+    const input = {
       get boom(): string {
         throw new Error('getter');
       },
-      nested: {
-        toJSON(): never {
-          throw new Error('toJSON');
-        },
-      },
+      nested: new Hostile(),
+      proxy,
+      fine: 'ann@example.com',
     };
-    expect(redact(hostile)).toEqual({ boom: '[Unreadable]', nested: '[Unreadable]' });
+    expect(redact(input)).toEqual({
+      boom: '[Unreadable]',
+      nested: '[Unreadable]',
+      proxy: '[Unreadable]',
+      fine: '[REDACTED:email]',
+    });
+  });
+
+  it('honours toJSON on class instances but treats plain objects as data', () => {
+    expect(redact({ toJSON: 'not a function', password: 'FAKE' })).toEqual({
+      toJSON: 'not a function',
+      password: '[REDACTED]',
+    });
+  });
+
+  it('copies only own members while Object.prototype is polluted', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.injected = 'ann@example.com';
+    try {
+      const out = redact({ password: 'FAKE', kept: 'x' }) as Record<string, unknown>;
+      expect(Object.keys(out)).toEqual(['password', 'kept']);
+      expect(out.password).toBe('[REDACTED]');
+    } finally {
+      delete proto.injected;
+    }
   });
 
   it('keeps a __proto__ member as data, never as the prototype', () => {
