@@ -70,6 +70,9 @@ function skip(s: string, from: number, bit: number): number {
   return j;
 }
 
+const SINGLE = 1;
+const PAIR = 2;
+
 const AT = 0x40;
 const COLON = 0x3a;
 const EQUALS = 0x3d;
@@ -153,8 +156,10 @@ export class TextScanner {
   readonly #urlCredentials: boolean;
   readonly #card: boolean;
   readonly #custom: readonly CompiledPattern[];
-  /** Characters where some enabled matcher may start; everything else is skipped in a tight loop. */
+  /** Characters where some enabled matcher may start (SINGLE or PAIR); the rest is skipped in a tight loop. */
   readonly #triggers = new Uint8Array(128);
+  /** Letter pairs that start a word some matcher looks at, indexed `first << 7 | second`. */
+  readonly #pairs = new Uint8Array(128 * 128);
 
   // Match state set by the matchers; the scanner runs synchronously, so one set per instance is enough.
   #start = 0;
@@ -177,17 +182,32 @@ export class TextScanner {
     this.#urlCredentials = enabled.has('url_credentials');
     this.#card = enabled.has('card');
     this.#custom = custom;
-    const triggerOn = (chars: string): void => {
-      for (let k = 0; k < chars.length; k++) this.#triggers[chars.charCodeAt(k)] = 1;
+    const single = (chars: string): void => {
+      for (let k = 0; k < chars.length; k++) this.#triggers[chars.charCodeAt(k)] = SINGLE;
     };
-    if (this.#ip || this.#card) triggerOn(DIGITS);
-    if (this.#apiKey) triggerOn('AbghrsxB');
-    if (this.#bearer) triggerOn('Bb');
-    if (this.#jwt) triggerOn('e');
-    if (this.#email || this.#urlCredentials) this.#triggers[AT] = 1;
-    if (this.#ip || this.#key !== undefined) this.#triggers[COLON] = 1;
-    if (this.#key !== undefined) this.#triggers[EQUALS] = 1;
-    if (this.#privateKey) this.#triggers[DASH] = 1;
+    const pair = (firsts: string, seconds: string): void => {
+      for (let a = 0; a < firsts.length; a++) {
+        const first = firsts.charCodeAt(a);
+        this.#triggers[first] = PAIR;
+        for (let b = 0; b < seconds.length; b++)
+          this.#pairs[(first << 7) | seconds.charCodeAt(b)] = 1;
+      }
+    };
+    if (this.#apiKey) {
+      pair('sr', 'k');
+      pair('A', 'KSI');
+      pair('g', 'hi');
+      pair('h', 'f');
+      pair('x', 'o');
+      pair('b', 'w');
+    }
+    if (this.#bearer) pair('Bb', 'eEaA');
+    if (this.#jwt) pair('e', 'y');
+    if (this.#ip || this.#card) single(DIGITS);
+    if (this.#email || this.#urlCredentials) single('@');
+    if (this.#ip || this.#key !== undefined) single(':');
+    if (this.#key !== undefined) single('=');
+    if (this.#privateKey) pair('-', '-');
   }
 
   /** True when the scanner would never change a string (every category off, no custom pattern). */
@@ -228,11 +248,26 @@ export class TextScanner {
     let last = 0;
     let i = 0;
     this.#pemEndMissingFrom = Infinity;
+    const pairs = this.#pairs;
     while (i < n) {
       let c = s.charCodeAt(i);
-      if (c >= 128 || triggers[c] !== 1) {
+      if (c >= 128) {
         i++;
         continue;
+      }
+      const trigger = triggers[c];
+      if (trigger === 0) {
+        i++;
+        continue;
+      }
+      if (trigger === PAIR) {
+        // Letters matter only with the right second letter (`sk`, `ey`, `gh`, ...),
+        // which keeps ordinary words out of the slower path below.
+        const next = s.charCodeAt(i + 1);
+        if (next >= 128 || pairs[(c << 7) | next] !== 1) {
+          i++;
+          continue;
+        }
       }
       let end = -1;
       this.#resume = i + 1;
@@ -414,8 +449,21 @@ export class TextScanner {
   #digitWord(s: string, i: number): number {
     // A number right after a dot is a later part of a dotted sequence (`v1.2.3.4`, `1.1.1.1.1`).
     if (i > 0 && s.charCodeAt(i - 1) === DOT) return -1;
-    let end = this.#ip ? this.#ipv4At(s, i) : -1;
-    if (end < 0 && this.#card) end = this.#cardAt(s, i);
+    // Most numbers in logs are neither: look at the digit run before calling either matcher.
+    let run = i + 1;
+    while (run < s.length && is(s.charCodeAt(run), DIGIT)) run++;
+    const after = s.charCodeAt(run);
+    let end = -1;
+    if (this.#ip && run - i <= 3 && after === DOT) end = this.#ipv4At(s, i);
+    if (
+      end < 0 &&
+      this.#card &&
+      (run - i >= 13 ||
+        ((after === SPACE || after === DASH) && run - i >= 3 && is(s.charCodeAt(run + 1), DIGIT)))
+    ) {
+      end = this.#cardAt(s, i);
+    }
+    if (end < 0 && run > this.#resume) this.#resume = run;
     return end;
   }
 
@@ -484,6 +532,8 @@ export class TextScanner {
     let start = colon;
     while (start > last && colon - start < 5 && is(s.charCodeAt(start - 1), HEX)) start--;
     if (colon - start > 4) return -1;
+    // Without hex digits before it, only a leading `::` can start an address (`"level":50` cannot).
+    if (start === colon && s.charCodeAt(colon + 1) !== COLON) return -1;
     if (start > 0) {
       const before = s.charCodeAt(start - 1);
       if (is(before, WORD) || before === COLON || before === DOT) return -1;
