@@ -19,8 +19,8 @@ const require = createRequire(import.meta.url);
 const version = (name: string): string =>
   (require(`${name}/package.json`) as { version: string }).version;
 
-const ROUNDS = 7;
-const SLICE_MS = 120;
+const ROUNDS = 15;
+const SLICE_MS = 100;
 
 // Fake values only: a bench file is still a file in the repository.
 const record = {

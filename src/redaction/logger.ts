@@ -1,4 +1,5 @@
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { warnOnce } from '../internal/warn.js';
 import { createRedactor, type RedactOptions, type Redactor } from './redact.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -101,9 +102,9 @@ export function createSecurityLogger(options?: SecurityLoggerOptions): SecurityL
       const line = JSON.stringify(redactor(record), jsonSafe);
       (out ?? process.stderr).write(`${line}\n`);
     } catch (error) {
-      process.emitWarning(
-        `a security log record could not be written: ${error instanceof Error ? error.name : 'unknown error'}`,
-        { type: 'BulwarkWarning', code: 'BULWARK_LOG_WRITE_FAILED' },
+      warnOnce(
+        'BULWARK_LOG_WRITE_FAILED',
+        `a security log record could not be written (${error instanceof Error ? error.name : 'unknown error'}).`,
       );
     }
   };
