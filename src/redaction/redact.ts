@@ -179,8 +179,7 @@ interface Walk {
 }
 
 function hasInheritedEnumerables(): boolean {
-  for (const name in {}) if (name !== '') return true;
-  return false;
+  return Object.keys(Object.prototype).length > 0;
 }
 
 /** The structure walk: copies only the branches that change, so untouched subtrees are shared. */
@@ -441,7 +440,12 @@ export function redactText(text: string, options?: RedactOptions): string {
   return redactorFor(options).text(text);
 }
 
-/** Like `redact`, and also counts what was redacted per category (never the values). */
+/**
+ * Like `redact`, and also counts what was redacted per category (never the values).
+ * @example
+ * const { value, counts } = redactWithReport(prompt);
+ * securityEvents.emit('llm.redacted', req, { reason: 'outbound', counts });
+ */
 export function redactWithReport(value: unknown, options?: RedactOptions): RedactionReport {
   return redactorFor(options).withReport(value);
 }
