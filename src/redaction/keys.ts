@@ -48,17 +48,24 @@ export class KeyMatcher {
   readonly #exact: ReadonlySet<string>;
   readonly #suffixes: readonly string[];
   readonly #cache = new Map<string, boolean>();
-  /** Lower-cased last characters of every rule, so text scanning can rule out most keys cheaply. */
-  readonly lastChars: Uint8Array;
+  /**
+   * Lower-cased last two characters of every rule (`first << 7 | last`), so text
+   * scanning rules out most `name=` and `name:` without building the name.
+   * `undefined` when a rule is a single character or not ASCII.
+   */
+  readonly lastPairs: Uint8Array | undefined;
 
   constructor(extraKeys: readonly string[]) {
     this.#exact = new Set([...SECRET_KEY_NAMES, ...extraKeys.map(normaliseKey)]);
     this.#suffixes = SECRET_KEY_SUFFIXES;
-    this.lastChars = new Uint8Array(128);
+    let pairs: Uint8Array | undefined = new Uint8Array(128 * 128);
     for (const word of [...this.#exact, ...this.#suffixes]) {
-      const code = word.charCodeAt(word.length - 1);
-      if (code < 128) this.lastChars[code] = 1;
+      const first = word.charCodeAt(word.length - 2);
+      const last = word.charCodeAt(word.length - 1);
+      if (word.length < 2 || first >= 128 || last >= 128) pairs = undefined;
+      else if (pairs !== undefined) pairs[(first << 7) | last] = 1;
     }
+    this.lastPairs = pairs;
   }
 
   matches(key: string): boolean {

@@ -627,9 +627,12 @@ export class TextScanner {
       keyEnd--;
     }
     if (keyEnd <= last) return -1;
-    let lastChar = s.charCodeAt(keyEnd - 1);
-    if (lastChar >= 0x41 && lastChar <= 0x5a) lastChar += 0x20;
-    if (lastChar >= 128 || keys.lastChars[lastChar] !== 1) return -1;
+    const pairs = keys.lastPairs;
+    if (pairs !== undefined) {
+      const first = lowerAscii(s.charCodeAt(keyEnd - 2));
+      const last = lowerAscii(s.charCodeAt(keyEnd - 1));
+      if (first >= 128 || last >= 128 || pairs[(first << 7) | last] !== 1) return -1;
+    }
     let keyStart = keyEnd;
     while (keyStart > last && keyEnd - keyStart <= 64 && is(s.charCodeAt(keyStart - 1), KEYNAME)) {
       keyStart--;
@@ -684,6 +687,10 @@ const MARKERS: Record<RedactionCategory, string> = {
 };
 
 const AUTH_SCHEMES = new Set(['bearer', 'basic', 'token', 'digest']);
+
+function lowerAscii(code: number): number {
+  return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
+}
 
 function isBlank(code: number): boolean {
   return code === SPACE || code === TAB;
