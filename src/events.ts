@@ -1,5 +1,7 @@
 import type { Request } from 'express';
 import { clientIp } from './internal/client-ip.js';
+import { createSecurityLogger, SECURITY_REDACTION } from './redaction/logger.js';
+import { createRedactor } from './redaction/redact.js';
 
 /** Every event type a bulwark middleware reports. */
 export const SECURITY_EVENT_TYPES = [
@@ -55,14 +57,27 @@ export type EventRedactor = (event: SecurityEvent) => SecurityEvent;
 /** Receives every event after redaction; the default writes one JSON line to stderr. */
 export type EventSink = (event: SecurityEvent) => void;
 
+/**
+ * Events are about client addresses, so the default redactor keeps IPs and
+ * redacts every other category: secrets, tokens, e-mail addresses, cards.
+ */
+const securityEventRedactor = createRedactor(SECURITY_REDACTION);
+
+const defaultRedactor: EventRedactor = (event) =>
+  // A plain object comes back a plain object, and the fixed members' names and kinds survive.
+  securityEventRedactor(event) as SecurityEvent;
+
+let eventLogger: ReturnType<typeof createSecurityLogger> | undefined;
+
 const defaultSink: EventSink = (event) => {
-  process.stderr.write(`${JSON.stringify({ level: 'warn', ...event })}\n`);
+  eventLogger ??= createSecurityLogger({ level: 'debug', redaction: SECURITY_REDACTION });
+  eventLogger.warn(event);
 };
 
 /** The typed security-event bus that every middleware reports to. */
 export class SecurityEventBus {
   readonly #listeners = new Map<SecurityEventType | '*', Set<SecurityEventListener>>();
-  #redactor: EventRedactor = (event) => event;
+  #redactor: EventRedactor = defaultRedactor;
   #sink: EventSink | undefined = defaultSink;
 
   /**

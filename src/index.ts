@@ -85,7 +85,7 @@ export type { PathRefusalReason, PathRuleOptions } from './paths/rules.js';
 export { loadConfig } from './config/load.js';
 export { productionReadiness } from './config/readiness.js';
 export { CONFIG_VARIABLES } from './config/variables.js';
-export type { ConfigVariable, LogLevel } from './config/variables.js';
+export type { ConfigLogLevel, ConfigVariable } from './config/variables.js';
 export type {
   BulwarkConfig,
   ConfigValues,
@@ -125,3 +125,26 @@ export type {
   PasswordProblem,
   PasswordProblemCode,
 } from './auth/passwords.js';
+export { createRedactor, redact, redactText, redactWithReport } from './redaction/redact.js';
+export type {
+  RedactOptions,
+  RedactionPattern,
+  RedactionReport,
+  Redactor,
+} from './redaction/redact.js';
+export { REDACTION_CATEGORIES } from './redaction/categories.js';
+export type {
+  CategorySelection,
+  RedactionCategory,
+  RedactionCounts,
+} from './redaction/categories.js';
+export { prepareLogsForLLM } from './redaction/logs.js';
+export type { PrepareLogsOptions, PreparedLogs } from './redaction/logs.js';
+export { createSecurityLogger, LOG_LEVELS, SECURITY_REDACTION } from './redaction/logger.js';
+export type {
+  LogDestination,
+  LogFields,
+  LogLevel,
+  SecurityLogger,
+  SecurityLoggerOptions,
+} from './redaction/logger.js';

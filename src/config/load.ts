@@ -12,7 +12,7 @@ import {
   CONFIG_VARIABLE_NAMES,
   LOG_LEVELS,
   type ConfigVariable,
-  type LogLevel,
+  type ConfigLogLevel,
 } from './variables.js';
 
 // setTimeout fires at once for delays above 2^31 - 1 ms, which would turn a
@@ -399,7 +399,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   }
   const previousKeys = read.list('ENCRYPTION_PREVIOUS_KEYS', HEX_KEY, HEX_KEY_EXPECTED);
 
-  const logLevel: LogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, CONFIG_DEFAULTS.logLevel);
+  const logLevel: ConfigLogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, CONFIG_DEFAULTS.logLevel);
   const maxBodyBytes = read.integer('MAX_BODY_BYTES', CONFIG_DEFAULTS.maxBodyBytes);
   const requestTimeoutMs = read.integer(
     'REQUEST_TIMEOUT_MS',

@@ -1,4 +1,4 @@
-import type { ConfigVariable, LogLevel } from './variables.js';
+import type { ConfigVariable, ConfigLogLevel } from './variables.js';
 
 /** Settings given directly, as strings, the way the environment would give them. */
 export type ConfigValues = Partial<Record<ConfigVariable, string>>;
@@ -65,7 +65,7 @@ export interface BulwarkConfig {
   readonly trustedHosts: readonly string[];
   readonly httpsRedirectEnabled: boolean;
   readonly encryption: EncryptionConfig;
-  readonly logLevel: LogLevel;
+  readonly logLevel: ConfigLogLevel;
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: MetricsConfig;

@@ -35,7 +35,7 @@ export const CONFIG_VARIABLE_NAMES = Object.keys(CONFIG_VARIABLES) as readonly C
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** A log level as pino and most Node loggers name them. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type ConfigLogLevel = (typeof LOG_LEVELS)[number];
 
 /** Defaults for settings that have one; the design fixes the JWT and rate-limit ones. */
 export const CONFIG_DEFAULTS = {

@@ -1,0 +1,38 @@
+/**
+ * Every built-in redaction category. `key` is a value under a secret-bearing
+ * key name in a structure (`{password: ...}`); `assignment` is the same inside
+ * text (`password=...`, `"token": "..."`, `Authorization: ...`); the others
+ * are patterns found inside strings.
+ */
+export const REDACTION_CATEGORIES = [
+  'key',
+  'assignment',
+  'email',
+  'bearer',
+  'jwt',
+  'ip',
+  'api_key',
+  'private_key',
+  'url_credentials',
+  'card',
+] as const;
+
+export type RedactionCategory = (typeof REDACTION_CATEGORIES)[number];
+
+/**
+ * Which categories to redact: `'all'`, an explicit list (only these), or
+ * switches over the full set (`{ ip: false }` = everything except IP addresses).
+ */
+export type CategorySelection =
+  'all' | readonly RedactionCategory[] | { readonly [C in RedactionCategory]?: boolean };
+
+/** Redaction counts per category (built-in or custom); only categories that redacted something appear. */
+export type RedactionCounts = Record<string, number>;
+
+/** The marker that replaces a value under a secret-bearing key, in a structure or in text. */
+export const KEY_MARKER = '[REDACTED]';
+
+/** The marker that replaces a match of `category`. */
+export function categoryMarker(category: string): string {
+  return `[REDACTED:${category}]`;
+}
