@@ -30,3 +30,14 @@ export type {
   RedisClientLike,
   RedisClientOptions,
 } from './stores/redis-client.js';
+
+export { memoryStore } from './stores/memory-store.js';
+export type { MemoryStoreOptions } from './stores/memory-store.js';
+export { redisStore } from './stores/redis-store.js';
+export type { RedisStoreOptions } from './stores/redis-store.js';
+export type {
+  AuthStore,
+  RefreshFamilyInit,
+  RefreshRotation,
+  RefreshTokenInit,
+} from './stores/auth-store.js';
