@@ -138,11 +138,11 @@ export function redisStore(client: RedisClientLike, options?: RedisStoreOptions)
       return (await run(args)) !== null;
     },
     async replace(key, expected, value, ttlMs) {
-      const reply = await evalScript(REPLACE, [key], [
-        expected,
-        value,
-        ttlMs === undefined ? '' : ms(ttlMs),
-      ]);
+      const reply = await evalScript(
+        REPLACE,
+        [key],
+        [expected, value, ttlMs === undefined ? '' : ms(ttlMs)],
+      );
       return reply === 1;
     },
     async delete(key) {

@@ -123,9 +123,9 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       );
       await store.rotateRefreshToken('tr1', { tokenKey: 'tr2', ttlMs: 60_000 });
       expect(await store.revokeRefreshFamily('tr1')).toBe('rd');
-      expect((await store.rotateRefreshToken('tr2', { tokenKey: 'tr3', ttlMs: 60_000 })).status).toBe(
-        'revoked',
-      );
+      expect(
+        (await store.rotateRefreshToken('tr2', { tokenKey: 'tr3', ttlMs: 60_000 })).status,
+      ).toBe('revoked');
       expect(await store.revokeRefreshFamily('unknown')).toBeUndefined();
     });
 
@@ -135,9 +135,9 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
         { familyKey: 'fe', data: 'ed', ttlMs: shortTtlMs },
         { tokenKey: 'te1', ttlMs: 60_000 },
       );
-      expect((await store.rotateRefreshToken('te1', { tokenKey: 'te2', ttlMs: 60_000 })).status).toBe(
-        'rotated',
-      );
+      expect(
+        (await store.rotateRefreshToken('te1', { tokenKey: 'te2', ttlMs: 60_000 })).status,
+      ).toBe('rotated');
       await advance(shortTtlMs * 2);
       expect(await store.rotateRefreshToken('te2', { tokenKey: 'te3', ttlMs: 60_000 })).toEqual({
         status: 'unknown',
@@ -151,9 +151,9 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
         { tokenKey: 'tt1', ttlMs: shortTtlMs },
       );
       await advance(shortTtlMs * 2);
-      expect((await store.rotateRefreshToken('tt1', { tokenKey: 'tt2', ttlMs: 60_000 })).status).toBe(
-        'unknown',
-      );
+      expect(
+        (await store.rotateRefreshToken('tt1', { tokenKey: 'tt2', ttlMs: 60_000 })).status,
+      ).toBe('unknown');
     });
   });
 }

@@ -37,12 +37,7 @@ describe('memoryStore bounds', () => {
     await store.set('c', '3');
     await store.set('a', '1 again');
     await store.set('d', '4');
-    expect(await store.getMany(['a', 'b', 'c', 'd'])).toEqual([
-      '1 again',
-      undefined,
-      '3',
-      '4',
-    ]);
+    expect(await store.getMany(['a', 'b', 'c', 'd'])).toEqual(['1 again', undefined, '3', '4']);
     await store.set('e', '5');
     expect(await store.get('c')).toBeUndefined();
     const codes = warning.mock.calls.map((call) => JSON.stringify(call[1]));
