@@ -368,7 +368,7 @@ describe('token service timing and store use', () => {
     const strict = hsTokens(store, {
       accessTtl: 60,
       refreshTtl: 100,
-      familyTtl: 250,
+      familyTtl: 200,
       now: time.now,
     });
     const lenient = hsTokens(store, { accessTtl: 60, clockTolerance: 10, now: time.now });
