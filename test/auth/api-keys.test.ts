@@ -10,7 +10,7 @@ import {
 } from '../../src/index.js';
 import type { ApiKeyService, AuthStore } from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
-import { collect, hsTokens, storeKinds } from './helpers.js';
+import { collect, hsTokens, interceptStore, storeKinds } from './helpers.js';
 
 const { kinds, close } = await storeKinds();
 afterAll(close);
@@ -151,14 +151,9 @@ describe('API key service', () => {
   function lastUsedWrites(): { store: AuthStore; writes: () => number } {
     const inner = memoryStore();
     let writes = 0;
-    const store = new Proxy(inner, {
-      get(target, property: keyof AuthStore) {
-        if (property !== 'set') return target[property];
-        return (key: string, value: string, ttl?: number) => {
-          if (key.startsWith('aku:')) writes++;
-          return target.set(key, value, ttl);
-        };
-      },
+    const store = interceptStore(inner, (method, args, call) => {
+      if (method === 'set' && String(args[0]).startsWith('aku:')) writes++;
+      return call();
     });
     return { store, writes: () => writes };
   }
@@ -180,14 +175,9 @@ describe('API key service', () => {
   it('keeps only the SHA-256 of a secret in the store', async () => {
     const values: string[] = [];
     const inner = memoryStore();
-    const store = new Proxy(inner, {
-      get(target, property: keyof AuthStore) {
-        const original = target[property] as (...args: unknown[]) => Promise<unknown>;
-        return (...args: unknown[]) => {
-          values.push(JSON.stringify(args));
-          return original.apply(target, args);
-        };
-      },
+    const store = interceptStore(inner, (_method, args, call) => {
+      values.push(JSON.stringify(args));
+      return call();
     });
     const keys = createApiKeyService({ store });
     const issued = await keys.issue({ name: 'hashed' });

@@ -64,7 +64,32 @@ export function b64(value: unknown): string {
 }
 
 export function decodePart(token: string, index: 0 | 1): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8'));
+  return JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+}
+
+type StoreMethod = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * A store that runs `around(method, args, call)` for every call, to observe or
+ * break what reaches the real store.
+ */
+export function interceptStore(
+  inner: AuthStore,
+  around: (
+    method: keyof AuthStore,
+    args: unknown[],
+    call: () => Promise<unknown>,
+  ) => Promise<unknown>,
+): AuthStore {
+  return new Proxy(inner, {
+    get(target, property: keyof AuthStore) {
+      const original = Reflect.get(target, property) as StoreMethod;
+      return (...args: unknown[]) => around(property, args, () => original.apply(target, args));
+    },
+  });
 }
 
 /** An HMAC-signed JWT built by hand, so tests control every header and claim. */

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { inspect } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
@@ -15,6 +16,7 @@ import {
   decodePart,
   hmacJwt,
   hsTokens,
+  interceptStore,
   ISSUER,
   OLD_TEST_SECRET,
   storeKinds,
@@ -33,15 +35,10 @@ function clock(start = 1_700_000_000_000): { now: () => number; advance: (s: num
 function countingStore(inner: AuthStore): { store: AuthStore; calls: string[]; values: string[] } {
   const calls: string[] = [];
   const values: string[] = [];
-  const store = new Proxy(inner, {
-    get(target, property: keyof AuthStore) {
-      const original = target[property] as (...args: unknown[]) => Promise<unknown>;
-      return (...args: unknown[]) => {
-        calls.push(property);
-        values.push(JSON.stringify(args));
-        return original.apply(target, args);
-      };
-    },
+  const store = interceptStore(inner, (method, args, call) => {
+    calls.push(method);
+    values.push(JSON.stringify(args));
+    return call();
   });
   return { store, calls, values };
 }
@@ -66,7 +63,7 @@ const BAD_OPTIONS: [string, Record<string, unknown>][] = [
   ['an unknown option', { acessTtl: 60 }],
   ...[-1, 0, Number.NaN, Infinity, '5', null, {}, 1.5].map(
     (value): [string, Record<string, unknown>] => [
-      `accessTtl ${String(value)}`,
+      `accessTtl ${inspect(value)}`,
       { accessTtl: value },
     ],
   ),
@@ -138,7 +135,7 @@ describe('createTokenService options', () => {
       const old = hsTokens(memoryStore(), { secret: OLD_TEST_SECRET });
       const token = (await old.issue({ sub: 'u' })).access_token;
       process.env.JWT_SECRET_KEY = TEST_SECRET;
-      process.env.JWT_PREVIOUS_SECRET_KEYS = `${OLD_TEST_SECRET}`;
+      process.env.JWT_PREVIOUS_SECRET_KEYS = OLD_TEST_SECRET;
       const fromEnv = createTokenService({
         issuer: ISSUER,
         audience: AUDIENCE,
@@ -196,10 +193,14 @@ describe('key rings', () => {
   });
 
   it.each([
-    ['RS256', { algorithm: 'RS256', privateKey: rsa.privateKey } as TokenKey, rsa.publicKey],
-    ['PS256', { algorithm: 'PS256', privateKey: rsa.privateKey } as TokenKey, rsa.publicKey],
-    ['ES256', { algorithm: 'ES256', privateKey: p256.privateKey } as TokenKey, p256.publicKey],
-    ['EdDSA', { algorithm: 'EdDSA', privateKey: ed.privateKey } as TokenKey, ed.publicKey],
+    ['RS256', { algorithm: 'RS256', privateKey: rsa.privateKey } satisfies TokenKey, rsa.publicKey],
+    ['PS256', { algorithm: 'PS256', privateKey: rsa.privateKey } satisfies TokenKey, rsa.publicKey],
+    [
+      'ES256',
+      { algorithm: 'ES256', privateKey: p256.privateKey } satisfies TokenKey,
+      p256.publicKey,
+    ],
+    ['EdDSA', { algorithm: 'EdDSA', privateKey: ed.privateKey } satisfies TokenKey, ed.publicKey],
   ])('signs with %s and verifies with the public key alone', async (alg, key, publicKey) => {
     const store = memoryStore();
     const signer = createTokenService({ keys: [key], issuer: ISSUER, audience: AUDIENCE, store });
@@ -446,10 +447,9 @@ describe('token service timing and store use', () => {
 
   it('answers auth.unavailable when the store fails, never a pass', async () => {
     const broken = memoryStore();
-    const failing = new Proxy(broken, {
-      get: (target, property: keyof AuthStore) =>
-        property === 'getMany' ? () => Promise.reject(new Error('down')) : target[property],
-    });
+    const failing = interceptStore(broken, (method, _args, call) =>
+      method === 'getMany' ? Promise.reject(new Error('down')) : call(),
+    );
     const tokens = hsTokens(failing);
     const { access_token } = await tokens.issue({ sub: 'u' });
     await expect(tokens.verifyAccess(access_token)).rejects.toMatchObject({

@@ -1,7 +1,6 @@
-import { createHmac, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenService, jwtAuth } from '../../src/index.js';
@@ -24,6 +23,16 @@ const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsaPublicPem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const { kinds, close } = await storeKinds();
+
+/** An RS256 JWT signed by hand with any key, headers included as given. */
+function rsaJwt(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  key: KeyObject,
+): string {
+  const input = `${b64({ alg: 'RS256', ...header })}.${b64(payload)}`;
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
 
 // A server that counts requests: any hit means a header URL was fetched.
 let fetched = 0;
@@ -208,10 +217,11 @@ const CASES: AttackCase[] = [
     name: `${name} header pointing at an attacker URL`,
     route: '/rs',
     attack: () => {
-      const token = jwt.sign(claims(), attacker.privateKey, {
-        algorithm: 'RS256',
-        header: { alg: 'RS256', typ: 'at+jwt', kid: 'attacker-key', [name]: trapUrl },
-      });
+      const token = rsaJwt(
+        { typ: 'at+jwt', kid: 'attacker-key', [name]: trapUrl },
+        claims(),
+        attacker.privateKey,
+      );
       return Promise.resolve(`Bearer ${token}`);
     },
     code: 'auth.invalid_token',
@@ -221,16 +231,16 @@ const CASES: AttackCase[] = [
     name: 'jwk header embedding the attacker key, with the real kid',
     route: '/rs',
     attack: (ctx) => {
-      const token = jwt.sign(claims(), attacker.privateKey, {
-        algorithm: 'RS256',
-        header: {
-          alg: 'RS256',
+      const token = rsaJwt(
+        {
           typ: 'at+jwt',
           kid: ctx.rsKid,
           jwk: attacker.publicKey.export({ format: 'jwk' }),
           jku: trapUrl,
         },
-      });
+        claims(),
+        attacker.privateKey,
+      );
       return Promise.resolve(`Bearer ${token}`);
     },
     code: 'auth.invalid_token',

@@ -4,7 +4,7 @@ import type { AuthStore } from '../../src/index.js';
 export interface StoreHarness {
   store: AuthStore;
   /** Lets `ms` of store time pass: a fake clock for memory, a real wait for Redis. */
-  advance(ms: number): Promise<void>;
+  advance: (ms: number) => Promise<void>;
   /** A lifetime short enough to wait out, long enough not to lapse during a step. */
   shortTtlMs: number;
 }
