@@ -514,8 +514,10 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     },
 
     async revokeAllForUser(sub) {
-      if (typeof sub !== 'string' || sub === '') {
-        throw new BulwarkError('validation.failed', { detail: '`sub` must be a non-empty string' });
+      if (typeof sub !== 'string' || sub === '' || sub.length > 256) {
+        throw new BulwarkError('validation.failed', {
+          detail: '`sub` must be a string of 1-256 characters',
+        });
       }
       await storeCall(() =>
         authStore.set(keys.epoch(sub), randomBytes(12).toString('base64url'), epochTtlMs),

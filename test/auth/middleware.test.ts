@@ -109,6 +109,18 @@ describe.each(EXPRESS_VERSIONS)('jwtAuth and authorization on %s', (_label, fact
       });
     });
 
+    it('a route for people or programs answers 401 when neither authenticated', async () => {
+      const before = built.ran();
+      const res = await agent.get('/either');
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('auth.missing_credentials');
+      expect(built.ran()).toBe(before);
+      const token = await agent
+        .get('/either')
+        .set('Authorization', await bearer({ sub: 'p', scope: 'notes:write' }));
+      expect(token.status).toBe(200);
+    });
+
     it('requireRole without authentication answers 401, not 403', async () => {
       const before = built.ran();
       const res = await agent.get('/role-only');
