@@ -14,6 +14,7 @@ export const ERROR_CATALOG = {
   'auth.refresh_reused': { status: 401, title: 'Refresh token reused' },
   'auth.invalid_api_key': { status: 401, title: 'Invalid API key' },
   'auth.forbidden': { status: 403, title: 'Forbidden' },
+  'auth.unavailable': { status: 503, title: 'Authentication unavailable' },
   'password.weak': { status: 400, title: 'Password too weak' },
   'password.too_long': { status: 400, title: 'Password too long' },
   'rate_limit.exceeded': { status: 429, title: 'Too many requests' },

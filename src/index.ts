@@ -148,3 +148,37 @@ export type {
   SecurityLogger,
   SecurityLoggerOptions,
 } from './redaction/logger.js';
+export { memoryStore } from './stores/memory-store.js';
+export type { MemoryStoreOptions } from './stores/memory-store.js';
+export { redisStore } from './stores/redis-store.js';
+export type { RedisStoreOptions } from './stores/redis-store.js';
+export type {
+  AuthStore,
+  RefreshFamilyInit,
+  RefreshRotation,
+  RefreshTokenInit,
+} from './stores/auth-store.js';
+
+export { createTokenService, MAX_TOKEN_LENGTH } from './auth/tokens.js';
+export type {
+  AccessClaims,
+  TokenPair,
+  TokenService,
+  TokenServiceOptions,
+  TokenSubject,
+} from './auth/tokens.js';
+export { TOKEN_ALGORITHMS } from './auth/keys.js';
+export type { TokenAlgorithm, TokenKey } from './auth/keys.js';
+export { jwtAuth } from './auth/jwt-auth.js';
+export type { JwtAuthOptions } from './auth/jwt-auth.js';
+export { requireRole, requireScope } from './auth/roles.js';
+export { apiKeyAuth, createApiKeyService } from './auth/api-keys.js';
+export type {
+  ApiKeyAuthOptions,
+  ApiKeyIdentity,
+  ApiKeyInfo,
+  ApiKeyIssueOptions,
+  ApiKeyService,
+  ApiKeyServiceOptions,
+  IssuedApiKey,
+} from './auth/api-keys.js';

@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -148,7 +147,7 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
       app.use((req, _res, next) => {
         const presented = req.get('X-API-Key');
         if (presented === 'bwk_FAKE1_test' || presented === 'bwk_FAKE2_test') {
-          (req as Request & { apiKey?: { id: string } }).apiKey = { id: presented.slice(4, 9) };
+          Object.assign(req, { apiKey: { id: presented.slice(4, 9), scopes: [] } });
         }
         next();
       });
@@ -180,7 +179,7 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
     const { app } = limitedApp(factory, { limit: 1, keyBy: 'user' }, (a) =>
       a.use((req, _res, next) => {
         const sub = req.get('X-Test-User');
-        if (sub !== undefined) (req as Request & { auth?: { sub: string } }).auth = { sub };
+        if (sub !== undefined) Object.assign(req, { auth: { sub } });
         next();
       }),
     );

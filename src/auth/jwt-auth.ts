@@ -1,0 +1,93 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isBulwarkError } from '../errors.js';
+import { securityEvents } from '../events.js';
+import { asyncMiddleware } from '../internal/async.js';
+import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { sendProblem } from '../internal/problem.js';
+import { bearerChallenge, REALM_PATTERN, rejectUnauthenticated } from './challenge.js';
+import { failureReason } from './failure.js';
+import type { TokenService } from './tokens.js';
+
+export interface JwtAuthOptions {
+  /** The service from `createTokenService()`. */
+  tokens: TokenService;
+  /** Answer 401 when no `Authorization` header is sent; `false` lets such requests through without `req.auth`. @default true */
+  credentialsRequired?: boolean;
+  /** `realm` of the `WWW-Authenticate` challenge. @default 'api' */
+  realm?: string;
+}
+
+const KNOWN: KnownKeys<JwtAuthOptions> = { tokens: true, credentialsRequired: true, realm: true };
+
+// RFC 6750 §2.1: the scheme (any casing), exactly one space, one token68.
+const BEARER = /^bearer ([A-Za-z0-9\-._~+/]+=*)$/i;
+const API_KEY_PREFIX = 'bwk_';
+
+/**
+ * Authenticates `Authorization: Bearer <access token>` and sets `req.auth` to
+ * the verified claims. Only that header is read: never a query string, body or
+ * cookie. Any other scheme, a second token, odd spacing or a refused token is a
+ * 401 problem with an RFC 6750 challenge and an `auth.failed` event naming the
+ * reason (never the token). A `Bearer bwk_...` API key is left to `apiKeyAuth()`
+ * when credentials are optional, and refused when they are required.
+ *
+ * @param options.tokens a `createTokenService()` service
+ * @param [options.credentialsRequired=true]
+ * @param [options.realm='api']
+ * @example app.get('/me', jwtAuth({ tokens }), (req, res) => res.json({ sub: req.auth?.sub }));
+ */
+export function jwtAuth(options: JwtAuthOptions): RequestHandler {
+  const check = new OptionChecker('jwtAuth', options, KNOWN);
+  const tokens = check.raw('tokens') as TokenService | undefined;
+  if (typeof tokens?.verifyAccess !== 'function') {
+    check.problem('`tokens` must be a token service from createTokenService()');
+  }
+  const required = check.boolean('credentialsRequired', true);
+  const realm = check.string('realm', 'api', { pattern: REALM_PATTERN });
+  check.done();
+  const service = tokens as TokenService;
+  const missing = bearerChallenge(realm, false);
+  const invalid = bearerChallenge(realm, true);
+
+  return asyncMiddleware(
+    'jwtAuthMiddleware',
+    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      const header = req.headers.authorization;
+      if (header === undefined || header === '') {
+        if (!required) {
+          next();
+          return;
+        }
+        rejectUnauthenticated(req, res, 'auth.missing_credentials', 'missing_credentials', missing);
+        return;
+      }
+      const token = BEARER.exec(header)?.[1];
+      if (token === undefined) {
+        const reason = /^bearer\b/i.test(header) ? 'malformed_authorization' : 'unsupported_scheme';
+        rejectUnauthenticated(req, res, 'auth.invalid_token', reason, invalid);
+        return;
+      }
+      if (token.startsWith(API_KEY_PREFIX)) {
+        if (!required) {
+          next();
+          return;
+        }
+        rejectUnauthenticated(req, res, 'auth.invalid_token', 'api_key_not_accepted', invalid);
+        return;
+      }
+      try {
+        req.auth = await service.verifyAccess(token);
+      } catch (error) {
+        if (!isBulwarkError(error)) throw error;
+        if (error.status === 401) {
+          rejectUnauthenticated(req, res, error.code, failureReason(error), invalid);
+        } else {
+          securityEvents.emit('auth.failed', req, { reason: failureReason(error) });
+          sendProblem(res, error);
+        }
+        return;
+      }
+      next();
+    },
+  );
+}

@@ -1,0 +1,527 @@
+import { randomBytes } from 'node:crypto';
+import type { Request } from 'express';
+import jwt from 'jsonwebtoken';
+import { secretsDirectory, readSetting } from '../config/sources.js';
+import { BulwarkError } from '../errors.js';
+import { securityEvents } from '../events.js';
+import { sha256Hex } from '../internal/compare.js';
+import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import type { AuthStore } from '../stores/auth-store.js';
+import { signEdDsa, verifyEdDsa } from './eddsa.js';
+import { AuthFailure } from './failure.js';
+import {
+  buildKeyRing,
+  TOKEN_ALGORITHMS,
+  type KeyRing,
+  type RingKey,
+  type TokenAlgorithm,
+  type TokenKey,
+} from './keys.js';
+
+export interface TokenServiceOptions {
+  /** Current HMAC secret (at least 32 bytes). @default `JWT_SECRET_KEY` [`SECRET_KEY`] when neither `secret` nor `keys` is given */
+  secret?: string | Buffer;
+  /** Earlier secrets still accepted for verification: an array, or the comma-separated `JWT_PREVIOUS_SECRET_KEYS` form. @default `JWT_PREVIOUS_SECRET_KEYS` when `secret` comes from the environment */
+  previousSecrets?: readonly (string | Buffer)[] | string;
+  /** A key ring instead of `secret`: `keys[0]` signs, every key verifies. */
+  keys?: readonly TokenKey[];
+  /** The accepted algorithms, never read from a token. @default ['HS256'] with `secret`; the keys' algorithms with `keys` */
+  algorithms?: readonly TokenAlgorithm[];
+  /** `iss` written and required. */
+  issuer: string;
+  /** `aud` written and required. */
+  audience: string;
+  /** Access-token lifetime in seconds. @default 900 */
+  accessTtl?: number;
+  /** Lifetime of each refresh token in seconds (renewed by rotation, capped by `familyTtl`). @default 1209600 (14 days) */
+  refreshTtl?: number;
+  /** Absolute lifetime of a login session (refresh family) in seconds; no rotation extends it. @default max(refreshTtl, 30 days) */
+  familyTtl?: number;
+  /** Seconds of clock skew allowed on `exp` and `nbf` (0-30). @default 0 */
+  clockTolerance?: number;
+  /** Where refresh families, the `jti` denylist and revoke-all epochs live. */
+  store: AuthStore;
+  /** Clock in ms since the epoch, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** Who a token pair is issued for. Extra members become claims of the access token. */
+export interface TokenSubject {
+  sub: string;
+  roles?: readonly string[];
+  readonly [claim: string]: unknown;
+}
+
+/** What `issue()` and `refresh()` return: the OAuth 2.0 token response shape. */
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  /** Seconds until the access token expires. */
+  expires_in: number;
+}
+
+/** The verified claims of an access token. */
+export interface AccessClaims {
+  sub: string;
+  roles: string[];
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string | string[];
+  readonly [claim: string]: unknown;
+}
+
+export interface TokenService {
+  /** Starts a session: a new refresh family and an access token. */
+  issue(subject: TokenSubject): Promise<TokenPair>;
+  /** Verifies an access token (signature and claims first, then revocation). Throws `BulwarkError`. */
+  verifyAccess(token: string): Promise<AccessClaims>;
+  /** Rotates a refresh token: the old one is spent, a new pair is issued. `req` only enriches events. */
+  refresh(refreshToken: string, req?: Request): Promise<TokenPair>;
+  /** Logout: denylists the access token's `jti` until it expires and revokes the refresh token's family. */
+  revoke(accessToken: string, refreshToken?: string): Promise<void>;
+  /** Refuses every token and session issued to `sub` before now. */
+  revokeAllForUser(sub: string): Promise<void>;
+}
+
+const KNOWN: KnownKeys<TokenServiceOptions> = {
+  secret: true,
+  previousSecrets: true,
+  keys: true,
+  algorithms: true,
+  issuer: true,
+  audience: true,
+  accessTtl: true,
+  refreshTtl: true,
+  familyTtl: true,
+  clockTolerance: true,
+  store: true,
+  now: true,
+};
+
+/** Longest token considered; larger ones are refused before any decoding or crypto. */
+export const MAX_TOKEN_LENGTH = 8192;
+const DAY = 86_400;
+const ACCESS_TYPE = 'at+jwt';
+const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+// Claims the service sets itself; a subject may not supply them.
+const RESERVED = new Set(['iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sub', 'roles', 'epoch']);
+const STORE_METHODS = [
+  'get',
+  'getMany',
+  'set',
+  'createRefreshFamily',
+  'rotateRefreshToken',
+  'revokeRefreshFamily',
+] as const;
+
+/** What a refresh family remembers to mint the next access token. */
+interface FamilyData {
+  fid: string;
+  claims: Record<string, unknown>;
+  /** The subject's revoke-all epoch when the family began (absent when none was set). */
+  epoch?: string;
+}
+
+const keys = {
+  refresh: (token: string) => `rt:${sha256Hex(token)}`,
+  family: (id: string) => `rf:${id}`,
+  jti: (jti: string) => `jti:${jti}`,
+  epoch: (sub: string) => `ep:${sub}`,
+};
+
+function fail(
+  code: 'auth.invalid_token' | 'auth.token_expired' | 'auth.token_revoked',
+  reason: string,
+  cause?: unknown,
+): never {
+  throw new AuthFailure(code, reason, cause);
+}
+
+function decodeHeader(segment: string): Record<string, unknown> | undefined {
+  try {
+    const header: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof header === 'object' && header !== null && !Array.isArray(header)
+      ? (header as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function reasonOf(error: unknown): {
+  code: 'auth.invalid_token' | 'auth.token_expired';
+  reason: string;
+} {
+  const name = error instanceof Error ? error.name : '';
+  const message = error instanceof Error ? error.message : '';
+  if (name === 'TokenExpiredError') return { code: 'auth.token_expired', reason: 'expired' };
+  if (name === 'NotBeforeError') return { code: 'auth.invalid_token', reason: 'not_before' };
+  if (message.includes('signature')) return { code: 'auth.invalid_token', reason: 'bad_signature' };
+  if (message.includes('audience')) return { code: 'auth.invalid_token', reason: 'bad_audience' };
+  if (message.includes('issuer')) return { code: 'auth.invalid_token', reason: 'bad_issuer' };
+  return { code: 'auth.invalid_token', reason: 'malformed' };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function splitSecrets(value: readonly (string | Buffer)[] | string): (string | Buffer)[] {
+  return typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : [...value];
+}
+
+/**
+ * JWT access tokens with refresh-token rotation, reuse detection and
+ * revocation, on jsonwebtoken (node:crypto for EdDSA, which it lacks).
+ *
+ * Every key is imported once, here. `verifyAccess` refuses, before any crypto:
+ * tokens over 8 KiB, malformed ones, an `alg` outside the configured list
+ * (`none` in any casing), a `typ` other than `at+jwt`, a `crit` header, an
+ * unknown `kid`, and a `kid` whose key has another algorithm (key confusion).
+ * `jku`, `x5u` and `jwk` headers are never read. Signature, `iss`, `aud`,
+ * `exp` (required) and `nbf` are checked next, and only then the store (one
+ * `getMany`: the `jti` denylist and the subject's revoke-all epoch), so
+ * garbage never reaches Redis.
+ *
+ * Revoke-all uses an epoch rather than a timestamp: `revokeAllForUser` stores a
+ * fresh random epoch for the subject, new tokens carry it in an `epoch` claim,
+ * and a token whose epoch differs is refused. This is exact, with no
+ * same-second ambiguity and no reliance on clocks agreeing between processes.
+ *
+ * @param options.store `memoryStore()` or `redisStore(client)`
+ * @param [options.algorithms=['HS256']]
+ * @param [options.accessTtl=900]
+ * @param [options.refreshTtl=1209600]
+ * @param [options.familyTtl=max(refreshTtl, 2592000)]
+ * @param [options.clockTolerance=0]
+ * @example
+ * const tokens = createTokenService({
+ *   secret: process.env.JWT_SECRET_KEY, previousSecrets: process.env.JWT_PREVIOUS_SECRET_KEYS,
+ *   issuer: 'https://api.example.com', audience: 'api', store: redisStore(redis),
+ * });
+ */
+export function createTokenService(options: TokenServiceOptions): TokenService {
+  const check = new OptionChecker('createTokenService', options, KNOWN);
+  const problems: string[] = [];
+  const issuer = check.string('issuer', undefined, { nonEmpty: true, maxLength: 512 });
+  const audience = check.string('audience', undefined, { nonEmpty: true, maxLength: 512 });
+  if (issuer === undefined) check.problem('`issuer` is required');
+  if (audience === undefined) check.problem('`audience` is required');
+  const accessTtl = check.number('accessTtl', { min: 1, max: DAY, integer: true, default: 900 });
+  const refreshTtl = check.number('refreshTtl', {
+    min: 60,
+    max: 365 * DAY,
+    integer: true,
+    default: 14 * DAY,
+  });
+  const familyTtl = check.number('familyTtl', {
+    min: 60,
+    max: 365 * DAY,
+    integer: true,
+    default: Math.max(refreshTtl, 30 * DAY),
+  });
+  const clockTolerance = check.number('clockTolerance', { min: 0, max: 30, default: 0 });
+  const now = check.func<() => number>('now') ?? Date.now;
+  const store = check.raw('store') as AuthStore | undefined;
+  if (
+    typeof store !== 'object' ||
+    STORE_METHODS.some((m) => typeof (store as Partial<AuthStore>)[m] !== 'function')
+  ) {
+    check.problem('`store` must be an AuthStore: memoryStore() or redisStore(client)');
+  }
+  const algorithmsGiven = check.raw('algorithms');
+  if (
+    algorithmsGiven !== undefined &&
+    (!Array.isArray(algorithmsGiven) ||
+      algorithmsGiven.length === 0 ||
+      !algorithmsGiven.every((a) => (TOKEN_ALGORITHMS as readonly unknown[]).includes(a)))
+  ) {
+    check.problem(`\`algorithms\` must list one or more of ${TOKEN_ALGORITHMS.join(', ')}`);
+  }
+  const algorithms = Array.isArray(algorithmsGiven)
+    ? (algorithmsGiven as TokenAlgorithm[])
+    : undefined;
+
+  let ring: KeyRing | undefined;
+  if (check.has('keys')) {
+    if (check.has('secret') || check.has('previousSecrets')) {
+      check.problem('give either `keys` or `secret`/`previousSecrets`, not both');
+    }
+    const given = check.raw('keys');
+    if (!Array.isArray(given)) {
+      check.problem('`keys` must be an array of keys');
+    } else {
+      const ringKeys = given as TokenKey[];
+      const allowed = new Set(algorithms ?? ringKeys.map((k) => k.algorithm));
+      ring = buildKeyRing(ringKeys, allowed, problems);
+    }
+  } else {
+    let secret = check.raw('secret');
+    let previous = check.raw('previousSecrets');
+    if (secret === undefined) {
+      // Nothing given: read the same settings loadConfig() reads, from the same sources.
+      const context = { env: process.env, secretsDir: secretsDirectory(process.env) };
+      secret = readSetting('JWT_SECRET_KEY', ['SECRET_KEY'], context).value;
+      previous ??= readSetting('JWT_PREVIOUS_SECRET_KEYS', [], context).value;
+      if (secret === undefined) {
+        check.problem('no signing key: give `secret` or `keys`, or set JWT_SECRET_KEY');
+      }
+    }
+    const algorithm = algorithms?.[0] ?? 'HS256';
+    if (algorithms !== undefined && (algorithms.length !== 1 || !algorithm.startsWith('HS'))) {
+      check.problem('with `secret`, `algorithms` must be one HMAC algorithm (HS256, HS384, HS512)');
+    } else if (secret !== undefined) {
+      if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) {
+        check.problem('`secret` must be a string or Buffer');
+      } else if (
+        previous !== undefined &&
+        typeof previous !== 'string' &&
+        !(
+          Array.isArray(previous) &&
+          previous.every((p) => typeof p === 'string' || Buffer.isBuffer(p))
+        )
+      ) {
+        check.problem('`previousSecrets` must be an array of strings or a comma-separated string');
+      } else {
+        const secrets = [secret, ...(previous === undefined ? [] : splitSecrets(previous))];
+        ring = buildKeyRing(
+          secrets.map((s) => ({ algorithm, secret: s })),
+          new Set([algorithm]),
+          problems,
+        );
+      }
+    }
+  }
+  for (const problem of problems) check.problem(problem);
+  check.done();
+  // check.done() threw unless all of these are set.
+  const keyRing = ring as KeyRing;
+  const authStore = store as AuthStore;
+  const iss = issuer as string;
+  const aud = audience as string;
+  const allowedAlgorithms = new Set([...keyRing.byKid.values()].map((k) => k.algorithm));
+  const signer = keyRing.signer;
+  const epochTtlMs = (Math.max(accessTtl, familyTtl) + clockTolerance) * 1000;
+
+  function sign(claims: Record<string, unknown>, epoch: string | undefined): string {
+    const time = now();
+    const iat = Math.floor(time / 1000);
+    const payload: Record<string, unknown> = {
+      ...claims,
+      jti: randomBytes(16).toString('base64url'),
+      iat,
+      exp: iat + accessTtl,
+      iss,
+      aud,
+    };
+    if (epoch !== undefined) payload.epoch = epoch;
+    const header = { typ: ACCESS_TYPE, kid: signer.kid };
+    if (signer.algorithm === 'EdDSA') return signEdDsa(header, payload, signer.signKey);
+    return jwt.sign(payload, signer.signKey, {
+      algorithm: signer.algorithm,
+      header: { ...header, alg: signer.algorithm },
+    });
+  }
+
+  function pair(accessToken: string, refreshToken: string): TokenPair {
+    return {
+      access_token: accessToken,
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: accessTtl,
+    };
+  }
+
+  /** Signature and claims only: no store. Returns the claims and the key that verified them. */
+  function verifySigned(token: unknown, ignoreExpiration: boolean): AccessClaims {
+    if (typeof token !== 'string' || token === '') fail('auth.invalid_token', 'malformed');
+    if (token.length > MAX_TOKEN_LENGTH) fail('auth.invalid_token', 'oversized');
+    const segments = token.split('.');
+    const [head, , signature] = segments;
+    // Only the header is decoded here; jsonwebtoken (or the EdDSA path) rejects a malformed rest.
+    if (
+      segments.length !== 3 ||
+      head === undefined ||
+      signature === undefined ||
+      !BASE64URL.test(head)
+    ) {
+      fail('auth.invalid_token', 'malformed');
+    }
+    if (signature === '') fail('auth.invalid_token', 'missing_signature');
+    const header = decodeHeader(head);
+    if (header === undefined) fail('auth.invalid_token', 'malformed');
+    const { alg, kid, typ } = header;
+    if (typeof alg !== 'string' || !(allowedAlgorithms as Set<string>).has(alg)) {
+      fail('auth.invalid_token', 'bad_algorithm');
+    }
+    if (typ !== ACCESS_TYPE) fail('auth.invalid_token', 'wrong_type');
+    if (header.crit !== undefined) fail('auth.invalid_token', 'unsupported_header');
+    if (typeof kid !== 'string') fail('auth.invalid_token', 'missing_kid');
+    const key: RingKey | undefined = keyRing.byKid.get(kid);
+    if (key === undefined) fail('auth.invalid_token', 'unknown_kid');
+    if (key.algorithm !== alg) fail('auth.invalid_token', 'algorithm_mismatch');
+
+    const clockTimestamp = Math.floor(now() / 1000);
+    let claims: Record<string, unknown>;
+    try {
+      claims =
+        key.algorithm === 'EdDSA'
+          ? verifyEdDsa(token, key.verifyKey, {
+              issuer: iss,
+              audience: aud,
+              clockTolerance: ignoreExpiration ? Infinity : clockTolerance,
+              clockTimestamp,
+            })
+          : (jwt.verify(token, key.verifyKey, {
+              algorithms: [key.algorithm],
+              issuer: iss,
+              audience: aud,
+              clockTolerance,
+              clockTimestamp,
+              ignoreExpiration,
+            }) as Record<string, unknown>);
+    } catch (error) {
+      const { code, reason } = reasonOf(error);
+      fail(code, reason, error);
+    }
+    const { sub, roles, jti, iat, exp } = claims;
+    if (typeof exp !== 'number') fail('auth.invalid_token', 'missing_exp');
+    if (
+      typeof sub !== 'string' ||
+      sub === '' ||
+      typeof jti !== 'string' ||
+      jti === '' ||
+      typeof iat !== 'number' ||
+      !isStringArray(roles) ||
+      (claims.epoch !== undefined && typeof claims.epoch !== 'string')
+    ) {
+      fail('auth.invalid_token', 'bad_claims');
+    }
+    return claims as AccessClaims;
+  }
+
+  function storeCall<T>(operation: () => Promise<T>): Promise<T> {
+    return operation().catch((error: unknown) => {
+      throw new AuthFailure('auth.unavailable', 'store_unavailable', error);
+    });
+  }
+
+  function checkSubject(subject: TokenSubject): Record<string, unknown> {
+    const given: unknown = subject;
+    if (typeof given !== 'object' || given === null) {
+      throw new BulwarkError('validation.failed', { detail: 'issue() needs a subject object' });
+    }
+    const { sub, roles = [], ...extra } = subject;
+    if (typeof sub !== 'string' || sub === '' || sub.length > 256) {
+      throw new BulwarkError('validation.failed', {
+        detail: '`sub` must be a string of 1-256 characters',
+      });
+    }
+    if (!isStringArray(roles)) {
+      throw new BulwarkError('validation.failed', {
+        detail: '`roles` must be an array of strings',
+      });
+    }
+    const reserved = Object.keys(extra).filter((k) => RESERVED.has(k));
+    if (reserved.length > 0) {
+      throw new BulwarkError('validation.failed', {
+        detail: `claims set by the service cannot be given: ${reserved.join(', ')}`,
+      });
+    }
+    return { ...extra, sub, roles: [...roles] };
+  }
+
+  return {
+    async issue(subject) {
+      const claims = checkSubject(subject);
+      const sub = claims.sub as string;
+      const epoch = await storeCall(() => authStore.get(keys.epoch(sub)));
+      const refreshToken = randomBytes(32).toString('base64url');
+      const fid = randomBytes(16).toString('base64url');
+      const data: FamilyData = { fid, claims };
+      if (epoch !== undefined) data.epoch = epoch;
+      const accessToken = sign(claims, epoch);
+      await storeCall(() =>
+        authStore.createRefreshFamily(
+          { familyKey: keys.family(fid), data: JSON.stringify(data), ttlMs: familyTtl * 1000 },
+          { tokenKey: keys.refresh(refreshToken), ttlMs: refreshTtl * 1000 },
+        ),
+      );
+      return pair(accessToken, refreshToken);
+    },
+
+    async verifyAccess(token) {
+      const claims = verifySigned(token, false);
+      const [denied, epoch] = await storeCall(() =>
+        authStore.getMany([keys.jti(claims.jti), keys.epoch(claims.sub)]),
+      );
+      if (denied !== undefined) fail('auth.token_revoked', 'revoked');
+      if (epoch !== undefined && claims.epoch !== epoch) fail('auth.token_revoked', 'revoked_all');
+      return claims;
+    },
+
+    async refresh(refreshToken, req) {
+      if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) {
+        fail('auth.invalid_token', 'malformed_refresh');
+      }
+      const successor = randomBytes(32).toString('base64url');
+      const successorKey = keys.refresh(successor);
+      const rotation = await storeCall(() =>
+        authStore.rotateRefreshToken(keys.refresh(refreshToken), {
+          tokenKey: successorKey,
+          ttlMs: refreshTtl * 1000,
+        }),
+      );
+      if (rotation.status === 'unknown') fail('auth.invalid_token', 'unknown_refresh');
+      const family = JSON.parse(rotation.family) as FamilyData;
+      const sub = family.claims.sub as string;
+      if (rotation.status === 'reused') {
+        // RFC 9700 §4.14.2: a spent token presented again means one of two parties holds a stolen copy.
+        securityEvents.emit('auth.refresh_reused', req, {
+          reason: 'refresh_reused',
+          sub,
+          family: family.fid,
+        });
+        throw new AuthFailure('auth.refresh_reused', 'refresh_reused');
+      }
+      if (rotation.status === 'revoked') fail('auth.token_revoked', 'family_revoked');
+      const epoch = await storeCall(() => authStore.get(keys.epoch(sub)));
+      if (epoch !== undefined && epoch !== family.epoch) {
+        await storeCall(() => authStore.revokeRefreshFamily(successorKey));
+        fail('auth.token_revoked', 'revoked_all');
+      }
+      return pair(sign(family.claims, family.epoch), successor);
+    },
+
+    async revoke(accessToken, refreshToken) {
+      const claims = verifySigned(accessToken, true);
+      const remainingMs = (claims.exp + clockTolerance) * 1000 - now();
+      if (remainingMs > 0) {
+        await storeCall(() => authStore.set(keys.jti(claims.jti), '1', remainingMs));
+      }
+      if (typeof refreshToken === 'string' && REFRESH_TOKEN.test(refreshToken)) {
+        await storeCall(() => authStore.revokeRefreshFamily(keys.refresh(refreshToken)));
+      }
+    },
+
+    async revokeAllForUser(sub) {
+      if (typeof sub !== 'string' || sub === '' || sub.length > 256) {
+        throw new BulwarkError('validation.failed', {
+          detail: '`sub` must be a string of 1-256 characters',
+        });
+      }
+      await storeCall(() =>
+        authStore.set(keys.epoch(sub), randomBytes(12).toString('base64url'), epochTtlMs),
+      );
+    },
+  };
+}

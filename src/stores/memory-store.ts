@@ -1,0 +1,195 @@
+import type {
+  AuthStore,
+  RefreshFamilyInit,
+  RefreshRotation,
+  RefreshTokenInit,
+} from './auth-store.js';
+import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { warnOnce } from '../internal/warn.js';
+
+export interface MemoryStoreOptions {
+  /**
+   * Most entries held; past it the oldest written is evicted. Each token,
+   * family, denylist entry and API key is one entry. @default 100000
+   */
+  maxEntries?: number;
+  /** Clock in ms since the epoch, for tests. @default Date.now */
+  now?: () => number;
+}
+
+const KNOWN: KnownKeys<MemoryStoreOptions> = { maxEntries: true, now: true };
+
+// Expired entries met while looking for the oldest live one; bounds the work of one write.
+const SWEEP_BATCH = 32;
+
+type Entry =
+  | { kind: 'value'; value: string; expiresAt: number }
+  | { kind: 'set'; members: Set<string>; expiresAt: number }
+  | { kind: 'token'; familyKey: string; spent: boolean; expiresAt: number }
+  | { kind: 'family'; data: string; revoked: boolean; expiresAt: number };
+
+function expiry(now: number, ttlMs: number | undefined): number {
+  return ttlMs === undefined ? Infinity : now + Math.max(1, Math.ceil(ttlMs));
+}
+
+/**
+ * An in-process `AuthStore`: for one process and for tests. Entries expire
+ * with their lifetime, and `maxEntries` bounds memory: past it the oldest
+ * entry is evicted (a one-time `BULWARK_MEMORY_STORE_EVICTED` warning says so,
+ * since an evicted denylist entry un-revokes a token; size the cap or use
+ * Redis). Revocations are not shared between processes.
+ *
+ * @param [options.maxEntries=100000]
+ * @example const tokens = createTokenService({ secret, issuer, audience, store: memoryStore() });
+ */
+export function memoryStore(options?: MemoryStoreOptions): AuthStore {
+  const check = new OptionChecker('memoryStore', options, KNOWN);
+  const maxEntries = check.number('maxEntries', {
+    min: 1,
+    max: 100_000_000,
+    integer: true,
+    default: 100_000,
+  });
+  const now = check.func<() => number>('now') ?? Date.now;
+  check.done();
+
+  const entries = new Map<string, Entry>();
+
+  function live(key: string): Entry | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  function evictIfFull(): void {
+    if (entries.size <= maxEntries) return;
+    const time = now();
+    let looked = 0;
+    for (const [key, entry] of entries) {
+      if (entries.size <= maxEntries || looked++ >= SWEEP_BATCH) break;
+      if (entry.expiresAt <= time) entries.delete(key);
+    }
+    while (entries.size > maxEntries) {
+      const oldest = entries.keys().next();
+      if (oldest.done === true) break;
+      entries.delete(oldest.value);
+      warnOnce(
+        'BULWARK_MEMORY_STORE_EVICTED',
+        `memoryStore evicted its oldest entry at maxEntries=${String(maxEntries)}; an evicted revocation no longer applies.`,
+      );
+    }
+  }
+
+  function write(key: string, entry: Entry): void {
+    // Re-inserting moves the key to the young end, so eviction takes the oldest write.
+    entries.delete(key);
+    entries.set(key, entry);
+    evictIfFull();
+  }
+
+  function value(key: string): string | undefined {
+    const entry = live(key);
+    return entry?.kind === 'value' ? entry.value : undefined;
+  }
+
+  function family(token: Entry | undefined): Extract<Entry, { kind: 'family' }> | undefined {
+    if (token?.kind !== 'token') return undefined;
+    const found = live(token.familyKey);
+    return found?.kind === 'family' ? found : undefined;
+  }
+
+  const store: AuthStore = {
+    get(key) {
+      return Promise.resolve(value(key));
+    },
+    getMany(keys) {
+      return Promise.resolve(keys.map(value));
+    },
+    set(key, next, ttlMs) {
+      write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
+      return Promise.resolve();
+    },
+    setIfAbsent(key, next, ttlMs) {
+      if (live(key) !== undefined) return Promise.resolve(false);
+      write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
+      return Promise.resolve(true);
+    },
+    replace(key, expected, next, ttlMs) {
+      if (value(key) !== expected) return Promise.resolve(false);
+      write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
+      return Promise.resolve(true);
+    },
+    delete(key) {
+      const existed = live(key) !== undefined;
+      entries.delete(key);
+      return Promise.resolve(existed);
+    },
+    addMember(setKey, member) {
+      const entry = live(setKey);
+      if (entry?.kind === 'set') entry.members.add(member);
+      else write(setKey, { kind: 'set', members: new Set([member]), expiresAt: Infinity });
+      return Promise.resolve();
+    },
+    removeMember(setKey, member) {
+      const entry = live(setKey);
+      if (entry?.kind === 'set') {
+        entry.members.delete(member);
+        if (entry.members.size === 0) entries.delete(setKey);
+      }
+      return Promise.resolve();
+    },
+    members(setKey) {
+      const entry = live(setKey);
+      return Promise.resolve(entry?.kind === 'set' ? [...entry.members] : []);
+    },
+    createRefreshFamily(init: RefreshFamilyInit, token: RefreshTokenInit) {
+      const time = now();
+      const familyExpiry = expiry(time, init.ttlMs);
+      write(init.familyKey, {
+        kind: 'family',
+        data: init.data,
+        revoked: false,
+        expiresAt: familyExpiry,
+      });
+      write(token.tokenKey, {
+        kind: 'token',
+        familyKey: init.familyKey,
+        spent: false,
+        expiresAt: Math.min(familyExpiry, expiry(time, token.ttlMs)),
+      });
+      return Promise.resolve();
+    },
+    rotateRefreshToken(tokenKey, successor): Promise<RefreshRotation> {
+      // Synchronous from lookup to write: no other call can interleave.
+      const token = live(tokenKey);
+      const found = family(token);
+      if (token?.kind !== 'token' || found === undefined) {
+        return Promise.resolve({ status: 'unknown' });
+      }
+      if (token.spent) {
+        found.revoked = true;
+        return Promise.resolve({ status: 'reused', family: found.data });
+      }
+      if (found.revoked) return Promise.resolve({ status: 'revoked', family: found.data });
+      token.spent = true;
+      write(successor.tokenKey, {
+        kind: 'token',
+        familyKey: token.familyKey,
+        spent: false,
+        expiresAt: Math.min(found.expiresAt, expiry(now(), successor.ttlMs)),
+      });
+      return Promise.resolve({ status: 'rotated', family: found.data });
+    },
+    revokeRefreshFamily(tokenKey) {
+      const found = family(live(tokenKey));
+      if (found === undefined) return Promise.resolve(undefined);
+      found.revoked = true;
+      return Promise.resolve(found.data);
+    },
+  };
+  return store;
+}
