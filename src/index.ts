@@ -182,3 +182,6 @@ export type {
   ApiKeyServiceOptions,
   IssuedApiKey,
 } from './auth/api-keys.js';
+
+export { guardOutbound } from './llm/guard-outbound.js';
+export type { GuardedPayload, GuardOutboundOptions } from './llm/guard-outbound.js';
