@@ -182,3 +182,5 @@ export type {
   ApiKeyServiceOptions,
   IssuedApiKey,
 } from './auth/api-keys.js';
+export { authRouter } from './auth/router.js';
+export type { AuthRouterOptions, UserAdapter, UserRecord } from './auth/router.js';

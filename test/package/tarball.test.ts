@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // Installs the packed tarball into fresh CJS, ESM and TypeScript (nodenext)
@@ -10,18 +11,27 @@ const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'bulwark-pack-'));
 let tarball = '';
 
-function run(command: string, args: string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const execFileAsync = promisify(execFile);
+
+// Asynchronous, so the test worker keeps answering vitest while npm installs.
+async function run(command: string, args: string[], cwd: string): Promise<string> {
+  const { stdout } = await execFileAsync(command, args, { cwd, encoding: 'utf8' });
+  return stdout;
 }
 
-function project(name: string, packageJson: object, files: Record<string, string>): string {
+async function project(
+  name: string,
+  packageJson: object,
+  files: Record<string, string>,
+  express = 'express@^5',
+): Promise<string> {
   const dir = join(work, name);
-  run('mkdir', ['-p', dir], work);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, ...packageJson }));
   for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
-  run(
+  await run(
     'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'express@^5'],
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, express],
     dir,
   );
   return dir;
@@ -43,8 +53,43 @@ const server = app.listen(0, '127.0.0.1', async () => {
 
 const EXPECTED = { status: 403, code: 'auth.forbidden', id: true };
 
-beforeAll(() => {
-  run('npm', ['pack', '--pack-destination', work], root);
+// authRouter builds its Router with the app's own express (a peer dependency):
+// run a login and a logout through it on Express 4, from both module systems.
+const ROUTER_APP = `
+securityEvents.setSink(null);
+const password = 'test-FAKE-password-1';
+const user = { id: 'u1', username: 'ann', passwordHash: await hashPassword(password, { cost: 10 }), roles: ['user'] };
+const users = {
+  findByUsername: async (name) => (name === 'ann' ? user : undefined),
+  findById: async (id) => (id === 'u1' ? user : undefined),
+};
+const tokens = createTokenService({
+  secret: 'test-FAKE-jwt-secret-for-the-tarball-check-0123456789',
+  issuer: 'https://issuer.example.test',
+  audience: 'tarball-test',
+  store: memoryStore(),
+});
+const app = express();
+app.use('/auth', authRouter({ tokens, users, passwordHashCost: 10 }));
+app.use(errorHandler());
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const base = 'http://127.0.0.1:' + server.address().port + '/auth/';
+const post = (path, body, headers = {}) =>
+  fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const login = await post('login', { username: 'ann', password });
+const pair = await login.json();
+const wrong = await post('login', { username: 'ann', password: 'wrong-test' });
+const logout = await post('logout', {}, { authorization: 'Bearer ' + pair.access_token });
+const major = JSON.parse(readFileSync('node_modules/express/package.json', 'utf8')).version.split('.')[0];
+console.log(JSON.stringify({ major, login: login.status, wrong: (await wrong.json()).code, logout: logout.status }));
+server.close();
+`;
+
+const ROUTER_EXPECTED = { major: '4', login: 200, wrong: 'auth.invalid_credentials', logout: 204 };
+
+beforeAll(async () => {
+  await run('npm', ['pack', '--pack-destination', work], root);
   const file = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (file === undefined) throw new Error('npm pack produced no tarball');
   tarball = join(work, file);
@@ -55,8 +100,8 @@ afterAll(() => {
 });
 
 describe('the packed tarball', () => {
-  it('contains only dist, README, LICENSE, CHANGELOG and package.json', () => {
-    const listing = run('tar', ['-tzf', tarball], work).trim().split('\n');
+  it('contains only dist, README, LICENSE, CHANGELOG and package.json', async () => {
+    const listing = (await run('tar', ['-tzf', tarball], work)).trim().split('\n');
     const outside = listing.filter(
       (path) => !/^package\/(dist\/.+|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(path),
     );
@@ -65,29 +110,45 @@ describe('the packed tarball', () => {
     expect(listing).toContain('package/dist/index.d.ts');
   });
 
-  it('works from CommonJS', () => {
-    const dir = project(
+  it('works from CommonJS', async () => {
+    const dir = await project(
       'cjs-app',
       {},
       {
         'index.js': `const express = require('express');\nconst { BulwarkError, errorHandler, requestId } = require('bulwark');\n${APP}`,
       },
     );
-    expect(JSON.parse(run('node', ['index.js'], dir))).toEqual(EXPECTED);
+    expect(JSON.parse(await run('node', ['index.js'], dir))).toEqual(EXPECTED);
   }, 120_000);
 
-  it('works from ESM', () => {
-    const dir = project(
+  it('works from ESM', async () => {
+    const dir = await project(
       'esm-app',
       { type: 'module' },
       {
         'index.js': `import express from 'express';\nimport { BulwarkError, errorHandler, requestId } from 'bulwark';\n${APP}`,
       },
     );
-    expect(JSON.parse(run('node', ['index.js'], dir))).toEqual(EXPECTED);
+    expect(JSON.parse(await run('node', ['index.js'], dir))).toEqual(EXPECTED);
   }, 120_000);
 
-  it('type-checks and runs from TypeScript with nodenext resolution', () => {
+  it("builds authRouter with the app's Express 4, from CommonJS and ESM", async () => {
+    const names =
+      'authRouter, createTokenService, errorHandler, hashPassword, memoryStore, securityEvents';
+    const dir = await project(
+      'router-app',
+      {},
+      {
+        'index.cjs': `const express = require('express');\nconst { readFileSync } = require('node:fs');\nconst { ${names} } = require('bulwark');\n(async () => {\n${ROUTER_APP}\n})();\n`,
+        'index.mjs': `import express from 'express';\nimport { readFileSync } from 'node:fs';\nimport { ${names} } from 'bulwark';\n${ROUTER_APP}`,
+      },
+      'express@^4',
+    );
+    expect(JSON.parse(await run('node', ['index.cjs'], dir))).toEqual(ROUTER_EXPECTED);
+    expect(JSON.parse(await run('node', ['index.mjs'], dir))).toEqual(ROUTER_EXPECTED);
+  }, 120_000);
+
+  it('type-checks and runs from TypeScript with nodenext resolution', async () => {
     const source = `import express from 'express';
 import { BulwarkError, errorHandler, requestId, type ProblemDocument } from 'bulwark';
 const problem: ProblemDocument = new BulwarkError('auth.forbidden').toProblem();
@@ -106,7 +167,7 @@ const server = app.listen(0, '127.0.0.1', async () => {
   server.close();
 });
 `;
-    const dir = project(
+    const dir = await project(
       'ts-app',
       { type: 'module' },
       {
@@ -125,7 +186,7 @@ const server = app.listen(0, '127.0.0.1', async () => {
         }),
       },
     );
-    run(
+    await run(
       'npm',
       [
         'install',
@@ -137,7 +198,7 @@ const server = app.listen(0, '127.0.0.1', async () => {
       ],
       dir,
     );
-    run(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], dir);
-    expect(JSON.parse(run('node', ['out/index.js'], dir))).toEqual(EXPECTED);
+    await run(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], dir);
+    expect(JSON.parse(await run('node', ['out/index.js'], dir))).toEqual(EXPECTED);
   }, 120_000);
 });
