@@ -185,3 +185,6 @@ export type {
 
 export { guardOutbound } from './llm/guard-outbound.js';
 export type { GuardedPayload, GuardOutboundOptions } from './llm/guard-outbound.js';
+
+export { hardened } from './preset/hardened.js';
+export type { HardenedFactory, HardenedMiddleware, HardenedOptions } from './preset/hardened.js';

@@ -58,8 +58,9 @@ export function guardOutbound<T>(payload: T, options?: GuardOutboundOptions): Gu
   const req = options?.req;
 
   const { value, counts } = redactorFor(redaction as RedactOptions | undefined).withReport(payload);
-  const json: string | undefined = JSON.stringify(value);
-  const bytes = Buffer.byteLength(json ?? '', 'utf8');
+  // JSON.stringify returns undefined for undefined and functions, whatever its type says.
+  const json: unknown = JSON.stringify(value);
+  const bytes = typeof json === 'string' ? Buffer.byteLength(json, 'utf8') : 0;
   if (Object.keys(counts).length > 0) {
     securityEvents.emit('llm.redacted', req, { reason: 'outbound_redacted', counts, bytes });
   }
