@@ -243,21 +243,18 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
   app.disable('x-powered-by');
   if (settings.trustProxyHops > 0) app.set('trust proxy', settings.trustProxyHops);
 
+  // Everything that protects every route, from the config: request ids, trusted
+  // hosts, HTTPS redirect, security headers, CORS, the per-IP rate limit, body
+  // limits, the request deadline and suspicious-activity detection.
   app.use(
     hardened({
       config,
       ...(redis === undefined ? {} : { redis }),
       // Probes often send an address as Host and speak plain HTTP.
-      trustedHosts: { hosts: config.trustedHosts, exclude: ['/health'] },
+      trustedHosts: { exclude: ['/health'] },
       httpsRedirect: config.httpsRedirectEnabled ? { exclude: ['/health'] } : false,
-      rateLimit: {
-        limit: config.rateLimit.requestsPerMinute,
-        windowMs: config.rateLimit.windowSeconds * 1000,
-        store,
-        prefix: `${prefix}rl:`,
-        onStoreError,
-      },
-      suspiciousActivity: { store, prefix: `${prefix}suspicious:` },
+      rateLimit: { prefix: `${prefix}rl:` },
+      suspiciousActivity: { prefix: `${prefix}suspicious:` },
     }),
   );
 
