@@ -28,6 +28,7 @@ import {
   redisStore,
   requireRole,
   requireScope,
+  securityEvents,
   securityMetrics,
   validate,
   type BulwarkConfig,
@@ -119,6 +120,7 @@ function requireCaller(req: Request, _res: Response, next: NextFunction): void {
     next();
     return;
   }
+  securityEvents.emit('auth.failed', req, { reason: 'missing_credentials' });
   next(
     new BulwarkError('auth.missing_credentials', {
       detail: 'Send a bearer access token or an API key.',

@@ -1,3 +1,5 @@
+import { BulwarkConfigError } from '../src/index.js';
+
 /** One chat message as the example's routes accept it. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -89,15 +91,15 @@ async function postJson(
   return response.json();
 }
 
-/** OpenAI's Chat Completions API. */
-export function openAiProvider(apiKey: string, model: string): Provider {
+/** OpenAI's Chat Completions API, or any server that speaks it at `baseUrl`. */
+export function openAiProvider(apiKey: string, model: string, baseUrl: string): Provider {
   const headers = { authorization: `Bearer ${apiKey}` };
   return {
     name: 'openai',
     async complete({ messages, max_tokens }, { signal }) {
       const answer = (await postJson(
         'openai',
-        'https://api.openai.com/v1/chat/completions',
+        `${baseUrl}/chat/completions`,
         headers,
         { model, messages, max_tokens },
         signal,
@@ -114,7 +116,7 @@ export function openAiProvider(apiKey: string, model: string): Provider {
 }
 
 /** Anthropic's Messages API: system prompts go in their own field. */
-export function anthropicProvider(apiKey: string, model: string): Provider {
+export function anthropicProvider(apiKey: string, model: string, baseUrl: string): Provider {
   const headers = { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01' };
   return {
     name: 'anthropic',
@@ -125,7 +127,7 @@ export function anthropicProvider(apiKey: string, model: string): Provider {
         .join('\n\n');
       const answer = (await postJson(
         'anthropic',
-        'https://api.anthropic.com/v1/messages',
+        `${baseUrl}/v1/messages`,
         headers,
         {
           model,
@@ -149,15 +151,46 @@ export function anthropicProvider(apiKey: string, model: string): Provider {
   };
 }
 
+/** A base URL from the environment: http(s), no credentials, no trailing slash. */
+function baseUrl(env: NodeJS.ProcessEnv, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw new BulwarkConfigError('example server', [
+      `${name} must be an http(s) URL without credentials`,
+    ]);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
 /** Picks the provider from the environment: OpenAI, then Anthropic, else the dry run. */
 export function providerFromEnv(env: NodeJS.ProcessEnv): Provider {
   const openAiKey = env.OPENAI_API_KEY;
   if (openAiKey !== undefined && openAiKey !== '') {
-    return openAiProvider(openAiKey, env.OPENAI_MODEL ?? 'gpt-4o-mini');
+    return openAiProvider(
+      openAiKey,
+      env.OPENAI_MODEL ?? 'gpt-4o-mini',
+      baseUrl(env, 'OPENAI_BASE_URL', 'https://api.openai.com/v1'),
+    );
   }
   const anthropicKey = env.ANTHROPIC_API_KEY;
   if (anthropicKey !== undefined && anthropicKey !== '') {
-    return anthropicProvider(anthropicKey, env.ANTHROPIC_MODEL ?? 'claude-3-5-haiku-latest');
+    return anthropicProvider(
+      anthropicKey,
+      env.ANTHROPIC_MODEL ?? 'claude-3-5-haiku-latest',
+      baseUrl(env, 'ANTHROPIC_BASE_URL', 'https://api.anthropic.com'),
+    );
   }
   return dryRunProvider();
 }

@@ -16,7 +16,7 @@ import {
   type BulwarkRedisClient,
 } from '../src/index.js';
 import { createExample, type Example } from './app.js';
-import { providerFromEnv } from './provider.js';
+import { providerFromEnv, type Provider } from './provider.js';
 import { loadExampleSettings, type ExampleSettings } from './settings.js';
 import type { UserDirectory } from './users.js';
 
@@ -88,9 +88,10 @@ async function main(): Promise<void> {
     }
   }
 
-  const provider = providerFromEnv(process.env);
+  let provider: Provider;
   let example: Example;
   try {
+    provider = providerFromEnv(process.env);
     example = createExample({
       config,
       settings,
