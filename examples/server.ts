@@ -5,7 +5,7 @@
  *   npm run example
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import {
   BulwarkConfigError,
   checkPasswordPolicy,
@@ -112,14 +112,19 @@ async function main(): Promise<void> {
   server.keepAliveTimeout = 5_000;
 
   let stopping = false;
-  // During shutdown, tell keep-alive clients not to reuse their connection.
+  // Responses not yet sent, so shutdown can tell their keep-alive clients not
+  // to reuse the connection (and new requests get the same answer).
+  const pending = new Set<ServerResponse>();
   server.prependListener('request', (_req, res) => {
     if (stopping) res.setHeader('Connection', 'close');
+    pending.add(res);
+    res.once('close', () => pending.delete(res));
   });
 
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
+    for (const res of pending) if (!res.headersSent) res.setHeader('Connection', 'close');
     process.stdout.write(`${signal}: finishing in-flight requests\n`);
     const deadline = setTimeout(() => {
       process.stderr.write('shutdown deadline passed: closing the remaining connections\n');

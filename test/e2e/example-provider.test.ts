@@ -140,4 +140,16 @@ describe('example server with a provider key', () => {
   it('never writes the provider key to its output', () => {
     expect(server.stdout + server.stderr).not.toContain(FAKE_PROVIDER_KEY);
   });
+
+  it('finishes an in-flight request after SIGTERM, then exits 0', async () => {
+    stub.mode = 'hang';
+    const count = stub.received.length;
+    const inFlight = complete('a prompt still in flight at shutdown');
+    await expect.poll(() => stub.received.length, { timeout: 5000 }).toBeGreaterThan(count);
+    const stopped = server.stop();
+    const res = await inFlight;
+    await expectProblem(res, 503, 'upstream.unavailable');
+    expect(res.headers.get('connection')).toBe('close');
+    expect(await stopped).toBe(0);
+  });
 });
