@@ -3,7 +3,7 @@ import CircuitBreaker from 'opossum';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { redisCommand, type RedisClientLike } from '../stores/redis-client.js';
+import { isRedisClient, redisCommand, type RedisClientLike } from '../stores/redis-client.js';
 
 /** What a provider call receives besides its input: a signal aborted on timeout. */
 export interface CircuitCallContext {
@@ -138,14 +138,6 @@ function defaultKey(input: unknown): string {
   return createHash('sha256')
     .update(JSON.stringify([input]))
     .digest('base64url');
-}
-
-function isRedisClient(value: unknown): value is RedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { sendCommand?: unknown }).sendCommand === 'function'
-  );
 }
 
 class UpstreamTimeout extends Error {

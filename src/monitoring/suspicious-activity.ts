@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { securityEvents } from '../events.js';
@@ -6,7 +5,8 @@ import { clientIp } from '../internal/client-ip.js';
 import { sha256Hex } from '../internal/compare.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
-import { redisCommand, type RedisClientLike } from '../stores/redis-client.js';
+import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
+import { redisScript, runScript } from '../stores/redis-script.js';
 import { SlidingWindowCounter, type WindowHit } from './sliding-window.js';
 
 export interface SuspiciousActivityOptions {
@@ -51,7 +51,7 @@ const MAX_KEY_LENGTH = 128;
  * One round trip, atomic across replicas: roll the two fixed windows, count,
  * estimate, and mark the window reported the first time the threshold is met.
  */
-const SCRIPT = `
+const SCRIPT = redisScript(`
 local now = tonumber(ARGV[1])
 local windowMs = tonumber(ARGV[2])
 local threshold = tonumber(ARGV[3])
@@ -75,16 +75,7 @@ end
 redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous, 'r', reported)
 redis.call('PEXPIRE', KEYS[1], windowMs * 2)
 return {crossed, math.floor(estimate)}
-`;
-const SCRIPT_SHA = createHash('sha1').update(SCRIPT).digest('hex');
-
-function isRedisClient(value: unknown): value is RedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Partial<RedisClientLike>).sendCommand === 'function'
-  );
-}
+`);
 
 function parseReply(reply: unknown): WindowHit {
   if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
@@ -169,15 +160,8 @@ export function suspiciousActivity(options?: SuspiciousActivityOptions): Request
 
   async function countInRedis(client: RedisClientLike, req: Request, key: string, at: number) {
     const args = [String(at), String(windowMs), String(threshold)];
-    let reply: unknown;
     try {
-      try {
-        reply = await redisCommand(client, ['EVALSHA', SCRIPT_SHA, '1', prefix + key, ...args]);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.includes('NOSCRIPT')) throw error;
-        reply = await redisCommand(client, ['EVAL', SCRIPT, '1', prefix + key, ...args]);
-      }
-      const hit = parseReply(reply);
+      const hit = parseReply(await runScript(client, SCRIPT, [prefix + key], args));
       outage = false;
       report(req, key, hit);
     } catch (error) {

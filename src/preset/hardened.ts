@@ -18,6 +18,7 @@ import { requestId, type RequestIdOptions } from '../request/request-id.js';
 import { requestTimeout, type RequestTimeoutOptions } from '../request/request-timeout.js';
 import {
   createRedisClient,
+  isRedisClient,
   type BulwarkRedisClient,
   type RedisClientLike,
 } from '../stores/redis-client.js';
@@ -106,12 +107,7 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
   const check = new OptionChecker('hardened', options, KNOWN);
   const given = check.raw('config');
   const redisOption = check.raw('redis');
-  if (
-    redisOption !== undefined &&
-    (typeof redisOption !== 'object' ||
-      redisOption === null ||
-      typeof (redisOption as { sendCommand?: unknown }).sendCommand !== 'function')
-  ) {
+  if (redisOption !== undefined && !isRedisClient(redisOption)) {
     check.problem('`redis` must be a Redis client (from createRedisClient)');
   }
   const parts = {

@@ -5,7 +5,7 @@ import { asyncMiddleware } from '../internal/async.js';
 import { currentEnvironment, isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
-import type { RedisClientLike } from '../stores/redis-client.js';
+import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
 import { keyGenerator, type RateLimitKeyBy } from './keys.js';
 import type { RateLimitStoreErrorMode } from './redis-store.js';
@@ -151,14 +151,6 @@ function memoryBudget(budget: number, windowMs: number, maxKeys: number): Budget
       return Promise.resolve();
     },
   };
-}
-
-function isRedisClient(value: unknown): value is RedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { sendCommand?: unknown }).sendCommand === 'function'
-  );
 }
 
 function isCost(value: unknown): value is number {

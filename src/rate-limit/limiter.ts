@@ -7,7 +7,7 @@ import { currentEnvironment, isProduction } from '../internal/env.js';
 import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
-import type { RedisClientLike } from '../stores/redis-client.js';
+import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
 import { BoundedMemoryStore } from './memory-store.js';
 import {
   ResilientRedisStore,
@@ -75,14 +75,6 @@ const MODES = ['fail-closed', 'fail-open', 'memory-fallback'] as const;
 const MAX_WINDOW_MS = 2 ** 31 - 1;
 // How long a client is asked to wait while the store is down: about one reconnect back-off.
 const UNAVAILABLE_RETRY_AFTER_SECONDS = '5';
-
-function isRedisClient(value: unknown): value is RedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { sendCommand?: unknown }).sendCommand === 'function'
-  );
-}
 
 /**
  * An integer setting from the environment (or `NAME_FILE`, or the secrets

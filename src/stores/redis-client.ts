@@ -190,3 +190,12 @@ export async function whenRedisReady(
     });
   });
 }
+
+/** Whether a value can serve as bulwark's Redis client: anything with node-redis's `sendCommand`. */
+export function isRedisClient(value: unknown): value is RedisClientLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Partial<RedisClientLike>).sendCommand === 'function'
+  );
+}

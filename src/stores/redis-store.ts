@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { AuthStore, RefreshRotation } from './auth-store.js';
-import { redisCommand, type RedisClientLike } from './redis-client.js';
+import { isRedisClient, redisCommand, type RedisClientLike } from './redis-client.js';
+import { redisScript, runScript, type RedisScript } from './redis-script.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 
 export interface RedisStoreOptions {
@@ -10,25 +10,15 @@ export interface RedisStoreOptions {
 
 const KNOWN: KnownKeys<RedisStoreOptions> = { prefix: true };
 
-/** A Lua script run by EVALSHA, falling back to EVAL when Redis has not cached it yet. */
-interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
-
 // Values are strings; ARGV[2] is a lifetime in ms or '' for none.
-const REPLACE = script(`
+const REPLACE = redisScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[3] == '' then redis.call('SET', KEYS[1], ARGV[2])
 else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`);
 
 // A family is a hash {d = data, r = revoked}; a token is a hash {f = family key, s = spent}.
-const CREATE_FAMILY = script(`
+const CREATE_FAMILY = redisScript(`
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[1], 'd', ARGV[1], 'r', '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -39,7 +29,7 @@ redis.call('HSET', KEYS[2], 'f', KEYS[1], 's', '0')
 redis.call('PEXPIRE', KEYS[2], ttl)
 return 1`);
 
-const ROTATE = script(`
+const ROTATE = redisScript(`
 local token = redis.call('HMGET', KEYS[1], 'f', 's')
 if not token[1] then return {'unknown'} end
 local family = redis.call('HMGET', token[1], 'd', 'r')
@@ -58,7 +48,7 @@ redis.call('HSET', KEYS[2], 'f', token[1], 's', '0')
 redis.call('PEXPIRE', KEYS[2], ttl)
 return {'rotated', family[1]}`);
 
-const REVOKE_FAMILY = script(`
+const REVOKE_FAMILY = redisScript(`
 local family = redis.call('HGET', KEYS[1], 'f')
 if not family then return false end
 local data = redis.call('HGET', family, 'd')
@@ -91,12 +81,7 @@ function text(reply: unknown): string | undefined {
  */
 export function redisStore(client: RedisClientLike, options?: RedisStoreOptions): AuthStore {
   const check = new OptionChecker('redisStore', options, KNOWN);
-  const given: unknown = client;
-  if (
-    typeof given !== 'object' ||
-    given === null ||
-    typeof (given as Partial<RedisClientLike>).sendCommand !== 'function'
-  ) {
+  if (!isRedisClient(client)) {
     check.problem('client must be a Redis client with sendCommand (see createRedisClient)');
   }
   const prefix = check.string('prefix', 'bulwark:auth:', {
@@ -108,15 +93,8 @@ export function redisStore(client: RedisClientLike, options?: RedisStoreOptions)
   const k = (key: string): string => prefix + key;
   const run = (args: string[]): Promise<unknown> => redisCommand(client, args);
 
-  async function evalScript(s: Script, keys: readonly string[], args: string[]): Promise<unknown> {
-    const tail = [String(keys.length), ...keys.map(k), ...args];
-    try {
-      return await run(['EVALSHA', s.sha, ...tail]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return run(['EVAL', s.source, ...tail]);
-    }
-  }
+  const evalScript = (s: RedisScript, keys: readonly string[], args: string[]): Promise<unknown> =>
+    runScript(client, s, keys.map(k), args);
 
   return {
     async get(key) {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,15 +17,27 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `bulwark` from source in a clean environment and an empty working folder. */
-function bulwark(args: string[], env: NodeJS.ProcessEnv = {}): Run {
-  const result = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
-    cwd: tempDir(),
-    env: { PATH: process.env.PATH, SETTINGS_SECRETS_DIR: tempDir(), ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
+/**
+ * Runs `bulwark` from source in a clean environment and an empty working
+ * folder; asynchronously, so the test worker is not blocked meanwhile.
+ */
+function bulwark(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', TSX, CLI, ...args],
+      {
+        cwd: tempDir(),
+        env: { PATH: process.env.PATH, SETTINGS_SECRETS_DIR: tempDir(), ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+      (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        resolve({ status: typeof code === 'number' ? code : error ? null : 0, stdout, stderr });
+      },
+    );
   });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 const SECRETS = [FAKE_JWT_KEY, fakeHexKey('current'), 'FAKE-test-metrics-password-0123456789'];
@@ -43,8 +55,8 @@ function expectNoSecrets(run: Run): void {
 }
 
 describe('bulwark doctor', () => {
-  it('prints a passing checklist and exits 0 for a production-ready environment', () => {
-    const run = bulwark(['doctor'], READY);
+  it('prints a passing checklist and exits 0 for a production-ready environment', async () => {
+    const run = await bulwark(['doctor'], READY);
     expect(run.status).toBe(0);
     expect(run.stderr).toBe('');
     const lines = run.stdout.split('\n');
@@ -56,8 +68,8 @@ describe('bulwark doctor', () => {
     expectNoSecrets(run);
   });
 
-  it('prints failures and warnings and exits 1', () => {
-    const run = bulwark(['doctor'], {
+  it('prints failures and warnings and exits 1', async () => {
+    const run = await bulwark(['doctor'], {
       ...READY,
       JWT_SECRET_KEY: 'changeme',
       TRUSTED_HOSTS: '',
@@ -74,8 +86,8 @@ describe('bulwark doctor', () => {
     expectNoSecrets(run);
   });
 
-  it('judges a development environment as production and says so', () => {
-    const run = bulwark(['doctor'], { ...READY, ENVIRONMENT: 'development' });
+  it('judges a development environment as production and says so', async () => {
+    const run = await bulwark(['doctor'], { ...READY, ENVIRONMENT: 'development' });
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('(environment: development)');
     expect(run.stdout).toContain(
@@ -83,14 +95,14 @@ describe('bulwark doctor', () => {
     );
   });
 
-  it('exits 1 with nothing set at all', () => {
-    const run = bulwark(['doctor']);
+  it('exits 1 with nothing set at all', async () => {
+    const run = await bulwark(['doctor']);
     expect(run.status).toBe(1);
     expect(run.stdout).toContain('FAIL  jwt.secret_key');
   });
 
-  it('prints parseable JSON with --json', () => {
-    const run = bulwark(['doctor', '--json'], { ...READY, LOG_LEVEL: 'debug' });
+  it('prints parseable JSON with --json', async () => {
+    const run = await bulwark(['doctor', '--json'], { ...READY, LOG_LEVEL: 'debug' });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({
@@ -109,14 +121,14 @@ describe('bulwark doctor', () => {
     expectNoSecrets(run);
   });
 
-  it('reports an ok JSON report with exit 0 (flag before the command)', () => {
-    const run = bulwark(['--json', 'doctor'], READY);
+  it('reports an ok JSON report with exit 0 (flag before the command)', async () => {
+    const run = await bulwark(['--json', 'doctor'], READY);
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, summary: { fail: 0 } });
   });
 
-  it('lists malformed and unreadable settings as failures, without a stack trace', () => {
-    const run = bulwark(['doctor'], {
+  it('lists malformed and unreadable settings as failures, without a stack trace', async () => {
+    const run = await bulwark(['doctor'], {
       ...READY,
       RATE_LIMIT_REQUESTS_PER_MINUTE: 'abc',
       ENCRYPTION_KEY: 'FAKEnotHEX',
@@ -139,8 +151,8 @@ describe('bulwark doctor', () => {
     expectNoSecrets(run);
   });
 
-  it('lists malformed settings in the JSON report', () => {
-    const run = bulwark(['doctor', '--json'], { ...READY, MAX_BODY_BYTES: '1mb' });
+  it('lists malformed settings in the JSON report', async () => {
+    const run = await bulwark(['doctor', '--json'], { ...READY, MAX_BODY_BYTES: '1mb' });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout);
     expect(report.problems).toEqual(['MAX_BODY_BYTES must be a whole number >= 1, got "1mb"']);
@@ -153,8 +165,8 @@ describe('bulwark doctor', () => {
 
   it.each([['--help'], ['-h'], ['help'], ['doctor', '--help']])(
     '%s prints usage and exits 0',
-    (...args) => {
-      const run = bulwark(args);
+    async (...args) => {
+      const run = await bulwark(args);
       expect(run.status).toBe(0);
       expect(run.stdout).toMatch(/^Usage: bulwark <command> \[options\]/);
       expect(run.stdout).toContain('doctor');
@@ -169,8 +181,8 @@ describe('bulwark doctor', () => {
     [['docter'], /^bulwark: unknown command "docter"$/],
     [['doctor', 'now'], /^bulwark doctor: unexpected argument "now"$/],
     [[], /^bulwark: no command given$/],
-  ])('%j is a usage error (exit 2)', (args, message) => {
-    const run = bulwark(args);
+  ])('%j is a usage error (exit 2)', async (args, message) => {
+    const run = await bulwark(args);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr.split('\n')[0]).toMatch(message);

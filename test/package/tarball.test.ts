@@ -1,30 +1,23 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-// Installs the packed tarball into fresh CJS, ESM and TypeScript (nodenext)
-// projects, so what users get is tested, not the source tree.
+// Installs the packed tarball into a fresh project and uses it from CommonJS,
+// ESM and TypeScript (nodenext), so what users get is tested, not the source
+// tree. Child processes run asynchronously: a synchronous call would block the
+// test worker for the whole install.
 const root = resolve(import.meta.dirname, '../..');
-const work = mkdtempSync(join(tmpdir(), 'bulwark-pack-'));
+const run = promisify(execFile);
+let work = '';
 let tarball = '';
+let project = '';
 
-function run(command: string, args: string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-function project(name: string, packageJson: object, files: Record<string, string>): string {
-  const dir = join(work, name);
-  run('mkdir', ['-p', dir], work);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, ...packageJson }));
-  for (const [file, content] of Object.entries(files)) writeFileSync(join(dir, file), content);
-  run(
-    'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'express@^5'],
-    dir,
-  );
-  return dir;
+async function sh(command: string, args: string[], cwd: string): Promise<string> {
+  const { stdout } = await run(command, args, { cwd, encoding: 'utf8', maxBuffer: 16 << 20 });
+  return stdout;
 }
 
 const APP = `
@@ -41,54 +34,7 @@ const server = app.listen(0, '127.0.0.1', async () => {
 });
 `;
 
-const EXPECTED = { status: 403, code: 'auth.forbidden', id: true };
-
-beforeAll(() => {
-  run('npm', ['pack', '--pack-destination', work], root);
-  const file = readdirSync(work).find((f) => f.endsWith('.tgz'));
-  if (file === undefined) throw new Error('npm pack produced no tarball');
-  tarball = join(work, file);
-}, 120_000);
-
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
-
-describe('the packed tarball', () => {
-  it('contains only dist, README, LICENSE, CHANGELOG and package.json', () => {
-    const listing = run('tar', ['-tzf', tarball], work).trim().split('\n');
-    const outside = listing.filter(
-      (path) => !/^package\/(dist\/.+|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(path),
-    );
-    expect(outside).toEqual([]);
-    expect(listing).toContain('package/dist/index.cjs');
-    expect(listing).toContain('package/dist/index.d.ts');
-  });
-
-  it('works from CommonJS', () => {
-    const dir = project(
-      'cjs-app',
-      {},
-      {
-        'index.js': `const express = require('express');\nconst { BulwarkError, errorHandler, requestId } = require('bulwark');\n${APP}`,
-      },
-    );
-    expect(JSON.parse(run('node', ['index.js'], dir))).toEqual(EXPECTED);
-  }, 120_000);
-
-  it('works from ESM', () => {
-    const dir = project(
-      'esm-app',
-      { type: 'module' },
-      {
-        'index.js': `import express from 'express';\nimport { BulwarkError, errorHandler, requestId } from 'bulwark';\n${APP}`,
-      },
-    );
-    expect(JSON.parse(run('node', ['index.js'], dir))).toEqual(EXPECTED);
-  }, 120_000);
-
-  it('type-checks and runs from TypeScript with nodenext resolution', () => {
-    const source = `import express from 'express';
+const TS_APP = `import express from 'express';
 import { BulwarkError, errorHandler, requestId, type ProblemDocument } from 'bulwark';
 const problem: ProblemDocument = new BulwarkError('auth.forbidden').toProblem();
 void problem;
@@ -106,38 +52,89 @@ const server = app.listen(0, '127.0.0.1', async () => {
   server.close();
 });
 `;
-    const dir = project(
-      'ts-app',
-      { type: 'module' },
-      {
-        'index.ts': source,
-        'tsconfig.json': JSON.stringify({
-          compilerOptions: {
-            module: 'nodenext',
-            moduleResolution: 'nodenext',
-            target: 'es2022',
-            strict: true,
-            outDir: 'out',
-            types: [],
-            skipLibCheck: false,
-          },
-          files: ['index.ts'],
-        }),
+
+const EXPECTED = { status: 403, code: 'auth.forbidden', id: true };
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'bulwark-pack-'));
+  await sh('npm', ['pack', '--pack-destination', work], root);
+  const file = (await readdir(work)).find((f) => f.endsWith('.tgz'));
+  if (file === undefined) throw new Error('npm pack produced no tarball');
+  tarball = join(work, file);
+  project = join(work, 'app');
+  await sh('mkdir', ['-p', project], work);
+  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  await writeFile(
+    join(project, 'index.cjs'),
+    `const express = require('express');\nconst { BulwarkError, errorHandler, requestId } = require('bulwark');\n${APP}`,
+  );
+  await writeFile(
+    join(project, 'index.mjs'),
+    `import express from 'express';\nimport { BulwarkError, errorHandler, requestId } from 'bulwark';\n${APP}`,
+  );
+  await writeFile(join(project, 'index.mts'), TS_APP);
+  await writeFile(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        outDir: 'out',
+        types: [],
+        skipLibCheck: false,
       },
+      files: ['index.mts'],
+    }),
+  );
+  await sh(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      tarball,
+      'express@^5',
+      '@types/express@^5',
+      '@types/node@^20',
+    ],
+    project,
+  );
+}, 240_000);
+
+afterAll(async () => {
+  if (work !== '') await rm(work, { recursive: true, force: true });
+});
+
+describe('the packed tarball', () => {
+  it('contains only dist, README, LICENSE, CHANGELOG and package.json', async () => {
+    const listing = (await sh('tar', ['-tzf', tarball], work)).trim().split('\n');
+    const outside = listing.filter(
+      (path) => !/^package\/(dist\/.+|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/.test(path),
     );
-    run(
-      'npm',
-      [
-        'install',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '@types/express@^5',
-        '@types/node@^20',
-      ],
-      dir,
-    );
-    run(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], dir);
-    expect(JSON.parse(run('node', ['out/index.js'], dir))).toEqual(EXPECTED);
-  }, 120_000);
+    expect(outside).toEqual([]);
+    expect(listing).toContain('package/dist/index.cjs');
+    expect(listing).toContain('package/dist/index.d.ts');
+    expect(listing).toContain('package/dist/cli.js');
+  });
+
+  it('works from CommonJS', async () => {
+    expect(JSON.parse(await sh('node', ['index.cjs'], project))).toEqual(EXPECTED);
+  });
+
+  it('works from ESM', async () => {
+    expect(JSON.parse(await sh('node', ['index.mjs'], project))).toEqual(EXPECTED);
+  });
+
+  it('type-checks and runs from TypeScript with nodenext resolution', async () => {
+    await sh(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], project);
+    expect(JSON.parse(await sh('node', ['out/index.mjs'], project))).toEqual(EXPECTED);
+  });
+
+  it('ships a working `bulwark` bin', async () => {
+    const help = await sh(join(project, 'node_modules/.bin/bulwark'), ['--help'], project);
+    expect(help).toContain('doctor');
+  });
 });
