@@ -188,3 +188,5 @@ export type { GuardedPayload, GuardOutboundOptions } from './llm/guard-outbound.
 
 export { hardened } from './preset/hardened.js';
 export type { HardenedFactory, HardenedMiddleware, HardenedOptions } from './preset/hardened.js';
+export { authRouter } from './auth/router.js';
+export type { AuthRouterOptions, UserAdapter, UserRecord } from './auth/router.js';

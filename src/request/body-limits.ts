@@ -76,6 +76,15 @@ function hasForbiddenKey(root: unknown): boolean {
   return false;
 }
 
+/**
+ * True when another parser (`express.json()`, an app-level `bodyLimits()`)
+ * has already read this request's body: body-parser 1 and `bodyLimits()` set
+ * `_body`; body-parser 2 leaves the stream ended.
+ */
+export function bodyAlreadyRead(req: Request): boolean {
+  return (req as ParsedBodyMarker)._body === true || req.readableEnded;
+}
+
 function isJsonType(type: string): boolean {
   return type === 'application/json' || type.endsWith('+json');
 }
@@ -127,9 +136,7 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
       next();
       return;
     }
-    const marker = req as ParsedBodyMarker;
-    // body-parser 1 sets `_body`; body-parser 2 leaves the stream ended.
-    if (marker._body === true || req.readableEnded) {
+    if (bodyAlreadyRead(req)) {
       warnOnce(
         'BULWARK_BODY_ALREADY_PARSED',
         'bodyLimits() found a body another parser already read, so it could not check it; mount bodyLimits() instead of express.json().',
@@ -174,7 +181,7 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
         else reject(req, res, 'request.bad_request', error.type);
         return;
       }
-      marker._body = true;
+      (req as ParsedBodyMarker)._body = true;
       if (typeof body !== 'string') {
         req.body = body;
         next();

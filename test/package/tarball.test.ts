@@ -55,6 +55,41 @@ const server = app.listen(0, '127.0.0.1', async () => {
 
 const EXPECTED = { status: 403, code: 'auth.forbidden', id: true };
 
+// authRouter builds its Router with the app's own express (a peer dependency):
+// run a login and a logout through it on Express 4, from both module systems.
+const ROUTER_APP = `
+securityEvents.setSink(null);
+const password = 'test-FAKE-password-1';
+const user = { id: 'u1', username: 'ann', passwordHash: await hashPassword(password, { cost: 10 }), roles: ['user'] };
+const users = {
+  findByUsername: async (name) => (name === 'ann' ? user : undefined),
+  findById: async (id) => (id === 'u1' ? user : undefined),
+};
+const tokens = createTokenService({
+  secret: 'test-FAKE-jwt-secret-for-the-tarball-check-0123456789',
+  issuer: 'https://issuer.example.test',
+  audience: 'tarball-test',
+  store: memoryStore(),
+});
+const app = express();
+app.use('/auth', authRouter({ tokens, users, passwordHashCost: 10 }));
+app.use(errorHandler());
+const server = app.listen(0, '127.0.0.1');
+await new Promise((resolve) => server.once('listening', resolve));
+const base = 'http://127.0.0.1:' + server.address().port + '/auth/';
+const post = (path, body, headers = {}) =>
+  fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const login = await post('login', { username: 'ann', password });
+const pair = await login.json();
+const wrong = await post('login', { username: 'ann', password: 'wrong-test' });
+const logout = await post('logout', {}, { authorization: 'Bearer ' + pair.access_token });
+const major = JSON.parse(readFileSync('node_modules/express/package.json', 'utf8')).version.split('.')[0];
+console.log(JSON.stringify({ major, login: login.status, wrong: (await wrong.json()).code, logout: logout.status }));
+server.close();
+`;
+
+const ROUTER_EXPECTED = { major: '4', login: 200, wrong: 'auth.invalid_credentials', logout: 204 };
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'bulwark-pack-'));
   await sh('npm', ['pack', '--pack-destination', work], root);
@@ -132,6 +167,32 @@ describe('the packed tarball', () => {
     await sh(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], project);
     expect(JSON.parse(await sh('node', ['out/index.mjs'], project))).toEqual(EXPECTED);
   });
+
+  it("builds authRouter with the app's Express 4, from CommonJS and ESM", async () => {
+    const dir = join(work, 'express4-app');
+    await sh('mkdir', ['-p', dir], work);
+    const names =
+      'authRouter, createTokenService, errorHandler, hashPassword, memoryStore, securityEvents';
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'express4-app', private: true }),
+    );
+    await writeFile(
+      join(dir, 'index.cjs'),
+      `const express = require('express');\nconst { readFileSync } = require('node:fs');\nconst { ${names} } = require('bulwark');\n(async () => {\n${ROUTER_APP}\n})();\n`,
+    );
+    await writeFile(
+      join(dir, 'index.mjs'),
+      `import express from 'express';\nimport { readFileSync } from 'node:fs';\nimport { ${names} } from 'bulwark';\n${ROUTER_APP}`,
+    );
+    await sh(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, 'express@^4'],
+      dir,
+    );
+    expect(JSON.parse(await sh('node', ['index.cjs'], dir))).toEqual(ROUTER_EXPECTED);
+    expect(JSON.parse(await sh('node', ['index.mjs'], dir))).toEqual(ROUTER_EXPECTED);
+  }, 120_000);
 
   it('ships a working `bulwark` bin', async () => {
     const help = await sh(join(project, 'node_modules/.bin/bulwark'), ['--help'], project);
