@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BulwarkError, type AuthStore } from '../src/index.js';
-
-/** What the login routes need to know about a user. */
-export interface UserRecord {
-  id: string;
-  username: string;
-  passwordHash: string;
-  roles: readonly string[];
-}
+import { BulwarkError, type AuthStore, type UserAdapter, type UserRecord } from '../src/index.js';
 
 /**
  * The example's user table. A real application keeps users in its database;
@@ -15,7 +7,7 @@ export interface UserRecord {
  * replica sees the same users. It is given its own store (never the token
  * store), so a flood of sign-ups cannot evict revocation entries.
  */
-export interface UserDirectory {
+export interface UserDirectory extends UserAdapter {
   findByUsername(username: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
   updatePasswordHash(id: string, hash: string): Promise<void>;
