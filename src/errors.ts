@@ -32,6 +32,8 @@ export const ERROR_CATALOG = {
   'host.untrusted': { status: 400, title: 'Untrusted host' },
   'cors.rejected': { status: 403, title: 'Origin not allowed' },
   'upstream.unavailable': { status: 503, title: 'Upstream unavailable' },
+  'resource.not_found': { status: 404, title: 'Not found' },
+  'resource.conflict': { status: 409, title: 'Conflict' },
   'crypto.open_failed': { status: 500, title: 'Sealed value could not be opened' },
   'internal.error': { status: 500, title: 'Internal Server Error' },
 } as const satisfies Record<string, { status: number; title: string }>;

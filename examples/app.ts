@@ -1,0 +1,483 @@
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import * as z from 'zod';
+import {
+  BulwarkError,
+  apiKeyAuth,
+  authRouter,
+  checkPasswordPolicy,
+  circuitBreaker,
+  costLimit,
+  createApiKeyService,
+  createTokenService,
+  guardOutbound,
+  hardened,
+  hashPassword,
+  jwtAuth,
+  loginRateLimit,
+  memoryStore,
+  pathGuard,
+  prepareLogsForLLM,
+  protectMetrics,
+  redisStore,
+  requireRole,
+  requireScope,
+  securityEvents,
+  securityMetrics,
+  validate,
+  type BulwarkConfig,
+  type ProtectMetricsOptions,
+  type RedisClientLike,
+} from '../src/index.js';
+import {
+  isProviderFailure,
+  type ChatMessage,
+  type Completion,
+  type CompletionInput,
+  type Provider,
+} from './provider.js';
+import type { ExampleSettings } from './settings.js';
+import { createUserDirectory, type UserDirectory } from './users.js';
+
+export interface ExampleOptions {
+  config: BulwarkConfig;
+  settings: ExampleSettings;
+  provider: Provider;
+  /** A client from `createRedisClient()`: tokens, API keys, users, limits and the breaker cache then live in Redis. */
+  redis?: RedisClientLike;
+}
+
+export interface Example {
+  app: express.Express;
+  users: UserDirectory;
+  /** Stops the breaker's timers; the caller closes Redis. */
+  close(): void;
+}
+
+const LOOPBACK = ['127.0.0.1', '::1'];
+const DAY_SECONDS = 86_400;
+
+// Request schemas. Top-level objects are strict (unknown keys are a 400), and
+// so are nested ones, written with z.strictObject.
+const Register = z.strictObject({
+  username: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/),
+  password: z.string().min(1).max(1024),
+});
+const IssueKey = z.strictObject({
+  name: z.string().min(1).max(100),
+  scopes: z
+    .array(z.string().regex(/^[a-z][a-z0-9:._-]{0,63}$/))
+    .max(20)
+    .optional(),
+});
+const KeyId = z.strictObject({ id: z.string().regex(/^[0-9a-f]{16}$/) });
+const RotateKey = z.strictObject({
+  grace_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * DAY_SECONDS),
+});
+const Echo = z.strictObject({
+  message: z.string().min(1).max(2000),
+  max_tokens: z.number().int().min(1).max(4096).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+});
+const Complete = z.strictObject({
+  messages: z
+    .array(
+      z.strictObject({
+        role: z.enum(['system', 'user', 'assistant']),
+        content: z.string().min(1).max(32_000),
+      }),
+    )
+    .min(1)
+    .max(50),
+  max_tokens: z.number().int().min(1).max(4096),
+});
+const Summarize = z.strictObject({ logs: z.string().min(1) });
+
+const SUMMARY_INSTRUCTIONS =
+  'You are given error lines from a service log, with secrets and personal data replaced by [REDACTED:...] markers. ' +
+  'Summarise the distinct failures, their likely causes and what to check first, in at most ten short bullet points.';
+
+/** Routes are async; this sends a rejection to the error handler on Express 4 as well as 5. */
+function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return function exampleRoute(req: Request, res: Response, next: NextFunction): void {
+    handler(req, res).catch(next);
+  };
+}
+
+/** 401 unless `jwtAuth` or `apiKeyAuth` (both optional before it) authenticated the request. */
+function requireCaller(req: Request, _res: Response, next: NextFunction): void {
+  if (req.auth !== undefined || req.apiKey !== undefined) {
+    next();
+    return;
+  }
+  securityEvents.emit('auth.failed', req, { reason: 'missing_credentials' });
+  next(
+    new BulwarkError('auth.missing_credentials', {
+      detail: 'Send a bearer access token or an API key.',
+      headers: { 'WWW-Authenticate': 'Bearer realm="api"' },
+    }),
+  );
+}
+
+/** People may complete with their session; programs need a key with the `complete` scope. */
+function completeScopeForKeys(): RequestHandler {
+  const needScope = requireScope('complete');
+  return function completeScope(req, res, next) {
+    if (req.apiKey === undefined) next();
+    else needScope(req, res, next);
+  };
+}
+
+/** The folder `/files` serves; the example's own one is created with sample files if missing. */
+function prepareWorkspace(settings: ExampleSettings): void {
+  if (!settings.defaultWorkspace || existsSync(join(settings.workspaceRoot, 'hello.txt'))) return;
+  mkdirSync(settings.workspaceRoot, { recursive: true });
+  writeFileSync(
+    join(settings.workspaceRoot, 'hello.txt'),
+    'Hello from the bulwark example workspace.\n',
+  );
+}
+
+function metricsProtection(config: BulwarkConfig): ProtectMetricsOptions | undefined {
+  const { username, password, allowIps } = config.metrics;
+  const options: ProtectMetricsOptions = {};
+  if (username !== undefined && password !== undefined) options.basicAuth = { username, password };
+  if (allowIps.length > 0) options.allowIps = allowIps;
+  if (options.basicAuth !== undefined || options.allowIps !== undefined) return options;
+  // Nothing configured: development serves metrics to this machine only;
+  // production serves none (behind a local proxy every client looks local).
+  return config.production ? undefined : { allowIps: LOOPBACK };
+}
+
+/** Builds the hardened example API from a loaded config; no process concerns (ports, signals). */
+export function createExample({ config, settings, provider, redis }: ExampleOptions): Example {
+  const prefix = settings.redisPrefix;
+  const store = redis === undefined ? 'memory' : redis;
+  const onStoreError = config.rateLimit.inMemoryFallbackEnabled ? 'memory-fallback' : 'fail-closed';
+
+  const authStore =
+    redis === undefined ? memoryStore() : redisStore(redis, { prefix: `${prefix}auth:` });
+  const users = createUserDirectory(
+    redis === undefined
+      ? memoryStore({ maxEntries: settings.maxUsers * 3 + 10 })
+      : redisStore(redis, { prefix: `${prefix}users:` }),
+    { maxUsers: settings.maxUsers },
+  );
+  const tokens = createTokenService({
+    secret: config.jwt.secretKey,
+    previousSecrets: config.jwt.previousSecretKeys,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    accessTtl: config.jwt.accessTokenExpireMinutes * 60,
+    refreshTtl: config.jwt.refreshTokenExpireDays * DAY_SECONDS,
+    store: authStore,
+  });
+  const keys = createApiKeyService({ store: authStore });
+
+  const bearer = jwtAuth({ tokens });
+  const admin: RequestHandler[] = [bearer, requireRole('admin')];
+  const bearerOrKey: RequestHandler[] = [
+    jwtAuth({ tokens, credentialsRequired: false }),
+    apiKeyAuth({ keys, credentialsRequired: false }),
+    requireCaller,
+  ];
+
+  // The provider deadline sits inside the request deadline, so a slow provider
+  // gets a stale answer or a 503 instead of the generic request timeout.
+  const breaker = circuitBreaker(
+    (input: CompletionInput, { signal }: { signal: AbortSignal }): Promise<Completion> =>
+      provider.complete(input, { signal }),
+    {
+      name: 'provider',
+      timeoutMs: Math.max(100, Math.floor(config.requestTimeoutMs * 0.8)),
+      isFailure: isProviderFailure,
+      cache: { store, ttlMs: 600_000, prefix: `${prefix}circuit:provider:` },
+    },
+  );
+  const budget = costLimit({
+    cost: (req) => (req.body as { max_tokens: number }).max_tokens,
+    budget: settings.costBudgetTokens,
+    windowMs: settings.costWindowSeconds * 1000,
+    keyBy: (req) =>
+      req.apiKey !== undefined
+        ? `key:${req.apiKey.id}`
+        : req.auth !== undefined
+          ? `user:${req.auth.sub}`
+          : '',
+    store,
+    prefix: `${prefix}cost:`,
+    onStoreError,
+  });
+
+  /** Calls the provider through the breaker; a refusal the caller caused becomes a 503 problem, never a 500. */
+  async function callProvider(
+    input: CompletionInput,
+  ): Promise<{ output: string; usage: number; stale: boolean }> {
+    try {
+      const result = await breaker.call(input);
+      return {
+        output: result.value.output,
+        usage: result.stale ? 0 : result.value.usage,
+        stale: result.stale,
+      };
+    } catch (error) {
+      if (error instanceof BulwarkError) throw error;
+      throw new BulwarkError('upstream.unavailable', {
+        detail: 'The provider refused the request.',
+        cause: error,
+      });
+    }
+  }
+
+  prepareWorkspace(settings);
+
+  const app = express();
+  app.disable('x-powered-by');
+  if (settings.trustProxyHops > 0) app.set('trust proxy', settings.trustProxyHops);
+
+  // Everything that protects every route, from the config: request ids, trusted
+  // hosts, HTTPS redirect, security headers, CORS, the per-IP rate limit, body
+  // limits, the request deadline and suspicious-activity detection.
+  app.use(
+    hardened({
+      config,
+      ...(redis === undefined ? {} : { redis }),
+      // Probes often send an address as Host and speak plain HTTP.
+      trustedHosts: { exclude: ['/health'] },
+      httpsRedirect: config.httpsRedirectEnabled ? { exclude: ['/health'] } : false,
+      rateLimit: { prefix: `${prefix}rl:` },
+      suspiciousActivity: { prefix: `${prefix}suspicious:` },
+    }),
+  );
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  // --- people ------------------------------------------------------------
+
+  app.post(
+    '/auth/register',
+    (_req, _res, next) => {
+      // Open sign-up is a development convenience; production creates accounts elsewhere.
+      next(config.production ? new BulwarkError('resource.not_found') : undefined);
+    },
+    validate({ body: Register }),
+    route(async (req, res) => {
+      const { username, password } = req.body as z.infer<typeof Register>;
+      const policy = checkPasswordPolicy(password, { username });
+      if (!policy.ok) {
+        throw new BulwarkError('password.weak', { extensions: { problems: policy.problems } });
+      }
+      const user = await users.create({
+        username,
+        passwordHash: await hashPassword(password),
+        roles: ['user'],
+      });
+      res.status(201).json({ id: user.id, username: user.username });
+    }),
+  );
+
+  app.use(
+    '/auth',
+    authRouter({
+      tokens,
+      users,
+      loginLimiter: loginRateLimit({ store, prefix: `${prefix}rl-login:`, onStoreError }),
+    }),
+  );
+
+  app.get(
+    '/me',
+    bearer,
+    route(async (req, res) => {
+      const claims = req.auth!;
+      const user = await users.findById(claims.sub);
+      res.json({ sub: claims.sub, username: user?.username ?? null, roles: claims.roles });
+    }),
+  );
+
+  // Express 5 names the wildcard (`*splat`, an array of segments); on Express 4 write
+  // '/files/*' and `from: 'param:0'`.
+  app.get(
+    '/files/*splat',
+    bearer,
+    pathGuard({ root: settings.workspaceRoot, from: 'param:splat' }),
+    (req, res, next) => {
+      res.sendFile(req.safePath!, (error) => {
+        if (error !== undefined && !res.headersSent) next(new BulwarkError('resource.not_found'));
+      });
+    },
+  );
+
+  // --- administration ----------------------------------------------------
+
+  app.get(
+    '/admin/summary',
+    admin,
+    route(async (_req, res) => {
+      const apiKeys = await keys.list();
+      res.json({
+        environment: config.environment,
+        stores: redis === undefined ? 'memory' : 'redis',
+        provider: provider.name,
+        circuit: breaker.state,
+        users: await users.count(),
+        api_keys: apiKeys.map((key) => ({
+          id: key.id,
+          name: key.name,
+          scopes: key.scopes,
+          created_at: key.createdAt,
+          expires_at: key.expiresAt,
+          last_used_at: key.lastUsedAt,
+        })),
+      });
+    }),
+  );
+
+  app.post(
+    '/admin/api-keys',
+    admin,
+    validate({ body: IssueKey }),
+    route(async (req, res) => {
+      const { name, scopes } = req.body as z.infer<typeof IssueKey>;
+      const issued = await keys.issue({ name, scopes: scopes ?? [] });
+      res.status(201).json({ id: issued.id, key: issued.key });
+    }),
+  );
+
+  app.post(
+    '/admin/api-keys/:id/rotate',
+    admin,
+    validate({ params: KeyId, body: RotateKey }),
+    route(async (req, res) => {
+      const { id } = req.params as z.infer<typeof KeyId>;
+      const { grace_seconds } = req.body as z.infer<typeof RotateKey>;
+      const rotated = await keys.rotate(id, { graceSeconds: grace_seconds });
+      if (rotated === undefined) throw new BulwarkError('resource.not_found');
+      res.status(201).json({ id: rotated.id, key: rotated.key });
+    }),
+  );
+
+  app.delete(
+    '/admin/api-keys/:id',
+    admin,
+    validate({ params: KeyId }),
+    route(async (req, res) => {
+      const { id } = req.params as z.infer<typeof KeyId>;
+      if (!(await keys.revoke(id))) throw new BulwarkError('resource.not_found');
+      res.status(204).end();
+    }),
+  );
+
+  // --- programs and the provider ------------------------------------------
+
+  app.get('/v1/whoami', apiKeyAuth({ keys }), (req, res) => {
+    res.json({ key_id: req.apiKey!.id, scopes: req.apiKey!.scopes });
+  });
+
+  app.post('/v1/echo', bearerOrKey, validate({ body: Echo }), (req: Request, res: Response) => {
+    res.json(req.body);
+  });
+
+  app.post(
+    '/v1/complete',
+    bearerOrKey,
+    completeScopeForKeys(),
+    validate({ body: Complete }),
+    (req: Request, res: Response, next: NextFunction) => {
+      // Redact before anything else sees the prompt; the budget is charged only for what may leave.
+      const { messages } = req.body as z.infer<typeof Complete>;
+      res.locals.guarded = guardOutbound({ messages }, { req });
+      next();
+    },
+    budget,
+    route(async (req, res) => {
+      const { max_tokens } = req.body as z.infer<typeof Complete>;
+      const guarded = res.locals.guarded as {
+        payload: { messages: ChatMessage[] };
+        redacted: Record<string, number>;
+      };
+      let answer: Awaited<ReturnType<typeof callProvider>>;
+      try {
+        answer = await callProvider({ messages: guarded.payload.messages, max_tokens });
+      } catch (error) {
+        await budget.settle(req, 0); // nothing was spent upstream
+        throw error;
+      }
+      await budget.settle(req, answer.usage);
+      res.json({
+        output: answer.output,
+        redacted: guarded.redacted,
+        ...(answer.stale ? { stale: true } : {}),
+      });
+    }),
+  );
+
+  // --- operations ----------------------------------------------------------
+
+  app.post(
+    '/debug/summarize-errors',
+    admin,
+    validate({ body: Summarize }),
+    route(async (req, res) => {
+      const { logs } = req.body as z.infer<typeof Summarize>;
+      const prepared = prepareLogsForLLM(logs);
+      if (prepared.kept === 0) {
+        res.json({
+          prompt: '',
+          summary: 'No error-level lines were found.',
+          redacted: prepared.redacted,
+          kept: 0,
+          dropped: prepared.dropped,
+        });
+        return;
+      }
+      const { payload } = guardOutbound(
+        {
+          messages: [
+            { role: 'system', content: SUMMARY_INSTRUCTIONS },
+            { role: 'user', content: prepared.text },
+          ] satisfies ChatMessage[],
+        },
+        { req },
+      );
+      const answer = await callProvider({ messages: payload.messages, max_tokens: 512 });
+      res.json({
+        prompt: prepared.text,
+        summary: answer.output,
+        redacted: prepared.redacted,
+        kept: prepared.kept,
+        dropped: prepared.dropped,
+        truncated: prepared.truncated,
+        ...(answer.stale ? { stale: true } : {}),
+      });
+    }),
+  );
+
+  const metrics = metricsProtection(config);
+  if (metrics !== undefined) app.get('/metrics', protectMetrics(metrics), securityMetrics());
+
+  app.use((_req, _res, next) => {
+    next(new BulwarkError('resource.not_found'));
+  });
+  app.use(hardened.errorHandler());
+
+  return {
+    app,
+    users,
+    close() {
+      breaker.shutdown();
+    },
+  };
+}
