@@ -42,7 +42,7 @@ async function breakerOverhead(): Promise<void> {
   const { url, close } = await upstream();
   const direct = async (prompt: string, signal?: AbortSignal) => {
     const res = await fetch(url, { method: 'POST', body: prompt, signal });
-    return (await res.json());
+    return await res.json();
   };
   const guarded = circuitBreaker((prompt: string, { signal }) => direct(prompt, signal), {
     name: 'bench',
