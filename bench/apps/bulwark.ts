@@ -1,0 +1,99 @@
+import express, { type Express } from 'express';
+import { z } from 'zod';
+import type { RedisClientLike } from '../../src/index.js';
+import { bulwark } from './entry.js';
+import {
+  BENCH_AUDIENCE,
+  BENCH_HOSTS,
+  BENCH_ISSUER,
+  BENCH_LIMIT,
+  BENCH_MAX_BYTES,
+  BENCH_ORIGIN,
+  BENCH_SECRET,
+  echo,
+} from './shared.js';
+
+const {
+  bodyLimits,
+  corsPolicy,
+  createRedisClient,
+  createTokenService,
+  errorHandler,
+  jwtAuth,
+  memoryStore,
+  rateLimit,
+  requestId,
+  requestTimeout,
+  securityEvents,
+  securityHeaders,
+  suspiciousActivity,
+  trustedHosts,
+  validate,
+  whenRedisReady,
+} = bulwark;
+
+// No request here is refused, so the only event is suspiciousActivity's one notice
+// per window; keep it off the bench's output.
+securityEvents.setSink(null);
+
+/** securityHeaders + corsPolicy + trustedHosts + rateLimit, the settings the hand stack uses. */
+function trafficControls(store: 'memory' | RedisClientLike): Express {
+  const app = express();
+  app.use(trustedHosts(BENCH_HOSTS));
+  app.use(securityHeaders());
+  app.use(corsPolicy({ origins: [BENCH_ORIGIN], credentials: true }));
+  app.use(rateLimit({ limit: BENCH_LIMIT, windowMs: 60_000, store }));
+  return app;
+}
+
+export function createTrafficApp(): Express {
+  const app = trafficControls('memory');
+  app.use(express.json({ limit: BENCH_MAX_BYTES }));
+  app.post('/v1/echo', echo);
+  return app;
+}
+
+/** The same, counting in the Redis at REDIS_URL. */
+export async function createTrafficRedisApp(): Promise<Express> {
+  const url = process.env.REDIS_URL;
+  if (url === undefined) throw new Error('set REDIS_URL');
+  const redis = createRedisClient(url);
+  if (!(await whenRedisReady(redis))) throw new Error('Redis is not reachable at REDIS_URL');
+  const app = trafficControls(redis);
+  app.use(express.json({ limit: BENCH_MAX_BYTES }));
+  app.post('/v1/echo', echo);
+  return app;
+}
+
+/** Every part of the hardened stack, in its order, then jwtAuth and validate on the route. */
+export function createApp(): Express {
+  const tokens = createTokenService({
+    secret: BENCH_SECRET,
+    issuer: BENCH_ISSUER,
+    audience: BENCH_AUDIENCE,
+    store: memoryStore(),
+  });
+  const app = express();
+  app.use(requestId());
+  app.use(trustedHosts(BENCH_HOSTS));
+  app.use(securityHeaders());
+  app.use(corsPolicy({ origins: [BENCH_ORIGIN], credentials: true }));
+  app.use(rateLimit({ limit: BENCH_LIMIT, windowMs: 60_000 }));
+  app.use(bodyLimits({ maxBytes: BENCH_MAX_BYTES }));
+  app.use(requestTimeout(30_000));
+  app.use(suspiciousActivity());
+  app.post(
+    '/v1/echo',
+    jwtAuth({ tokens }),
+    validate({
+      body: z.strictObject({
+        message: z.string().min(1).max(2000),
+        max_tokens: z.number().int().min(1).max(4096).optional(),
+        temperature: z.number().min(0).max(2).optional(),
+      }),
+    }),
+    echo,
+  );
+  app.use(errorHandler());
+  return app;
+}
