@@ -182,3 +182,9 @@ export type {
   ApiKeyServiceOptions,
   IssuedApiKey,
 } from './auth/api-keys.js';
+
+export { guardOutbound } from './llm/guard-outbound.js';
+export type { GuardedPayload, GuardOutboundOptions } from './llm/guard-outbound.js';
+
+export { hardened } from './preset/hardened.js';
+export type { HardenedFactory, HardenedMiddleware, HardenedOptions } from './preset/hardened.js';

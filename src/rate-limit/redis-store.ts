@@ -55,6 +55,7 @@ export class ResilientRedisStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   readonly #redis: RedisStore;
+  readonly #client: RedisClientLike;
   readonly #mode: RateLimitStoreErrorMode;
   readonly #fallback: BoundedMemoryStore | undefined;
   #options: Options | undefined;
@@ -70,6 +71,7 @@ export class ResilientRedisStore implements Store {
     fallback: BoundedMemoryStore | undefined,
   ) {
     this.prefix = prefix;
+    this.#client = client;
     this.#mode = mode;
     this.#fallback = fallback;
     this.#redis = new RedisStore({
@@ -87,7 +89,8 @@ export class ResilientRedisStore implements Store {
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const now = Date.now();
     if (now < this.#suspendedUntil) return this.#unavailable(key, SUSPENDED);
-    if (now >= this.#reinitAfter) void this.#load();
+    // Awaited, so the first request after Redis (re)connects is counted, not refused.
+    if (now >= this.#reinitAfter) await this.#load();
     try {
       return await this.#redis.increment(key);
     } catch (error) {
@@ -140,7 +143,10 @@ export class ResilientRedisStore implements Store {
     try {
       await this.#redis.init(options);
     } catch (error) {
-      this.#reinitAfter = Date.now() + REINIT_INTERVAL_MS;
+      // A client still connecting refuses at once without touching the network:
+      // retry on the very next request instead of refusing requests for the interval.
+      const connecting = (this.#client as { isReady?: unknown }).isReady === false;
+      this.#reinitAfter = connecting ? 0 : Date.now() + REINIT_INTERVAL_MS;
       this.#failed(error, 'load_scripts');
     }
   }
