@@ -7,6 +7,7 @@
 import { createClient } from 'redis';
 import { PrivateRedis } from '../test/helpers/redis.js';
 import { BENCH_BODY, BENCH_ORIGIN } from './apps/shared.js';
+import { distEntry } from './dist-entry.js';
 import { compare, conditions, send, startServer, table, versions, type Load } from './harness.js';
 import { commandsPerRequest } from './redis-commands.js';
 
@@ -34,6 +35,7 @@ console.log(
     'autocannon',
   ]),
 );
+const bulwarkEntry = distEntry();
 const summaries = await compare({
   configurations: [
     { name: 'bare Express', app: 'bench/apps/bare.ts' },
@@ -46,6 +48,7 @@ const summaries = await compare({
       name: 'bulwark securityHeaders + corsPolicy + trustedHosts + rateLimit',
       app: 'bench/apps/bulwark.ts',
       export: 'createTrafficApp',
+      env: bulwarkEntry,
     },
   ],
   load,
@@ -69,7 +72,7 @@ const server = await startServer({
   name: 'bulwark, Redis store',
   app: 'bench/apps/bulwark.ts',
   export: 'createTrafficRedisApp',
-  env: { REDIS_URL: redis.url },
+  env: { ...bulwarkEntry, REDIS_URL: redis.url },
 });
 try {
   await send(server.port, load, 200);

@@ -15,6 +15,8 @@ import {
 
 const {
   bodyLimits,
+  hardened,
+  loadConfig,
   corsPolicy,
   createRedisClient,
   createTokenService,
@@ -65,14 +67,51 @@ export async function createTrafficRedisApp(): Promise<Express> {
   return app;
 }
 
-/** Every part of the hardened stack, in its order, then jwtAuth and validate on the route. */
-export function createApp(): Express {
-  const tokens = createTokenService({
+const ROUTE_SCHEMA = z.strictObject({
+  message: z.string().min(1).max(2000),
+  max_tokens: z.number().int().min(1).max(4096).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+});
+
+function tokenService() {
+  return createTokenService({
     secret: BENCH_SECRET,
     issuer: BENCH_ISSUER,
     audience: BENCH_AUDIENCE,
     store: memoryStore(),
   });
+}
+
+/**
+ * `hardened()` + `jwtAuth` + `validate` on the echo route. The configuration is
+ * given, not read from the environment; it is not `production` because there
+ * `hardened()` refuses an in-memory rate limiter (each replica would count
+ * alone), and the hand-composed stack it is compared with counts in memory too.
+ * HTTPS redirection is off: the bench speaks plain HTTP on loopback.
+ */
+export function createApp(): Express {
+  const app = express();
+  app.use(
+    hardened({
+      config: loadConfig({
+        env: {},
+        secretsDir: false,
+        values: { ENVIRONMENT: 'development', HTTPS_REDIRECT_ENABLED: 'false' },
+      }),
+      trustedHosts: { hosts: BENCH_HOSTS },
+      corsPolicy: { origins: [BENCH_ORIGIN], credentials: true },
+      rateLimit: { limit: BENCH_LIMIT, windowMs: 60_000 },
+      bodyLimits: { maxBytes: BENCH_MAX_BYTES },
+      requestTimeout: { ms: 30_000 },
+    }),
+  );
+  app.post('/v1/echo', jwtAuth({ tokens: tokenService() }), validate({ body: ROUTE_SCHEMA }), echo);
+  app.use(hardened.errorHandler());
+  return app;
+}
+
+/** The same parts mounted one `app.use()` each, as an app composing the factories itself would. */
+export function createLayeredApp(): Express {
   const app = express();
   app.use(requestId());
   app.use(trustedHosts(BENCH_HOSTS));
@@ -82,18 +121,7 @@ export function createApp(): Express {
   app.use(bodyLimits({ maxBytes: BENCH_MAX_BYTES }));
   app.use(requestTimeout(30_000));
   app.use(suspiciousActivity());
-  app.post(
-    '/v1/echo',
-    jwtAuth({ tokens }),
-    validate({
-      body: z.strictObject({
-        message: z.string().min(1).max(2000),
-        max_tokens: z.number().int().min(1).max(4096).optional(),
-        temperature: z.number().min(0).max(2).optional(),
-      }),
-    }),
-    echo,
-  );
+  app.post('/v1/echo', jwtAuth({ tokens: tokenService() }), validate({ body: ROUTE_SCHEMA }), echo);
   app.use(errorHandler());
   return app;
 }

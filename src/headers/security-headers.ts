@@ -181,6 +181,83 @@ interface AuthView {
   apiKey?: unknown;
 }
 
+/** The headers a middleware sets (`value`) or removes (`undefined`), in order. */
+type HeaderBlock = readonly (readonly [name: string, value: string | undefined])[];
+
+/**
+ * Runs a header-only middleware once against a recorder and returns what it
+ * did, or `undefined` if it did anything else (computed values, errors,
+ * reading the response). helmet still decides every value; replaying its
+ * output saves its dispatch through a dozen small middlewares per request.
+ */
+function recordHeaders(middleware: RequestHandler): HeaderBlock | undefined {
+  const block: [string, string | undefined][] = [];
+  let replayable = true;
+  let finished = false;
+  const recorder = {
+    setHeader(name: unknown, value: unknown) {
+      if (typeof name === 'string' && typeof value === 'string') block.push([name, value]);
+      else replayable = false;
+      return recorder;
+    },
+    removeHeader(name: unknown) {
+      if (typeof name === 'string') block.push([name, undefined]);
+      else replayable = false;
+    },
+  };
+  try {
+    void middleware({} as Request, recorder as unknown as Response, (error?: unknown) => {
+      if (error !== undefined) replayable = false;
+      finished = true;
+    });
+  } catch {
+    replayable = false;
+  }
+  return replayable && finished ? block : undefined;
+}
+
+const ORIGINAL_WRITE_HEAD = Symbol('bulwark.securityHeaders.writeHead');
+const AUTHENTICATED = Symbol('bulwark.securityHeaders.authenticated');
+
+interface HookedResponse extends Response {
+  [ORIGINAL_WRITE_HEAD]?: Response['writeHead'];
+  [AUTHENTICATED]?: (req: Request) => boolean;
+}
+
+const PUBLIC = /\bpublic\b/i;
+
+/**
+ * Installed as `res.writeHead` on each response; shared rather than a closure per
+ * request. Auth middleware runs after securityHeaders, so the decision waits
+ * until the headers go out.
+ */
+function securedWriteHead(this: HookedResponse, ...args: unknown[]): Response {
+  const current = this.getHeader('Cache-Control');
+  const authenticated = this[AUTHENTICATED];
+  if (
+    (current === undefined || PUBLIC.test(String(current))) &&
+    authenticated !== undefined &&
+    authenticated(this.req)
+  ) {
+    this.setHeader('Cache-Control', 'no-store');
+  }
+  const original = this[ORIGINAL_WRITE_HEAD] as (...args: unknown[]) => Response;
+  return original.apply(this, args);
+}
+
+/** Sends `Cache-Control: no-store` when `authenticated(req)` holds as the headers go out. */
+function hookWriteHead(res: HookedResponse, authenticated: (req: Request) => boolean): void {
+  const earlier = res[AUTHENTICATED];
+  if (earlier === undefined) {
+    res[ORIGINAL_WRITE_HEAD] = res.writeHead;
+    res.writeHead = securedWriteHead as Response['writeHead'];
+    res[AUTHENTICATED] = authenticated;
+  } else {
+    // A second securityHeaders() on the same response: either one's test is enough.
+    res[AUTHENTICATED] = (req) => earlier(req) || authenticated(req);
+  }
+}
+
 /**
  * Sets the security headers an API or web app should send, through helmet:
  * HSTS (one year, subdomains), `X-Frame-Options: DENY`, `Referrer-Policy:
@@ -275,22 +352,21 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     }
   }
 
+  const block = cspNonce ? undefined : recordHeaders(helmetMiddleware);
+
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
-    if (cacheControl === 'always') {
-      res.setHeader('Cache-Control', 'no-store');
-    } else if (cacheControl === 'authenticated') {
-      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
-      // Auth middleware runs after this one, so the decision waits until headers go out.
-      res.writeHead = function securedWriteHead(...args: unknown[]) {
-        const current = res.getHeader('Cache-Control');
-        if ((current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(req)) {
-          res.setHeader('Cache-Control', 'no-store');
-        }
-        return writeHead(...args);
-      } as Response['writeHead'];
+    if (cacheControl === 'always') res.setHeader('Cache-Control', 'no-store');
+    else if (cacheControl === 'authenticated') hookWriteHead(res, authenticated);
+    if (block === undefined) {
+      if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
+      helmetMiddleware(req, res, next);
+      return;
     }
-    if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
-    helmetMiddleware(req, res, next);
+    for (const [name, value] of block) {
+      if (value === undefined) res.removeHeader(name);
+      else res.setHeader(name, value);
+    }
+    next();
   };
 }

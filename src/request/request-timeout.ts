@@ -63,11 +63,10 @@ export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): Req
       sendProblem(res, new BulwarkError('request.timeout'));
       silence(res);
     }, ms);
-    const clear = (): void => {
+    // 'close' follows 'finish' and also marks an aborted request: one listener covers both.
+    res.on('close', () => {
       clearTimeout(timer);
-    };
-    res.once('finish', clear);
-    res.once('close', clear);
+    });
     next();
   };
 }
