@@ -192,70 +192,52 @@ type HeaderBlock = readonly (readonly [name: string, value: string | undefined])
  */
 function recordHeaders(middleware: RequestHandler): HeaderBlock | undefined {
   const block: [string, string | undefined][] = [];
-  let replayable = true;
-  let finished = false;
+  const state = { replayable: true, finished: false };
   const recorder = {
     setHeader(name: unknown, value: unknown) {
       if (typeof name === 'string' && typeof value === 'string') block.push([name, value]);
-      else replayable = false;
+      else state.replayable = false;
       return recorder;
     },
     removeHeader(name: unknown) {
       if (typeof name === 'string') block.push([name, undefined]);
-      else replayable = false;
+      else state.replayable = false;
     },
   };
+  const request: unknown = {};
   try {
-    void middleware({} as Request, recorder as unknown as Response, (error?: unknown) => {
-      if (error !== undefined) replayable = false;
-      finished = true;
+    void middleware(request as Request, recorder as unknown as Response, (error?: unknown) => {
+      if (error !== undefined) state.replayable = false;
+      state.finished = true;
     });
   } catch {
-    replayable = false;
+    state.replayable = false;
   }
-  return replayable && finished ? block : undefined;
-}
-
-const ORIGINAL_WRITE_HEAD = Symbol('bulwark.securityHeaders.writeHead');
-const AUTHENTICATED = Symbol('bulwark.securityHeaders.authenticated');
-
-interface HookedResponse extends Response {
-  [ORIGINAL_WRITE_HEAD]?: Response['writeHead'];
-  [AUTHENTICATED]?: (req: Request) => boolean;
+  return state.replayable && state.finished ? block : undefined;
 }
 
 const PUBLIC = /\bpublic\b/i;
 
 /**
- * Installed as `res.writeHead` on each response; shared rather than a closure per
- * request. Auth middleware runs after securityHeaders, so the decision waits
- * until the headers go out.
+ * Sends `Cache-Control: no-store` if `authenticated(req)` holds when the headers
+ * go out: auth middleware runs after securityHeaders, so the decision has to wait.
+ * One own property on `res` and no bound function: every property added to an
+ * Express response costs microseconds (its prototype was swapped per request).
  */
-function securedWriteHead(this: HookedResponse, ...args: unknown[]): Response {
-  const current = this.getHeader('Cache-Control');
-  const authenticated = this[AUTHENTICATED];
-  if (
-    (current === undefined || PUBLIC.test(String(current))) &&
-    authenticated !== undefined &&
-    authenticated(this.req)
-  ) {
-    this.setHeader('Cache-Control', 'no-store');
-  }
-  const original = this[ORIGINAL_WRITE_HEAD] as (...args: unknown[]) => Response;
-  return original.apply(this, args);
-}
-
-/** Sends `Cache-Control: no-store` when `authenticated(req)` holds as the headers go out. */
-function hookWriteHead(res: HookedResponse, authenticated: (req: Request) => boolean): void {
-  const earlier = res[AUTHENTICATED];
-  if (earlier === undefined) {
-    res[ORIGINAL_WRITE_HEAD] = res.writeHead;
-    res.writeHead = securedWriteHead as Response['writeHead'];
-    res[AUTHENTICATED] = authenticated;
-  } else {
-    // A second securityHeaders() on the same response: either one's test is enough.
-    res[AUTHENTICATED] = (req) => earlier(req) || authenticated(req);
-  }
+function hookWriteHead(
+  req: Request,
+  res: Response,
+  authenticated: (req: Request) => boolean,
+): void {
+  // Called with the response as `this`, so the unbound method is what is kept.
+  const writeHead = Reflect.get(res, 'writeHead') as (...args: unknown[]) => Response;
+  res.writeHead = function securedWriteHead(this: Response, ...args: unknown[]) {
+    const current = this.getHeader('Cache-Control');
+    if ((current === undefined || PUBLIC.test(String(current))) && authenticated(req)) {
+      this.setHeader('Cache-Control', 'no-store');
+    }
+    return writeHead.apply(this, args);
+  } as Response['writeHead'];
 }
 
 /**
@@ -357,7 +339,7 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
     if (cacheControl === 'always') res.setHeader('Cache-Control', 'no-store');
-    else if (cacheControl === 'authenticated') hookWriteHead(res, authenticated);
+    else if (cacheControl === 'authenticated') hookWriteHead(req, res, authenticated);
     if (block === undefined) {
       if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
       helmetMiddleware(req, res, next);
