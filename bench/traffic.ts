@@ -1,7 +1,8 @@
-// Requests per second of bare Express, helmet + cors + express-rate-limit
-// configured by hand, and bulwark's securityHeaders + corsPolicy +
-// trustedHosts + rateLimit, on the same JSON echo route; then the Redis
-// commands each request costs when rateLimit() counts in Redis.
+// Requests per second of bare Express, express-rate-limit alone, helmet + cors +
+// express-rate-limit configured by hand, and bulwark's securityHeaders +
+// corsPolicy + trustedHosts + rateLimit (one app.use() each, then the same four
+// inside hardened()), on the same JSON echo route; then the Redis commands each
+// request costs when rateLimit() counts in Redis.
 //
 //   npm run bench:traffic        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS override)
 import { createClient } from 'redis';
@@ -12,7 +13,7 @@ import { compare, conditions, send, startServer, table, versions, type Load } fr
 import { commandsPerRequest } from './redis-commands.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const REDIS_REQUESTS = 2000;
 
@@ -40,6 +41,11 @@ const summaries = await compare({
   configurations: [
     { name: 'bare Express', app: 'bench/apps/bare.ts' },
     {
+      name: 'express-rate-limit alone, by hand',
+      app: 'bench/apps/hand.ts',
+      export: 'createRateLimitApp',
+    },
+    {
       name: 'helmet + cors + express-rate-limit by hand',
       app: 'bench/apps/hand.ts',
       export: 'createTrafficApp',
@@ -50,6 +56,12 @@ const summaries = await compare({
       export: 'createTrafficApp',
       env: bulwarkEntry,
     },
+    {
+      name: 'the same four bulwark parts inside hardened() (one layer)',
+      app: 'bench/apps/bulwark.ts',
+      export: 'createTrafficPresetApp',
+      env: bulwarkEntry,
+    },
   ],
   load,
   rounds: ROUNDS,
@@ -57,7 +69,7 @@ const summaries = await compare({
   connections: CONNECTIONS,
 });
 console.log(`\n${table(summaries)}\n`);
-const [, hand, bulwark] = summaries;
+const [, , hand, bulwark] = summaries;
 if (hand !== undefined && bulwark !== undefined) {
   console.log(
     `bulwark / hand: ${(bulwark.requestsPerSecond / hand.requestsPerSecond).toFixed(3)} by req/s, ` +

@@ -55,6 +55,26 @@ export function createTrafficApp(): Express {
   return app;
 }
 
+/** The same four parts inside `hardened()`, everything else switched off: one Express layer. */
+export function createTrafficPresetApp(): Express {
+  const app = express();
+  app.use(
+    hardened({
+      config: benchConfig(),
+      requestId: false,
+      trustedHosts: { hosts: BENCH_HOSTS },
+      corsPolicy: { origins: [BENCH_ORIGIN], credentials: true },
+      rateLimit: { limit: BENCH_LIMIT, windowMs: 60_000 },
+      bodyLimits: false,
+      requestTimeout: false,
+      suspiciousActivity: false,
+    }),
+  );
+  app.use(express.json({ limit: BENCH_MAX_BYTES }));
+  app.post('/v1/echo', echo);
+  return app;
+}
+
 /** The same, counting in the Redis at REDIS_URL. */
 export async function createTrafficRedisApp(): Promise<Express> {
   const url = process.env.REDIS_URL;
@@ -73,6 +93,20 @@ const ROUTE_SCHEMA = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
 });
 
+/**
+ * Given, not read from the environment. Not `production`: there `hardened()` refuses
+ * an in-memory rate limiter (each replica would count alone) and switched-off parts,
+ * and the hand-composed stacks compared with it count in memory too. HTTPS
+ * redirection is off: the bench speaks plain HTTP on loopback.
+ */
+function benchConfig() {
+  return loadConfig({
+    env: {},
+    secretsDir: false,
+    values: { ENVIRONMENT: 'development', HTTPS_REDIRECT_ENABLED: 'false' },
+  });
+}
+
 function tokenService() {
   return createTokenService({
     secret: BENCH_SECRET,
@@ -82,22 +116,12 @@ function tokenService() {
   });
 }
 
-/**
- * `hardened()` + `jwtAuth` + `validate` on the echo route. The configuration is
- * given, not read from the environment; it is not `production` because there
- * `hardened()` refuses an in-memory rate limiter (each replica would count
- * alone), and the hand-composed stack it is compared with counts in memory too.
- * HTTPS redirection is off: the bench speaks plain HTTP on loopback.
- */
+/** `hardened()` + `jwtAuth` + `validate` on the echo route. */
 export function createApp(): Express {
   const app = express();
   app.use(
     hardened({
-      config: loadConfig({
-        env: {},
-        secretsDir: false,
-        values: { ENVIRONMENT: 'development', HTTPS_REDIRECT_ENABLED: 'false' },
-      }),
+      config: benchConfig(),
       trustedHosts: { hosts: BENCH_HOSTS },
       corsPolicy: { origins: [BENCH_ORIGIN], credentials: true },
       rateLimit: { limit: BENCH_LIMIT, windowMs: 60_000 },

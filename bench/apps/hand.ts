@@ -17,20 +17,30 @@ import {
 
 // What a careful user composes by hand from the same libraries bulwark wraps.
 
+const limiter = () =>
+  rateLimit({
+    windowMs: 60_000,
+    limit: BENCH_LIMIT,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+  });
+
 /** helmet + cors + express-rate-limit, each configured as its documentation suggests. */
 function trafficControls(): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(helmet());
   app.use(cors({ origin: [BENCH_ORIGIN], credentials: true }));
-  app.use(
-    rateLimit({
-      windowMs: 60_000,
-      limit: BENCH_LIMIT,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-    }),
-  );
+  app.use(limiter());
+  return app;
+}
+
+/** Rate limiting alone: the floor under any stack that counts requests with express-rate-limit. */
+export function createRateLimitApp(): Express {
+  const app = express();
+  app.use(limiter());
+  app.use(express.json({ limit: BENCH_MAX_BYTES }));
+  app.post('/v1/echo', echo);
   return app;
 }
 
