@@ -181,65 +181,6 @@ interface AuthView {
   apiKey?: unknown;
 }
 
-/** The headers a middleware sets (`value`) or removes (`undefined`), in order. */
-type HeaderBlock = readonly (readonly [name: string, value: string | undefined])[];
-
-/**
- * Runs a header-only middleware once against a recorder and returns what it
- * did, or `undefined` if it did anything else (computed values, errors,
- * reading the response). helmet still decides every value; replaying its
- * output saves its dispatch through a dozen small middlewares per request.
- */
-function recordHeaders(middleware: RequestHandler): HeaderBlock | undefined {
-  const block: [string, string | undefined][] = [];
-  const state = { replayable: true, finished: false };
-  const recorder = {
-    setHeader(name: unknown, value: unknown) {
-      if (typeof name === 'string' && typeof value === 'string') block.push([name, value]);
-      else state.replayable = false;
-      return recorder;
-    },
-    removeHeader(name: unknown) {
-      if (typeof name === 'string') block.push([name, undefined]);
-      else state.replayable = false;
-    },
-  };
-  const request: unknown = {};
-  try {
-    void middleware(request as Request, recorder as unknown as Response, (error?: unknown) => {
-      if (error !== undefined) state.replayable = false;
-      state.finished = true;
-    });
-  } catch {
-    state.replayable = false;
-  }
-  return state.replayable && state.finished ? block : undefined;
-}
-
-const PUBLIC = /\bpublic\b/i;
-
-/**
- * Sends `Cache-Control: no-store` if `authenticated(req)` holds when the headers
- * go out: auth middleware runs after securityHeaders, so the decision has to wait.
- * One own property on `res` and no bound function: every property added to an
- * Express response costs microseconds (its prototype was swapped per request).
- */
-function hookWriteHead(
-  req: Request,
-  res: Response,
-  authenticated: (req: Request) => boolean,
-): void {
-  // Called with the response as `this`, so the unbound method is what is kept.
-  const writeHead = Reflect.get(res, 'writeHead') as (...args: unknown[]) => Response;
-  res.writeHead = function securedWriteHead(this: Response, ...args: unknown[]) {
-    const current = this.getHeader('Cache-Control');
-    if ((current === undefined || PUBLIC.test(String(current))) && authenticated(req)) {
-      this.setHeader('Cache-Control', 'no-store');
-    }
-    return writeHead.apply(this, args);
-  } as Response['writeHead'];
-}
-
 /**
  * Sets the security headers an API or web app should send, through helmet:
  * HSTS (one year, subdomains), `X-Frame-Options: DENY`, `Referrer-Policy:
@@ -334,21 +275,22 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     }
   }
 
-  const block = cspNonce ? undefined : recordHeaders(helmetMiddleware);
-
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
-    if (cacheControl === 'always') res.setHeader('Cache-Control', 'no-store');
-    else if (cacheControl === 'authenticated') hookWriteHead(req, res, authenticated);
-    if (block === undefined) {
-      if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
-      helmetMiddleware(req, res, next);
-      return;
+    if (cacheControl === 'always') {
+      res.setHeader('Cache-Control', 'no-store');
+    } else if (cacheControl === 'authenticated') {
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
+      // Auth middleware runs after this one, so the decision waits until headers go out.
+      res.writeHead = function securedWriteHead(...args: unknown[]) {
+        const current = res.getHeader('Cache-Control');
+        if ((current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(req)) {
+          res.setHeader('Cache-Control', 'no-store');
+        }
+        return writeHead(...args);
+      } as Response['writeHead'];
     }
-    for (const [name, value] of block) {
-      if (value === undefined) res.removeHeader(name);
-      else res.setHeader(name, value);
-    }
-    next();
+    if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
+    helmetMiddleware(req, res, next);
   };
 }

@@ -63,10 +63,11 @@ export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): Req
       sendProblem(res, new BulwarkError('request.timeout'));
       silence(res);
     }, ms);
-    // 'close' follows 'finish' and also marks an aborted request: one listener covers both.
-    res.on('close', () => {
+    const clear = (): void => {
       clearTimeout(timer);
-    });
+    };
+    res.once('finish', clear);
+    res.once('close', clear);
     next();
   };
 }
