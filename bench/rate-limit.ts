@@ -14,10 +14,13 @@ import { createClient } from 'redis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { createRedisClient, rateLimit, securityEvents } from '../src/index.js';
 import { PrivateRedis } from '../test/helpers/redis.js';
+import { commandsPerRequest } from './redis-commands.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 10;
+// Requests sent while counting Redis commands.
+const REQUESTS = 2000;
 // High enough that the benchmark measures the counting path, never the 429 path.
 const LIMIT = 1_000_000_000;
 const CONFIGS = ['erl-memory', 'bulwark-memory', 'erl-redis', 'bulwark-redis'] as const;
@@ -90,32 +93,6 @@ async function load(
   return result.requests.average;
 }
 
-// Commands a script runs with redis.call(); INFO commandstats counts them too.
-const INSIDE_SCRIPT = new Set(['pttl', 'incr', 'set', 'get']);
-
-/** Redis commands per request, split into those the app sends and those its Lua script runs. */
-async function commandsPerRequest(
-  admin: ReturnType<typeof createClient>,
-  port: number,
-): Promise<{ sent: number; inScript: number; detail: string }> {
-  const requests = 2000;
-  await admin.configResetStat();
-  await load(port, { amount: requests });
-  const stats = await admin.info('commandstats');
-  let sent = 0;
-  let inScript = 0;
-  const detail: string[] = [];
-  for (const match of stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
-    const name = match[1] ?? '';
-    if (name === 'info' || name === 'config|resetstat') continue;
-    const perRequest = Number(match[2]) / requests;
-    if (INSIDE_SCRIPT.has(name)) inScript += perRequest;
-    else sent += perRequest;
-    detail.push(`${name} ${perRequest.toFixed(3)}`);
-  }
-  return { sent, inScript, detail: detail.join(', ') };
-}
-
 async function main(): Promise<void> {
   const redis = await PrivateRedis.start();
   const child = fork(new URL(import.meta.url), ['--serve', redis.url], {
@@ -131,8 +108,12 @@ async function main(): Promise<void> {
   try {
     for (const config of CONFIGS) await load(ports[config], { duration: 1 });
     const perRequest = {
-      'erl-redis': await commandsPerRequest(admin, ports['erl-redis']),
-      'bulwark-redis': await commandsPerRequest(admin, ports['bulwark-redis']),
+      'erl-redis': await commandsPerRequest(admin, REQUESTS, async () => {
+        await load(ports['erl-redis'], { amount: REQUESTS });
+      }),
+      'bulwark-redis': await commandsPerRequest(admin, REQUESTS, async () => {
+        await load(ports['bulwark-redis'], { amount: REQUESTS });
+      }),
     };
 
     const samples: Record<Config, number[]> = {

@@ -1,16 +1,27 @@
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { Express } from 'express';
 
 // Runs one bench app in its own process, so the load generator never shares its event loop.
-const [modulePath] = process.argv.slice(2);
-if (modulePath === undefined) throw new Error('usage: serve.ts <app module>');
-const { createApp } = (await import(pathToFileURL(resolve(modulePath)).href)) as {
-  createApp: () => Express | Promise<Express>;
-};
-const app = await createApp();
+// `serve.ts <module> [export]` loads `export` (default `createApp`) from the module.
+// A `cpu` line on stdin is answered with this process's CPU time in µs, so the harness
+// can charge the server's own work per request, which other load on the machine barely moves.
+const [modulePath, exportName = 'createApp'] = process.argv.slice(2);
+if (modulePath === undefined) throw new Error('usage: serve.ts <app module> [export]');
+const exports = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+const factory = exports[exportName];
+if (typeof factory !== 'function') throw new Error(`${modulePath} exports no ${exportName}()`);
+const app = await (factory as () => Express | Promise<Express>)();
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   process.stdout.write(`listening ${String(address.port)}\n`);
 });
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line !== 'cpu') return;
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`cpu ${String(user + system)}\n`);
+});
+// The harness closes stdin when it is done; leave with it.
+process.stdin.on('end', () => process.exit(0));

@@ -256,14 +256,16 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   }
 
   return function corsPolicyMiddleware(req: Request, res: Response, next: NextFunction): void {
-    res.vary('Origin');
     const origin = req.headers.origin;
-    if (origin === undefined) {
-      next();
+    if (origin !== undefined && allowed(origin)) {
+      // cors reflects the origin and adds Vary: Origin itself, except for `*`.
+      if (any) res.vary('Origin');
+      corsMiddleware(req, res, next);
       return;
     }
-    if (allowed(origin)) {
-      corsMiddleware(req, res, next);
+    res.vary('Origin');
+    if (origin === undefined) {
+      next();
       return;
     }
     const preflight =

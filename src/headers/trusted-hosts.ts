@@ -18,6 +18,15 @@ export interface TrustedHostsOptions {
 }
 
 const KNOWN: KnownKeys<TrustedHostsOptions> = { hosts: true, exclude: true };
+/**
+ * Verdicts remembered per raw host value: an app sees a handful of Host values,
+ * so parsing each once saves a regex and an IP check per request. Hostile
+ * traffic with random values only refills it; it is cleared when full.
+ */
+const MAX_REMEMBERED_HOSTS = 256;
+const ACCEPTED = '';
+// parseHost() refuses anything longer, so longer values are never worth remembering.
+const MAX_HOST_LENGTH = 260;
 
 interface HostRule {
   /** Exact hostname, or the `.example.com` suffix of a wildcard. */
@@ -99,6 +108,18 @@ export function trustedHosts(
   for (const problem of problems) check.problem(problem);
   check.done();
 
+  /** `ACCEPTED`, or the reason the host is refused. */
+  function judge(raw: string): string {
+    const host = parseHost(raw);
+    if (host === undefined) return 'malformed_host';
+    const candidates = exact.get(host.hostname);
+    const ok =
+      (candidates?.some((rule) => matches(rule, host)) ?? false) ||
+      wildcards.some((rule) => matches(rule, host));
+    return ok ? ACCEPTED : 'host_not_listed';
+  }
+  const verdicts = new Map<string, string>();
+
   function reject(req: Request, res: Response, reason: string): void {
     securityEvents.emit('host.rejected', req, { reason });
     sendProblem(res, new BulwarkError('host.untrusted'));
@@ -121,17 +142,16 @@ export function trustedHosts(
       reject(req, res, 'missing_host');
       return;
     }
-    const host = parseHost(raw);
-    if (host === undefined) {
-      reject(req, res, 'malformed_host');
-      return;
+    let verdict = verdicts.get(raw);
+    if (verdict === undefined) {
+      verdict = judge(raw);
+      if (raw.length <= MAX_HOST_LENGTH) {
+        if (verdicts.size >= MAX_REMEMBERED_HOSTS) verdicts.clear();
+        verdicts.set(raw, verdict);
+      }
     }
-    const candidates = exact.get(host.hostname);
-    const ok =
-      (candidates?.some((rule) => matches(rule, host)) ?? false) ||
-      wildcards.some((rule) => matches(rule, host));
-    if (!ok) {
-      reject(req, res, 'host_not_listed');
+    if (verdict !== ACCEPTED) {
+      reject(req, res, verdict);
       return;
     }
     vettedRequests.add(req);

@@ -105,6 +105,23 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
     );
   });
 
+  it('sends no-store when either of two securityHeaders() on one app sees a credential', async () => {
+    const app = factory();
+    app.use(securityHeaders({ credentialHeaders: ['x-first'] }));
+    app.use(securityHeaders({ credentialHeaders: ['x-second'] }));
+    app.get('/', (_req, res) => {
+      res.json({ ok: true });
+    });
+    for (const header of ['X-First', 'X-Second']) {
+      const res = await request(app).get('/').set(header, 'test');
+      expect(res.status, header).toBe(200);
+      expect(res.headers['cache-control'], header).toBe('no-store');
+    }
+    const anonymous = await request(app).get('/');
+    expect(anonymous.headers['cache-control']).toBeUndefined();
+    expect(anonymous.headers['permissions-policy']).toBe(PERMISSIONS_POLICY);
+  });
+
   it('honours cacheControl always / never and a custom isAuthenticated', async () => {
     await check(factory, securityHeaders({ cacheControl: 'always' }), {
       'cache-control': 'no-store',

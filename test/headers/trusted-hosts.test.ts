@@ -106,6 +106,35 @@ describe.each(EXPRESS_VERSIONS)('trustedHosts on %s', (_name, factory) => {
     expect(seen[0]!.reason).toBe(reason);
   });
 
+  it('gives the same answer to a host it has seen before, past its memory of 256 hosts', async () => {
+    const { app, hits } = build(factory);
+    const seen: SecurityEvent[] = [];
+    const off = securityEvents.on('host.rejected', (e) => seen.push(e));
+    const statuses: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      statuses.push((await rawRequest(app, get('evil.com'))).status);
+      statuses.push((await rawRequest(app, get('api.example.com'))).status);
+      statuses.push((await rawRequest(app, get('user@api.example.com'))).status);
+    }
+    // Enough distinct hosts to clear the remembered verdicts at least once.
+    for (let i = 0; i < 300; i++) {
+      const res = await rawRequest(app, get(`h${String(i)}.example.com`));
+      expect(res.status).toBe(400);
+    }
+    statuses.push((await rawRequest(app, get('evil.com'))).status);
+    statuses.push((await rawRequest(app, get('api.example.com'))).status);
+    off();
+    expect(statuses).toEqual([400, 200, 400, 400, 200, 400, 400, 200]);
+    expect(hits).toEqual(['route', 'route', 'route']);
+    expect(seen.slice(0, 4).map((e) => e.reason)).toEqual([
+      'host_not_listed',
+      'malformed_host',
+      'host_not_listed',
+      'malformed_host',
+    ]);
+    expect(seen.at(-1)!.reason).toBe('host_not_listed');
+  });
+
   it('reads X-Forwarded-Host only when trust proxy trusts the peer', async () => {
     const trusted = build(factory, HOSTS, true);
     const ok = await rawRequest(
