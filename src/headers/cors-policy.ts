@@ -52,7 +52,7 @@ interface WildcardOrigin {
 }
 
 interface OriginRules {
-  readonly any: boolean;
+  readonly anyOrigin: boolean;
   readonly exact: ReadonlySet<string>;
   readonly wildcards: readonly WildcardOrigin[];
   readonly patterns: readonly RegExp[];
@@ -85,7 +85,7 @@ function describeRegExp(pattern: RegExp): string | undefined {
 }
 
 function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRules {
-  let any = false;
+  let anyOrigin = false;
   const exact = new Set<string>();
   const wildcards: WildcardOrigin[] = [];
   const patterns: RegExp[] = [];
@@ -103,7 +103,7 @@ function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRu
     const shown = JSON.stringify(entry);
     const value = entry.trim();
     if (value === '*') {
-      any = true;
+      anyOrigin = true;
       continue;
     }
     if (value.toLowerCase() === 'null') {
@@ -150,10 +150,10 @@ function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRu
     }
     wildcards.push({ scheme: url.protocol.slice(0, -1), suffix, port: url.port });
   }
-  if (any && (exact.size > 0 || wildcards.length > 0 || patterns.length > 0)) {
+  if (anyOrigin && (exact.size > 0 || wildcards.length > 0 || patterns.length > 0)) {
     problems.push('`origins`: "*" cannot be combined with other origins');
   }
-  return { any, exact, wildcards, patterns };
+  return { anyOrigin, exact, wildcards, patterns };
 }
 
 function matchesWildcard(origin: string, wildcards: readonly WildcardOrigin[]): boolean {
@@ -189,7 +189,7 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   const check = new OptionChecker('corsPolicy', options, KNOWN);
   const rawOrigins = check.raw('origins');
   const problems: string[] = [];
-  let rules: OriginRules = { any: false, exact: new Set(), wildcards: [], patterns: [] };
+  let rules: OriginRules = { anyOrigin: false, exact: new Set(), wildcards: [], patterns: [] };
   if (!Array.isArray(rawOrigins) || rawOrigins.length === 0) {
     problems.push('`origins` must be a non-empty array of origins');
   } else {
@@ -197,12 +197,12 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   }
   const credentials = check.boolean('credentials', false);
   const env = check.string('env', currentEnvironment());
-  if (rules.any && credentials) {
+  if (rules.anyOrigin && credentials) {
     problems.push(
       '`origins: ["*"]` with `credentials: true` would let any site act as the signed-in user; list the origins',
     );
   }
-  if (rules.any && isProduction(env.trim().toLowerCase())) {
+  if (rules.anyOrigin && isProduction(env.trim().toLowerCase())) {
     problems.push(
       '`origins: ["*"]` is refused in production; list the origins that may call this API',
     );
@@ -237,9 +237,9 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   for (const problem of problems) check.problem(problem);
   check.done();
 
-  const { any, exact, wildcards, patterns } = rules;
+  const { anyOrigin, exact, wildcards, patterns } = rules;
   const corsMiddleware = cors({
-    origin: any ? '*' : true,
+    origin: anyOrigin ? '*' : true,
     credentials,
     methods,
     allowedHeaders,
@@ -250,7 +250,7 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
 
   function allowed(origin: string): boolean {
     if (origin === 'null' || origin.length > MAX_ORIGIN_LENGTH) return false;
-    if (any || exact.has(origin)) return true;
+    if (anyOrigin || exact.has(origin)) return true;
     if (wildcards.length > 0 && matchesWildcard(origin, wildcards)) return true;
     return patterns.some((pattern) => pattern.test(origin));
   }
@@ -259,7 +259,7 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
     const origin = req.headers.origin;
     if (origin !== undefined && allowed(origin)) {
       // cors reflects the origin and adds Vary: Origin itself, except for `*`.
-      if (any) res.vary('Origin');
+      if (anyOrigin) res.vary('Origin');
       corsMiddleware(req, res, next);
       return;
     }
