@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CATALOG } from '../../src/index.js';
+import { ERROR_CATALOG, SECURITY_EVENT_TYPES } from '../../src/index.js';
 
 const doc = readFileSync(new URL('../../docs/error-codes.md', import.meta.url), 'utf8');
 
@@ -8,5 +8,13 @@ describe('docs/error-codes.md', () => {
   it.each(Object.entries(ERROR_CATALOG))('documents %s with its status', (code, { status }) => {
     const row = doc.split('\n').find((line) => line.includes(`<a id="${code}"></a>`));
     expect(row?.split('|').map((cell) => cell.trim())[2]).toBe(String(status));
+  });
+});
+
+const eventsDoc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
+
+describe('docs/events.md', () => {
+  it.each(SECURITY_EVENT_TYPES)('lists the event type %s', (type) => {
+    expect(eventsDoc).toContain(`\`${type}\``);
   });
 });
