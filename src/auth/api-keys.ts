@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { BulwarkError, isBulwarkError } from '../errors.js';
-import { securityEvents } from '../events.js';
+import { BulwarkError } from '../errors.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { safeEqual, sha256Hex } from '../internal/compare.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { sendProblem } from '../internal/problem.js';
 import type { AuthStore } from '../stores/auth-store.js';
-import { bearerChallenge, REALM_PATTERN, rejectUnauthenticated } from './challenge.js';
-import { AuthFailure, failureReason } from './failure.js';
+import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
+import { AuthFailure } from './failure.js';
 
 /** What `apiKeyAuth()` puts on `req.apiKey`. */
 export interface ApiKeyIdentity {
@@ -332,11 +330,9 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): RequestHandler {
     check.problem('`keys` must be an API key service from createApiKeyService()');
   }
   const required = check.boolean('credentialsRequired', true);
-  const realm = check.string('realm', 'api', { pattern: REALM_PATTERN });
+  const { missing, invalid } = realmChallenges(check);
   check.done();
   const service = keys as ApiKeyService;
-  const missing = bearerChallenge(realm, false);
-  const invalid = bearerChallenge(realm, true);
 
   return asyncMiddleware(
     'apiKeyAuthMiddleware',
@@ -360,13 +356,7 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): RequestHandler {
         // Node joins a repeated X-API-Key header with ', ', which fails the key format.
         req.apiKey = await service.verify(typeof key === 'string' ? key : '');
       } catch (error) {
-        if (!isBulwarkError(error)) throw error;
-        if (error.status === 401) {
-          rejectUnauthenticated(req, res, error.code, failureReason(error), invalid);
-        } else {
-          securityEvents.emit('auth.failed', req, { reason: failureReason(error) });
-          sendProblem(res, error);
-        }
+        rejectServiceError(req, res, error, invalid);
         return;
       }
       next();

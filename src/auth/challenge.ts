@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
-import { BulwarkError, type BulwarkErrorCode } from '../errors.js';
+import { BulwarkError, isBulwarkError, type BulwarkErrorCode } from '../errors.js';
 import { securityEvents } from '../events.js';
+import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
+import { failureReason } from './failure.js';
 
 // RFC 7235 quoted-string content without quotes or backslashes, so it needs no escaping.
 export const REALM_PATTERN = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
@@ -27,4 +29,32 @@ export function rejectUnauthenticated(
 ): void {
   securityEvents.emit('auth.failed', req, { ...fields, reason });
   sendProblem(res, new BulwarkError(code, { headers: { 'WWW-Authenticate': challenge } }));
+}
+
+/** Both challenges of a realm, read and checked once in the factory. */
+export function realmChallenges<T extends { realm?: string }>(
+  check: OptionChecker<T>,
+): { realm: string; missing: string; invalid: string } {
+  const realm = check.string('realm', 'api', { pattern: REALM_PATTERN });
+  return { realm, missing: bearerChallenge(realm, false), invalid: bearerChallenge(realm, true) };
+}
+
+/**
+ * Answers an auth service's refusal: a 401 with the challenge, anything else
+ * (a store outage) as its own problem, both reported as `auth.failed`.
+ * Errors that are not bulwark's are rethrown for the error handler.
+ */
+export function rejectServiceError(
+  req: Request,
+  res: Response,
+  error: unknown,
+  challenge: string,
+): void {
+  if (!isBulwarkError(error)) throw error;
+  if (error.status === 401) {
+    rejectUnauthenticated(req, res, error.code, failureReason(error), challenge);
+    return;
+  }
+  securityEvents.emit('auth.failed', req, { reason: failureReason(error) });
+  sendProblem(res, error);
 }

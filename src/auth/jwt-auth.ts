@@ -1,11 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { isBulwarkError } from '../errors.js';
-import { securityEvents } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { sendProblem } from '../internal/problem.js';
-import { bearerChallenge, REALM_PATTERN, rejectUnauthenticated } from './challenge.js';
-import { failureReason } from './failure.js';
+import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
 import type { TokenService } from './tokens.js';
 
 export interface JwtAuthOptions {
@@ -43,11 +39,9 @@ export function jwtAuth(options: JwtAuthOptions): RequestHandler {
     check.problem('`tokens` must be a token service from createTokenService()');
   }
   const required = check.boolean('credentialsRequired', true);
-  const realm = check.string('realm', 'api', { pattern: REALM_PATTERN });
+  const { missing, invalid } = realmChallenges(check);
   check.done();
   const service = tokens as TokenService;
-  const missing = bearerChallenge(realm, false);
-  const invalid = bearerChallenge(realm, true);
 
   return asyncMiddleware(
     'jwtAuthMiddleware',
@@ -78,13 +72,7 @@ export function jwtAuth(options: JwtAuthOptions): RequestHandler {
       try {
         req.auth = await service.verifyAccess(token);
       } catch (error) {
-        if (!isBulwarkError(error)) throw error;
-        if (error.status === 401) {
-          rejectUnauthenticated(req, res, error.code, failureReason(error), invalid);
-        } else {
-          securityEvents.emit('auth.failed', req, { reason: failureReason(error) });
-          sendProblem(res, error);
-        }
+        rejectServiceError(req, res, error, invalid);
         return;
       }
       next();

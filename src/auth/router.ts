@@ -2,18 +2,14 @@ import { Router } from 'express';
 import type { Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
-import { isBulwarkError } from '../errors.js';
-import { securityEvents } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { sha256Hex } from '../internal/compare.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
 import { loginRateLimit } from '../rate-limit/login-rate-limit.js';
 import { bodyAlreadyRead, bodyLimits } from '../request/body-limits.js';
 import { validate } from '../validation/validate.js';
-import { bearerChallenge, REALM_PATTERN, rejectUnauthenticated } from './challenge.js';
-import { failureReason } from './failure.js';
+import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
 import { jwtAuth } from './jwt-auth.js';
 import { hashPassword, passwordNeedsRehash, verifyPasswordOrDummy } from './passwords.js';
 import type { TokenPair, TokenService } from './tokens.js';
@@ -185,13 +181,11 @@ export function authRouter(options: AuthRouterOptions): Router {
     check.problem('`loginLimiter` must be a middleware function, or false to switch it off');
   }
   const cost = check.number('passwordHashCost', { min: 10, max: 15, integer: true, default: 12 });
-  const realm = check.string('realm', 'api', { pattern: REALM_PATTERN });
+  const { realm, missing: noCredentials, invalid: invalidToken } = realmChallenges(check);
   check.done();
   const service = tokens as TokenService;
   const adapter = users as UserAdapter;
   const costOption = { cost };
-  const noCredentials = bearerChallenge(realm, false);
-  const invalidToken = bearerChallenge(realm, true);
 
   const limiter =
     limiterGiven === false
@@ -207,16 +201,9 @@ export function authRouter(options: AuthRouterOptions): Router {
     limits(req, res, next);
   };
 
-  /** Answers a token-service refusal: 401s with a challenge, a store outage as 503. */
-  function refuse(req: Request, res: Response, error: unknown): void {
-    if (!isBulwarkError(error)) throw error;
-    if (error.status === 401) {
-      rejectUnauthenticated(req, res, error.code, failureReason(error), invalidToken);
-      return;
-    }
-    securityEvents.emit('auth.failed', req, { reason: failureReason(error) });
-    sendProblem(res, error);
-  }
+  const refuse = (req: Request, res: Response, error: unknown): void => {
+    rejectServiceError(req, res, error, invalidToken);
+  };
 
   async function rehash(user: UserRecord, password: string): Promise<void> {
     if (
