@@ -48,6 +48,8 @@ export class KeyMatcher {
   readonly #exact: ReadonlySet<string>;
   readonly #suffixes: readonly string[];
   readonly #cache = new Map<string, boolean>();
+  /** `tailHash` of every rule's last three characters; a key whose tail is not here cannot match. */
+  readonly #tails = new Uint8Array(TAIL_BITS + 1);
   /**
    * Lower-cased last two characters of every rule (`first << 7 | last`), so text
    * scanning rules out most `name=` and `name:` without building the name.
@@ -66,9 +68,26 @@ export class KeyMatcher {
       else if (pairs !== undefined) pairs[(first << 7) | last] = 1;
     }
     this.lastPairs = pairs;
+    for (const word of [...this.#exact, ...this.#suffixes]) {
+      if (word.length < 3) continue;
+      const n = word.length;
+      const tail = tailHash(word.charCodeAt(n - 3), word.charCodeAt(n - 2), word.charCodeAt(n - 1));
+      if (tail >= 0) this.#tails[tail] = 1;
+    }
   }
 
   matches(key: string): boolean {
+    // Most keys end in three ASCII letters or digits that no rule ends with: one
+    // table read rules them out. Kept small so that it is inlined into the walks.
+    const n = key.length;
+    if (n >= 3) {
+      const tail = tailHash(key.charCodeAt(n - 3), key.charCodeAt(n - 2), key.charCodeAt(n - 1));
+      if (tail >= 0 && this.#tails[tail] !== 1) return false;
+    }
+    return this.#decide(key);
+  }
+
+  #decide(key: string): boolean {
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
     const normal = normaliseKey(key);
@@ -82,4 +101,28 @@ export class KeyMatcher {
     }
     return hit;
   }
+}
+
+const ALNUM = new Uint8Array(128);
+for (let code = 0; code < 128; code++) {
+  const char = String.fromCharCode(code);
+  if (/[A-Za-z0-9]/.test(char)) ALNUM[code] = 1;
+}
+const TAIL_BITS = 4095;
+
+/**
+ * A hash of a key's last three characters, lower-cased, when all three are ASCII
+ * letters or digits (then they are also the last three of the normalised key);
+ * -1 otherwise, when only the full normalisation can tell.
+ */
+function tailHash(a: number, b: number, c: number): number {
+  if (
+    a >= 128 ||
+    b >= 128 ||
+    c >= 128 ||
+    ((ALNUM[a] ?? 0) & (ALNUM[b] ?? 0) & (ALNUM[c] ?? 0)) === 0
+  )
+    return -1;
+  // `| 0x20` lower-cases an ASCII letter and leaves a digit as it is.
+  return (((a | 0x20) * 961 + (b | 0x20) * 31 + (c | 0x20)) & TAIL_BITS) >>> 0;
 }

@@ -156,7 +156,7 @@ export class TextScanner {
   readonly #urlCredentials: boolean;
   readonly #card: boolean;
   readonly #custom: readonly CompiledPattern[];
-  /** Characters where some enabled matcher may start (SINGLE or PAIR); the rest is skipped in a tight loop. */
+  /** Characters where some enabled matcher may start: SINGLE, or PAIR when the next letter decides. */
   readonly #triggers = new Uint8Array(128);
   /** Letter pairs that start a word some matcher looks at, indexed `first << 7 | second`. */
   readonly #pairs = new Uint8Array(128 * 128);
@@ -207,7 +207,7 @@ export class TextScanner {
     if (this.#email || this.#urlCredentials) single('@');
     if (this.#ip || this.#key !== undefined) single(':');
     if (this.#key !== undefined) single('=');
-    if (this.#privateKey) pair('-', '-');
+    if (this.#privateKey) single('-');
   }
 
   /** True when the scanner would never change a string (every category off, no custom pattern). */
@@ -241,64 +241,64 @@ export class TextScanner {
     return this.#builtin(s, counts);
   }
 
+  /**
+   * Word by word: a letter or digit matters only where a word starts, so the
+   * rest of each word is skipped in a tight loop, and only the first letters
+   * some matcher cares about (with the right second letter) call one.
+   */
   #builtin(s: string, counts: RedactionCounts | undefined): string {
     const n = s.length;
     const triggers = this.#triggers;
+    const pairs = this.#pairs;
     let out = '';
     let last = 0;
     let i = 0;
     this.#pemEndMissingFrom = Infinity;
-    const pairs = this.#pairs;
     while (i < n) {
       let c = s.charCodeAt(i);
       if (c >= 128) {
         i++;
         continue;
       }
-      const trigger = triggers[c];
-      if (trigger === 0) {
-        i++;
-        continue;
-      }
-      if (trigger === PAIR) {
-        // Letters matter only with the right second letter (`sk`, `ey`, `gh`, ...),
-        // which keeps ordinary words out of the slower path below.
-        const next = s.charCodeAt(i + 1);
-        if (next >= 128 || pairs[(c << 7) | next] !== 1) {
-          i++;
-          continue;
-        }
-      }
       let end = -1;
       this.#resume = i + 1;
-      if (is(c, WORD)) {
-        // Only first letters some matcher cares about stop the skip loop; the
-        // same letter inside a word is skipped with the rest of that word.
-        if (i === 0 || !is(s.charCodeAt(i - 1), WORD)) {
-          end = is(c, DIGIT) ? this.#digitWord(s, i) : this.#letterWord(s, i, c);
+      if (((CLASS[c] ?? 0) & WORD) !== 0) {
+        const trigger = triggers[c];
+        if (trigger !== 0 && (i === 0 || !is(s.charCodeAt(i - 1), WORD))) {
+          if (trigger === SINGLE) end = this.#digitWord(s, i);
+          else {
+            const next = s.charCodeAt(i + 1);
+            if (next < 128 && pairs[(c << 7) | next] === 1) end = this.#letterWord(s, i, c);
+          }
         }
         if (end < 0) {
-          // Skip the rest of the word: matchers only start at word starts.
           const resume = this.#resume;
           i++;
           while (i < n && (c = s.charCodeAt(i)) < 128 && ((CLASS[c] ?? 0) & WORD) !== 0) i++;
           if (resume > i) i = resume;
           continue;
         }
-      } else if (c === AT) {
-        if (this.#urlCredentials) end = this.#urlCredentialsAt(s, i, last);
-        if (end < 0 && this.#email) end = this.#emailAt(s, i, last);
-      } else if (c === COLON) {
-        if (this.#ip) end = this.#ipv6At(s, i, last);
-        if (end < 0 && this.#key !== undefined) end = this.#assignmentAt(s, i, last, this.#key);
-      } else if (c === EQUALS) {
-        if (this.#key !== undefined) end = this.#assignmentAt(s, i, last, this.#key);
-      } else if (s.startsWith('-----BEGIN ', i)) {
-        end = this.#pemAt(s, i);
-      }
-      if (end < 0) {
-        i = this.#resume;
-        continue;
+      } else {
+        const trigger = triggers[c];
+        if (trigger === 0) {
+          i++;
+          continue;
+        }
+        if (c === AT) {
+          if (this.#urlCredentials) end = this.#urlCredentialsAt(s, i, last);
+          if (end < 0 && this.#email) end = this.#emailAt(s, i, last);
+        } else if (c === COLON) {
+          if (this.#ip) end = this.#ipv6At(s, i, last);
+          if (end < 0 && this.#key !== undefined) end = this.#assignmentAt(s, i, last, this.#key);
+        } else if (c === EQUALS) {
+          if (this.#key !== undefined) end = this.#assignmentAt(s, i, last, this.#key);
+        } else if (s.charCodeAt(i + 1) === DASH && s.startsWith('-----BEGIN ', i)) {
+          end = this.#pemAt(s, i);
+        }
+        if (end < 0) {
+          i = this.#resume;
+          continue;
+        }
       }
       const category = this.#category;
       out += s.slice(last, this.#start) + MARKERS[category];

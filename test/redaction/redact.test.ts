@@ -397,3 +397,166 @@ describe('redact: options', () => {
     expect(() => createRedactor(options as unknown as RedactOptions)).toThrow(BulwarkConfigError);
   });
 });
+
+describe('redactor.stringify', () => {
+  const redactor = createRedactor();
+  const keysOnly = createRedactor({ categories: ['key'] });
+
+  const frozen = Object.freeze({ password: 'FAKEfrozen', kept: 'x' });
+  const sealedArray = Object.freeze(['ann@example.com']);
+  const cyclic: Record<string, unknown> = { password: 'FAKEcycle' };
+  cyclic.self = cyclic;
+  const shared = { token: 'FAKEshared', email: 'ann@example.com' };
+  const deep: Record<string, unknown> = {};
+  let node = deep;
+  for (let i = 0; i < 150; i++) {
+    const next: Record<string, unknown> = { password: 'FAKEdeep' };
+    node.child = next;
+    node = next;
+  }
+  const cases: [string, () => unknown][] = [
+    [
+      'a request record',
+      () => ({
+        req: {
+          headers: { authorization: `Bearer ${FAKE.bearer}`, cookie: 'sid=FAKE', host: 'x' },
+          body: { password: 'FAKE', prompt: 'mail ann@example.com' },
+        },
+        res: { headers: { 'set-cookie': ['sid=FAKE; HttpOnly'] }, statusCode: 200 },
+        tags: ['api', '10.0.0.1'],
+        nothing: null,
+        flag: true,
+      }),
+    ],
+    ['an array of strings', () => ['plain', 'ann@example.com', FAKE.jwt]],
+    ['a key that is itself a secret', () => ({ 'ann@example.com': 1, token: 'FAKE' })],
+    ['a cycle', () => cyclic],
+    ['a shared object', () => ({ a: shared, b: shared, c: [shared] })],
+    ['nesting past the depth limit', () => deep],
+    ['an Error', () => ({ err: new Error(`failed with ${FAKE.openai}`), ok: 'yes' })],
+    [
+      'Maps, Sets, Dates and Buffers',
+      () => ({
+        map: new Map([['token', 'FAKE']]),
+        set: new Set(['ann@example.com']),
+        when: new Date(0),
+        body: Buffer.from('password=FAKE'),
+      }),
+    ],
+    ['a frozen object', () => ({ inner: frozen, after: 'ann@example.com' })],
+    ['a frozen array', () => ({ list: sealedArray })],
+    [
+      'a class instance with toJSON',
+      () => ({
+        wrapped: { toJSON: () => ({ secret: 'FAKE' }) },
+        inst: new (class {
+          toJSON(): unknown {
+            return { token: 'FAKE', kept: 1 };
+          }
+        })(),
+      }),
+    ],
+    [
+      'an own __proto__ member',
+      () => JSON.parse('{"__proto__":{"password":"FAKE"},"a":"ann@example.com"}') as unknown,
+    ],
+    [
+      'a holey array',
+      () => {
+        const list: unknown[] = [];
+        list[1] = 'ann@example.com';
+        list[3] = { token: 'FAKE' };
+        return { list };
+      },
+    ],
+    ['a numbers-only record', () => ({ a: 1, b: [2, 3], pin: 1234 })],
+    ['a string', () => 'mail ann@example.com'],
+    ['undefined', () => undefined],
+  ];
+
+  it.each(cases)(
+    'serialises %s exactly as JSON.stringify(redact(...)) and leaves it unchanged',
+    (_, make) => {
+      for (const r of [redactor, keysOnly]) {
+        const input = make();
+        const expected = JSON.stringify(r(input));
+        // What JSON can see of the input; cycles are checked by the next test.
+        const before = input === cyclic ? '' : JSON.stringify(input);
+        expect(r.stringify(input)).toBe(expected);
+        expect(r.stringify(input)).toBe(expected);
+        if (input !== cyclic && input !== deep) {
+          expect(JSON.stringify(input)).toBe(before);
+        }
+      }
+    },
+  );
+
+  it('leaves cyclic and deep input unchanged', () => {
+    redactor.stringify(cyclic);
+    expect(cyclic.password).toBe('FAKEcycle');
+    expect(cyclic.self).toBe(cyclic);
+    redactor.stringify(deep);
+    expect((deep.child as Record<string, unknown>).password).toBe('FAKEdeep');
+  });
+
+  it('never calls a setter, and calls a getter as often as redact does', () => {
+    let sets = 0;
+    let gets = 0;
+    const input = {
+      get password(): string {
+        gets++;
+        return 'FAKE';
+      },
+      set password(_value: string) {
+        sets++;
+      },
+      email: 'ann@example.com',
+    };
+    expect(redactor.stringify(input)).toBe('{"password":"[REDACTED]","email":"[REDACTED:email]"}');
+    expect(sets).toBe(0);
+    expect(gets).toBeGreaterThan(0);
+    expect(input.email).toBe('ann@example.com');
+  });
+
+  it('never writes through a proxy', () => {
+    const target = { password: 'FAKE', email: 'ann@example.com' };
+    let sets = 0;
+    const proxy = new Proxy(target, {
+      set: (object, name, value) => {
+        sets++;
+        return Reflect.set(object, name, value);
+      },
+    });
+    expect(redactor.stringify({ proxy })).toBe(JSON.stringify(redactor({ proxy })));
+    expect(sets).toBe(0);
+    expect(target).toEqual({ password: 'FAKE', email: 'ann@example.com' });
+  });
+
+  it('marks a throwing getter unreadable, like redact', () => {
+    const input = {
+      get boom(): string {
+        throw new Error('getter');
+      },
+      token: 'FAKE',
+    };
+    expect(redactor.stringify(input)).toBe('{"boom":"[Unreadable]","token":"[REDACTED]"}');
+  });
+
+  it('undoes its writes when serialising throws', () => {
+    const input = { password: 'FAKE', email: 'ann@example.com', big: 10n };
+    expect(() => redactor.stringify(input)).toThrow(TypeError);
+    expect(input).toEqual({ password: 'FAKE', email: 'ann@example.com', big: 10n });
+  });
+
+  it('falls back to a copy while Object.prototype is polluted', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.injected = 'ann@example.com';
+    try {
+      const input = { password: 'FAKE', kept: 'x' };
+      expect(redactor.stringify(input)).toBe('{"password":"[REDACTED]","kept":"x"}');
+      expect(input.password).toBe('FAKE');
+    } finally {
+      delete proto.injected;
+    }
+  });
+});
