@@ -254,11 +254,7 @@ class Walker {
     return JSON.stringify(this.walk(value, undefined));
   }
 
-  /**
-   * Redacts a plain object or array in place, logging each write in `undo`;
-   * false to fall back to a copy. The classification of `#member` is written
-   * out here because this loop is the hot path of `stringify`.
-   */
+  /** Redacts a plain object or array in place, logging each write in `undo`; false to fall back to a copy. */
   #inPlace(value: object, walk: Walk, undo: unknown[]): boolean {
     const path = walk.path;
     if (path.length >= this.#maxDepth || path.includes(value)) return false;
@@ -269,43 +265,38 @@ class Walker {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const child: unknown = value[i];
-        if (
-          typeof child === 'string'
-            ? scanner === undefined
-            : typeof child !== 'object' || child === null
-        ) {
-          continue;
-        }
-        if (typeof child === 'object' && isInPlaceContainer(child)) {
-          if (!this.#inPlace(child, walk, undo)) return false;
-          continue;
-        }
-        const next = this.#value(child, walk);
+        const next = this.#inPlaceValue(child, walk, undo);
         if (next !== child && !write(object, String(i), child, next, undo)) return false;
       }
     } else {
       for (const name in object) {
         if (scanner !== undefined && scanner.scan(name, undefined) !== name) return false;
         const child = object[name];
-        let next: unknown = child;
-        if (typeof child === 'string') {
-          if (keys !== undefined && child !== KEY_MARKER && keys.matches(name)) next = KEY_MARKER;
-          else if (scanner !== undefined) next = scanner.scan(child, undefined);
-        } else if (typeof child === 'object') {
-          if (child === null) continue;
-          if (keys !== undefined && keys.matches(name)) next = KEY_MARKER;
-          else if (isInPlaceContainer(child)) {
-            if (!this.#inPlace(child, walk, undo)) return false;
-            continue;
-          } else next = this.#value(child, walk);
-        } else if (keys !== undefined && isRedactable(child) && keys.matches(name)) {
-          next = KEY_MARKER;
-        }
+        // The name first: most members are ruled out by it, whatever their value.
+        const next =
+          keys !== undefined && keys.matches(name)
+            ? isRedactable(child)
+              ? KEY_MARKER
+              : child
+            : this.#inPlaceValue(child, walk, undo);
         if (next !== child && !write(object, name, child, next, undo)) return false;
       }
     }
     path.pop();
     return true;
+  }
+
+  /**
+   * What replaces `child` in place: itself when unchanged or redacted where it
+   * is (a nested container), `FALL_BACK` when that container could not be.
+   */
+  #inPlaceValue(child: unknown, walk: Walk, undo: unknown[]): unknown {
+    if (typeof child === 'string') {
+      return this.#scanner === undefined ? child : this.#scanner.scan(child, undefined);
+    }
+    if (typeof child !== 'object' || child === null) return child;
+    if (!isInPlaceContainer(child)) return this.#value(child, walk);
+    return this.#inPlace(child, walk, undo) ? child : FALL_BACK;
   }
 
   #value(value: unknown, walk: Walk): unknown {
@@ -492,13 +483,20 @@ function write(
   next: unknown,
   undo: unknown[],
 ): boolean {
-  if (types.isProxy(object) || Object.getOwnPropertyDescriptor(object, name)?.writable !== true) {
+  if (
+    next === FALL_BACK ||
+    types.isProxy(object) ||
+    Object.getOwnPropertyDescriptor(object, name)?.writable !== true
+  ) {
     return false;
   }
   undo.push(object, name, old);
   object[name] = next;
   return true;
 }
+
+/** `stringify`'s signal that a nested container could not be redacted in place. */
+const FALL_BACK = Symbol('fall back');
 
 /** Plain objects and arrays: what `stringify` may redact in place. */
 function isInPlaceContainer(value: unknown): value is object {
