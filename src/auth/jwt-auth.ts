@@ -1,8 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { asyncMiddleware } from '../internal/async.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
-import type { TokenService } from './tokens.js';
+import { fastVerifier, type AccessClaims, type TokenService } from './tokens.js';
 
 export interface JwtAuthOptions {
   /** The service from `createTokenService()`. */
@@ -43,39 +42,58 @@ export function jwtAuth(options: JwtAuthOptions): RequestHandler {
   check.done();
   const service = tokens as TokenService;
 
-  return asyncMiddleware(
-    'jwtAuthMiddleware',
-    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-      const header = req.headers.authorization;
-      if (header === undefined || header === '') {
-        if (!required) {
-          next();
-          return;
-        }
-        rejectUnauthenticated(req, res, 'auth.missing_credentials', 'missing_credentials', missing);
+  return function jwtAuthMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') {
+      if (!required) {
+        next();
         return;
       }
-      const token = BEARER.exec(header)?.[1];
-      if (token === undefined) {
-        const reason = /^bearer\b/i.test(header) ? 'malformed_authorization' : 'unsupported_scheme';
-        rejectUnauthenticated(req, res, 'auth.invalid_token', reason, invalid);
+      rejectUnauthenticated(req, res, 'auth.missing_credentials', 'missing_credentials', missing);
+      return;
+    }
+    const token = BEARER.exec(header)?.[1];
+    if (token === undefined) {
+      const reason = /^bearer\b/i.test(header) ? 'malformed_authorization' : 'unsupported_scheme';
+      rejectUnauthenticated(req, res, 'auth.invalid_token', reason, invalid);
+      return;
+    }
+    if (token.startsWith(API_KEY_PREFIX)) {
+      if (!required) {
+        next();
         return;
       }
-      if (token.startsWith(API_KEY_PREFIX)) {
-        if (!required) {
-          next();
-          return;
-        }
-        rejectUnauthenticated(req, res, 'auth.invalid_token', 'api_key_not_accepted', invalid);
-        return;
-      }
-      try {
-        req.auth = await service.verifyAccess(token);
-      } catch (error) {
-        rejectServiceError(req, res, error, invalid);
-        return;
-      }
+      rejectUnauthenticated(req, res, 'auth.invalid_token', 'api_key_not_accepted', invalid);
+      return;
+    }
+    let verified: AccessClaims | PromiseLike<AccessClaims>;
+    try {
+      // The service's own in-memory path answers without a promise; anything else is awaited.
+      const fast = fastVerifier(service);
+      verified = fast === undefined ? service.verifyAccess(token) : fast(token);
+    } catch (error) {
+      rejectServiceError(req, res, error, invalid);
+      return;
+    }
+    if (!isThenable(verified)) {
+      req.auth = verified;
       next();
-    },
-  );
+      return;
+    }
+    Promise.resolve(verified)
+      .then(
+        (claims) => {
+          req.auth = claims;
+          next();
+        },
+        (error: unknown) => {
+          rejectServiceError(req, res, error, invalid);
+        },
+      )
+      .catch(next);
+  };
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

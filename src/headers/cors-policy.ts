@@ -238,12 +238,16 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
   check.done();
 
   const { anyOrigin, exact, wildcards, patterns } = rules;
+  // Joined once here: cors joins an array on every request. An empty list stays an
+  // array, since cors reads an empty string as "not given" (and would then reflect
+  // the requested headers).
+  const joined = (list: string[]): string | string[] => (list.length === 0 ? list : list.join(','));
   const corsMiddleware = cors({
     origin: anyOrigin ? '*' : true,
     credentials,
-    methods,
-    allowedHeaders,
-    exposedHeaders,
+    methods: joined(methods),
+    allowedHeaders: joined(allowedHeaders),
+    exposedHeaders: joined(exposedHeaders),
     maxAge,
     optionsSuccessStatus: 204,
   });

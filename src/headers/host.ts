@@ -53,5 +53,23 @@ export function requestedHost(req: Request): string {
   return req.headers.host ?? '';
 }
 
-/** Requests whose host `trustedHosts()` has checked; `httpsRedirect()` reads it. */
-export const vettedRequests = new WeakSet<Request>();
+const vettedRequests = new WeakSet<Request>();
+let vettedReaders = 0;
+
+/**
+ * Called by each `httpsRedirect()` that builds redirects from the request's
+ * host. Until one exists nothing reads the record, so `trustedHosts()` keeps none.
+ */
+export function readsVettedHosts(): void {
+  vettedReaders++;
+}
+
+/** Records that `trustedHosts()` checked this request's host. */
+export function markVetted(req: Request): void {
+  if (vettedReaders > 0) vettedRequests.add(req);
+}
+
+/** Whether `trustedHosts()` checked this request's host. */
+export function isVetted(req: Request): boolean {
+  return vettedRequests.has(req);
+}

@@ -3,7 +3,7 @@ import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
-import { parseHost, requestedHost, vettedRequests, type ParsedHost } from './host.js';
+import { markVetted, parseHost, requestedHost, type ParsedHost } from './host.js';
 
 export interface TrustedHostsOptions {
   /**
@@ -154,7 +154,7 @@ export function trustedHosts(
       reject(req, res, verdict);
       return;
     }
-    vettedRequests.add(req);
+    markVetted(req);
     next();
   };
 }

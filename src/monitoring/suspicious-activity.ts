@@ -1,10 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator } from 'express-rate-limit';
 import { securityEvents } from '../events.js';
 import { clientIp } from '../internal/client-ip.js';
 import { sha256Hex } from '../internal/compare.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
+import { groupIp } from '../rate-limit/keys.js';
 import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
 import { SlidingWindowCounter, type WindowHit } from './sliding-window.js';
@@ -124,7 +124,7 @@ export function suspiciousActivity(options?: SuspiciousActivityOptions): Request
   let subnet: number | false = 56;
   if (check.raw('ipv6Subnet') === false) subnet = false;
   else subnet = check.number('ipv6Subnet', { min: 1, max: 128, integer: true, default: 56 });
-  let keyOf: (req: Request) => string | undefined = (req) => ipKeyGenerator(clientIp(req), subnet);
+  let keyOf: (req: Request) => string | undefined = (req) => groupIp(clientIp(req), subnet);
   const keyBy = check.raw('keyBy');
   if (typeof keyBy === 'function') {
     keyOf = keyBy as (req: Request) => string | undefined;

@@ -22,7 +22,15 @@ function namespaced(namespace: string, value: string): string {
 
 /** The client address as Express resolves it under `trust proxy`; IPv6 grouped by subnet. */
 export function ipKey(req: Request, ipv6Subnet: number): string {
-  return `ip:${ipKeyGenerator(clientIp(req), ipv6Subnet)}`;
+  return `ip:${groupIp(clientIp(req), ipv6Subnet)}`;
+}
+
+/**
+ * express-rate-limit's `ipKeyGenerator`, called only for addresses that can be
+ * IPv6: it returns any other address unchanged, after a costly IPv6 test.
+ */
+export function groupIp(ip: string, ipv6Subnet: number | false): string {
+  return ip.includes(':') ? ipKeyGenerator(ip, ipv6Subnet) : ip;
 }
 
 // `req.apiKey` and `req.auth` are set by apiKeyAuth() and jwtAuth() once a credential is verified;

@@ -27,6 +27,14 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** A forbidden key can only appear in text containing one of these (`\u` covers escaped spellings). */
 const FORBIDDEN_HINTS = ['__proto__', 'constructor', 'prototype', '\\u'];
 
+const MAX_REMEMBERED_TYPES = 64;
+const MAX_REMEMBERED_TYPE_LENGTH = 256;
+
+interface MediaType {
+  readonly type: string;
+  readonly charset: string | undefined;
+}
+
 interface ParsedBodyMarker {
   /** body-parser 1's "already read" flag; body-parser 2 looks at the ended stream instead. */
   _body?: boolean;
@@ -122,6 +130,29 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   }
   check.done();
 
+  /**
+   * Parsed Content-Type values, remembered per raw header: an API sees a handful,
+   * so each is parsed once. Random values only refill it; it is cleared when full.
+   */
+  const mediaTypes = new Map<string, MediaType | null>();
+  function mediaTypeOf(header: string | undefined): MediaType | undefined {
+    if (header === undefined) return undefined;
+    let known = mediaTypes.get(header);
+    if (known === undefined) {
+      try {
+        const parsed = parseContentType(header);
+        known = { type: parsed.type, charset: parsed.parameters.charset?.toLowerCase() };
+      } catch {
+        known = null;
+      }
+      if (header.length <= MAX_REMEMBERED_TYPE_LENGTH) {
+        if (mediaTypes.size >= MAX_REMEMBERED_TYPES) mediaTypes.clear();
+        mediaTypes.set(header, known);
+      }
+    }
+    return known ?? undefined;
+  }
+
   function reject(req: Request, res: Response, code: BulwarkErrorCode, reason: string): void {
     securityEvents.emit('request.rejected', req, { reason });
     sendProblem(res, new BulwarkError(code));
@@ -144,16 +175,12 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
       next();
       return;
     }
-    let type: string;
-    let charset: string | undefined;
-    try {
-      const parsed = parseContentType(req);
-      type = parsed.type;
-      charset = parsed.parameters.charset?.toLowerCase();
-    } catch {
+    const mediaType = mediaTypeOf(req.headers['content-type']);
+    if (mediaType === undefined) {
       reject(req, res, 'request.unsupported_media_type', 'missing_or_malformed_content_type');
       return;
     }
+    const { type, charset } = mediaType;
     const json = types.get(type);
     if (json === undefined) {
       reject(req, res, 'request.unsupported_media_type', 'unsupported_media_type');

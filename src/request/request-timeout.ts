@@ -63,11 +63,10 @@ export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): Req
       sendProblem(res, new BulwarkError('request.timeout'));
       silence(res);
     }, ms);
-    const clear = (): void => {
+    // A response emits 'close' after 'finish' and when its connection drops, so one listener covers both.
+    res.once('close', () => {
       clearTimeout(timer);
-    };
-    res.once('finish', clear);
-    res.once('close', clear);
+    });
     next();
   };
 }

@@ -22,6 +22,24 @@ const KNOWN: KnownKeys<MemoryStoreOptions> = { maxEntries: true, now: true };
 // Expired entries met while looking for the oldest live one; bounds the work of one write.
 const SWEEP_BATCH = 32;
 
+/** A store's own `getMany`, and the same read answered without a promise. */
+export interface SyncReader {
+  readonly getMany: AuthStore['getMany'];
+  readonly read: (keys: readonly string[]) => (string | undefined)[];
+}
+
+const syncReaders = new WeakMap<AuthStore, SyncReader>();
+
+/**
+ * The synchronous read of a store `memoryStore()` made, so a per-request
+ * revocation check costs no promise. Callers use it only while the store's
+ * `getMany` is still the one it was made with (`reader.getMany`), so a
+ * replaced or spied method is always honoured.
+ */
+export function syncReader(store: AuthStore): SyncReader | undefined {
+  return syncReaders.get(store);
+}
+
 type Entry =
   | { kind: 'value'; value: string; expiresAt: number }
   | { kind: 'set'; members: Set<string>; expiresAt: number }
@@ -102,13 +120,19 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
     return found?.kind === 'family' ? found : undefined;
   }
 
+  function readMany(keys: readonly string[]): (string | undefined)[] {
+    return keys.map(value);
+  }
+
+  function getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    return Promise.resolve(readMany(keys));
+  }
+
   const store: AuthStore = {
     get(key) {
       return Promise.resolve(value(key));
     },
-    getMany(keys) {
-      return Promise.resolve(keys.map(value));
-    },
+    getMany,
     set(key, next, ttlMs) {
       write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
       return Promise.resolve();
@@ -191,5 +215,6 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
       return Promise.resolve(found.data);
     },
   };
+  syncReaders.set(store, { getMany, read: readMany });
   return store;
 }

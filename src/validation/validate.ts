@@ -114,9 +114,19 @@ function hasUnparsedBody(req: Request): boolean {
 }
 
 // Express 5 defines `req.query` as a getter on the prototype that re-parses the
-// URL on every read; an own data property on the request shadows it.
+// URL on every read; an own data property on the request shadows it. `body` and
+// `params` are plain properties, which an assignment replaces.
 function replace(req: Request, part: Part, value: unknown): void {
-  Object.defineProperty(req, part, { value, writable: true, configurable: true, enumerable: true });
+  if (part === 'query') {
+    Object.defineProperty(req, part, {
+      value,
+      writable: true,
+      configurable: true,
+      enumerable: true,
+    });
+  } else {
+    (req as unknown as Record<Part, unknown>)[part] = value;
+  }
 }
 
 /**
@@ -141,6 +151,10 @@ function replace(req: Request, part: Part, value: unknown): void {
  */
 export function validate<const S extends ValidationSchemas>(schemas: S): ValidatedHandler<S> {
   const prepared = prepare(schemas);
+  const checked = PARTS.flatMap((part) => {
+    const schema = prepared[part];
+    return schema === undefined ? [] : [[part, schema] as const];
+  });
 
   function reject(req: Request, res: Response, errors: ValidationIssue[], reason: string): void {
     const shown = errors.slice(0, MAX_ERRORS);
@@ -200,18 +214,20 @@ export function validate<const S extends ValidationSchemas>(schemas: S): Validat
         'validate(): a request had a body but req.body is undefined; mount a body parser such as express.json() before validate().',
       );
     }
-    let outcomes: (readonly [Part, Outcome | Promise<Outcome>])[];
+    const outcomes: (readonly [Part, Outcome | Promise<Outcome>])[] = [];
+    let pending = false;
     try {
-      outcomes = PARTS.flatMap((part) => {
-        const schema = prepared[part];
-        return schema === undefined ? [] : [[part, parseSync(schema, req[part])] as const];
-      });
+      for (const [part, schema] of checked) {
+        const outcome = parseSync(schema, req[part]);
+        if (isPromise(outcome)) pending = true;
+        outcomes.push([part, outcome]);
+      }
     } catch (error) {
       next(error);
       return;
     }
-    if (outcomes.every((entry): entry is readonly [Part, Outcome] => !isPromise(entry[1]))) {
-      finish(req, res, next, outcomes);
+    if (!pending) {
+      finish(req, res, next, outcomes as (readonly [Part, Outcome])[]);
       return;
     }
     Promise.all(outcomes.map(async ([part, outcome]) => [part, await outcome] as const)).then(

@@ -164,6 +164,42 @@ describe.each(EXPRESS_VERSIONS)('jwtAuth and authorization on %s', (_label, fact
   });
 });
 
+describe('jwtAuth on the in-memory fast path', () => {
+  it('answers from a memory store without a promise, and honours methods replaced later', async () => {
+    const store = memoryStore();
+    const tokens = hsTokens(store);
+    const server = jsonApp(EXPRESS_VERSIONS[0][1]);
+    server.get('/me', jwtAuth({ tokens }), (req: Request, res: Response) => {
+      res.json({ sub: req.auth?.sub ?? null });
+    });
+    const pair = await tokens.issue({ sub: 'u' });
+    const auth = `Bearer ${pair.access_token}`;
+    expect((await request(server).get('/me').set('Authorization', auth)).body).toEqual({
+      sub: 'u',
+    });
+
+    await tokens.revoke(pair.access_token);
+    const revoked = await request(server).get('/me').set('Authorization', auth);
+    expect(revoked.status).toBe(401);
+    expect(revoked.body.code).toBe('auth.token_revoked');
+
+    const fresh = `Bearer ${(await tokens.issue({ sub: 'u' })).access_token}`;
+    store.getMany = () => Promise.reject(new Error('down'));
+    const down = await request(server).get('/me').set('Authorization', fresh);
+    expect(down.status).toBe(503);
+    expect(down.body.code).toBe('auth.unavailable');
+
+    let seen = 0;
+    tokens.verifyAccess = (token) => {
+      seen++;
+      return Promise.reject(new Error(`not ${token.slice(0, 0)}expected`));
+    };
+    const replaced = await request(server).get('/me').set('Authorization', fresh);
+    expect(seen).toBe(1);
+    expect(replaced.status).toBe(500);
+  });
+});
+
 describe('middleware options', () => {
   const tokens = hsTokens(memoryStore());
   const keys = createApiKeyService({ store: memoryStore() });

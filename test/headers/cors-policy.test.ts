@@ -164,6 +164,21 @@ describe.each(EXPRESS_VERSIONS)('corsPolicy on %s', (_name, factory) => {
     expect(res.headers['access-control-allow-headers']).toBe('X-Custom');
     expect(res.headers['access-control-expose-headers']).toBe('X-Out');
   });
+
+  it('allows no request headers when allowedHeaders is empty, never reflecting them', async () => {
+    const { app: a } = app({
+      origins: ['https://app.example.com'],
+      allowedHeaders: [],
+      exposedHeaders: [],
+    });
+    const res = await request(a)
+      .options('/data')
+      .set('Origin', 'https://app.example.com')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'X-Anything');
+    expect(res.headers['access-control-allow-headers']).toBeUndefined();
+    expect(res.headers['access-control-expose-headers']).toBeUndefined();
+  });
 });
 
 describe('corsPolicy options', () => {
