@@ -112,6 +112,15 @@ interface FastVerifier {
   readonly verifyAccess: TokenService['verifyAccess'];
   readonly now: (token: string) => AccessClaims | Promise<AccessClaims>;
 }
+/** How many verified access tokens a service remembers (see `verified`). */
+const VERIFIED_TOKENS = 1024;
+
+/** A verified access token's claims, kept as JSON so every hit gets its own copy. */
+interface VerifiedToken {
+  readonly claims: string;
+  readonly exp: number;
+  readonly nbf: number | undefined;
+}
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 // Claims the service sets itself; a subject may not supply them.
@@ -349,10 +358,48 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     };
   }
 
+  /**
+   * Access tokens that passed every check but the clock, by their exact text.
+   * The key ring is fixed for the service's life, so the same text verifies the
+   * same way until its times run out: `exp` and `nbf` are checked again on every
+   * hit, and revocation is looked up on every request, as before. A hit parses
+   * the claims afresh, so no request sees what another one changed in its
+   * `req.auth`. Bounded; the oldest entry goes first.
+   */
+  const verified = new Map<string, VerifiedToken>();
+
+  function fromVerified(token: string): AccessClaims | undefined {
+    const hit = verified.get(token);
+    if (hit === undefined) return undefined;
+    const time = Math.floor(now() / 1000);
+    if (
+      time < hit.exp + clockTolerance &&
+      (hit.nbf === undefined || hit.nbf <= time + clockTolerance)
+    ) {
+      return JSON.parse(hit.claims) as AccessClaims;
+    }
+    // Out of its times: the full checks below say which way.
+    verified.delete(token);
+    return undefined;
+  }
+
+  function rememberVerified(token: string, claims: AccessClaims): void {
+    if (verified.size >= VERIFIED_TOKENS) {
+      const oldest = verified.keys().next();
+      if (oldest.done !== true) verified.delete(oldest.value);
+    }
+    const nbf = typeof claims.nbf === 'number' ? claims.nbf : undefined;
+    verified.set(token, { claims: JSON.stringify(claims), exp: claims.exp, nbf });
+  }
+
   /** Signature and claims only: no store. Returns the claims and the key that verified them. */
   function verifySigned(token: unknown, ignoreExpiration: boolean): AccessClaims {
     if (typeof token !== 'string' || token === '') fail('auth.invalid_token', 'malformed');
     if (token.length > MAX_TOKEN_LENGTH) fail('auth.invalid_token', 'oversized');
+    if (!ignoreExpiration) {
+      const known = fromVerified(token);
+      if (known !== undefined) return known;
+    }
     const segments = token.split('.');
     const [head, , signature] = segments;
     // Only the header is decoded here; jsonwebtoken (or the EdDSA path) rejects a malformed rest.
@@ -414,6 +461,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     ) {
       fail('auth.invalid_token', 'bad_claims');
     }
+    if (!ignoreExpiration) rememberVerified(token, claims as AccessClaims);
     return claims as AccessClaims;
   }
 

@@ -12,6 +12,7 @@ import { redisCommand } from '../../src/stores/redis-client.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import {
   AUDIENCE,
+  claims,
   collect,
   decodePart,
   hmacJwt,
@@ -387,6 +388,72 @@ describe('token service timing and store use', () => {
     await expect(strict.refresh(pair.refresh_token)).rejects.toMatchObject({
       code: 'auth.invalid_token',
     });
+  });
+
+  it('checks the clock and revocation again for a token it has verified before', async () => {
+    const time = clock();
+    const store = memoryStore({ now: time.now });
+    const strict = hsTokens(store, { accessTtl: 60, now: time.now });
+    const lenient = hsTokens(store, { accessTtl: 60, clockTolerance: 10, now: time.now });
+    const pair = await strict.issue({ sub: 'u' });
+    await expect(strict.verifyAccess(pair.access_token)).resolves.toMatchObject({ sub: 'u' });
+    await expect(lenient.verifyAccess(pair.access_token)).resolves.toMatchObject({ sub: 'u' });
+    time.advance(59);
+    await expect(strict.verifyAccess(pair.access_token)).resolves.toMatchObject({ sub: 'u' });
+    time.advance(1);
+    await expect(strict.verifyAccess(pair.access_token)).rejects.toMatchObject({
+      code: 'auth.token_expired',
+    });
+    await expect(lenient.verifyAccess(pair.access_token)).resolves.toMatchObject({ sub: 'u' });
+    time.advance(10);
+    await expect(lenient.verifyAccess(pair.access_token)).rejects.toMatchObject({
+      code: 'auth.token_expired',
+    });
+
+    const fresh = await strict.issue({ sub: 'v' });
+    await strict.verifyAccess(fresh.access_token);
+    await strict.revoke(fresh.access_token);
+    await expect(strict.verifyAccess(fresh.access_token)).rejects.toMatchObject({
+      code: 'auth.token_revoked',
+    });
+  });
+
+  it('refuses a token before its nbf, also after it has verified once', async () => {
+    const time = clock();
+    const tokens = hsTokens(memoryStore({ now: time.now }), { now: time.now });
+    const kid = decodePart((await tokens.issue({ sub: 'u' })).access_token, 0).kid;
+    const iat = Math.floor(time.now() / 1000);
+    const early = hmacJwt(
+      { alg: 'HS256', typ: 'at+jwt', kid },
+      claims({ iat, nbf: iat + 10, exp: iat + 100 }),
+      TEST_SECRET,
+    );
+    await expect(tokens.verifyAccess(early)).rejects.toMatchObject({ code: 'auth.invalid_token' });
+    time.advance(10);
+    await expect(tokens.verifyAccess(early)).resolves.toMatchObject({ sub: 'user-1' });
+    await expect(tokens.verifyAccess(early)).resolves.toMatchObject({ sub: 'user-1' });
+  });
+
+  it('gives every verification its own claims object', async () => {
+    const tokens = hsTokens(memoryStore());
+    const { access_token: token } = await tokens.issue({ sub: 'u', roles: ['member'] });
+    const first = await tokens.verifyAccess(token);
+    first.roles.push('admin');
+    first.sub = 'someone-else';
+    const second = await tokens.verifyAccess(token);
+    expect(second).toMatchObject({ sub: 'u', roles: ['member'] });
+    expect(second).not.toBe(first);
+  });
+
+  it('keeps verifying when more tokens pass than it remembers', async () => {
+    const tokens = hsTokens(memoryStore());
+    const issued: string[] = [];
+    for (let i = 0; i < 1100; i++) {
+      issued.push((await tokens.issue({ sub: `u${String(i)}` })).access_token);
+    }
+    for (const token of issued) await tokens.verifyAccess(token);
+    await expect(tokens.verifyAccess(issued[0]!)).resolves.toMatchObject({ sub: 'u0' });
+    await expect(tokens.verifyAccess(issued[1099]!)).resolves.toMatchObject({ sub: 'u1099' });
   });
 
   it('keeps a denylist entry only until the token would expire anyway', async () => {
