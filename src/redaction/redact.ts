@@ -45,8 +45,10 @@ export interface Redactor {
   /** Redacts one string. */
   text(text: string): string;
   /**
-   * `JSON.stringify(redactor(value))` in one step, and faster: see
-   * {@link Walker.stringify} for how. The input is unchanged when it returns.
+   * `JSON.stringify(redactor(value))` in one step, and faster: plain objects
+   * and arrays are redacted in place, serialised, and every write is undone
+   * before it returns; it copies instead wherever a write could be seen
+   * (docs/redaction.md). The input is unchanged when it returns.
    */
   stringify(value: unknown): string | undefined;
   /** Redacts and counts redactions per category (counting costs nothing when this is not used). */
@@ -346,10 +348,12 @@ class Walker {
 
   /**
    * The hot path: a plain object. `for...in` lets V8 read members through its
-   * enum cache, much faster than `Object.keys` and a keyed load; an own-member
-   * check is needed only while someone has added enumerable members to
-   * `Object.prototype`. The first change copies the object with a spread
-   * (V8's fast clone) and later changes overwrite members of the copy.
+   * enum cache, much faster than `Object.keys` and a keyed load; while someone
+   * has added enumerable members to `Object.prototype`, `for...in` would see
+   * them too, so `#record` (own members only) takes over. The first change
+   * copies the object with a spread (V8's fast clone) and later changes
+   * overwrite members of the copy; a throwing getter hands the object to
+   * `#record`, which marks that member unreadable.
    */
   #plain(value: Record<string, unknown>, walk: Walk): unknown {
     if (walk.inheritedEnumerables) return this.#record(value, walk);
