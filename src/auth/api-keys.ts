@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BulwarkError } from '../errors.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { safeEqual, sha256Hex } from '../internal/compare.js';
+import { Memo } from '../internal/memo.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import type { AuthStore } from '../stores/auth-store.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
@@ -136,7 +137,7 @@ export function createApiKeyService(options: ApiKeyServiceOptions): ApiKeyServic
   const now = check.func<() => number>('now') ?? Date.now;
   check.done();
   const db = store as AuthStore;
-  const lastWritten = new Map<string, number>();
+  const lastWritten = new Memo<number>(MAX_THROTTLE_ENTRIES);
 
   function ttlFor(record: ApiKeyRecord): number | undefined {
     return record.expiresAt === null ? undefined : Math.max(1, record.expiresAt - now());
@@ -150,7 +151,6 @@ export function createApiKeyService(options: ApiKeyServiceOptions): ApiKeyServic
   function touch(id: string, time: number, ttlMs: number | undefined): void {
     const last = lastWritten.get(id);
     if (last !== undefined && time - last < interval) return;
-    if (lastWritten.size >= MAX_THROTTLE_ENTRIES) lastWritten.clear();
     lastWritten.set(id, time);
     // Its own key, so this late write can never resurrect a key revoked meanwhile.
     db.set(lastUsedKey(id), String(time), ttlMs).catch(() => {

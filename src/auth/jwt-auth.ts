@@ -1,4 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isPromiseLike } from '../internal/async.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
 import { fastVerifier, type AccessClaims, type TokenService } from './tokens.js';
@@ -75,7 +76,7 @@ export function jwtAuth(options: JwtAuthOptions): RequestHandler {
       rejectServiceError(req, res, error, invalid);
       return;
     }
-    if (!isThenable(verified)) {
+    if (!isPromiseLike(verified)) {
       req.auth = verified;
       next();
       return;
@@ -92,8 +93,4 @@ export function jwtAuth(options: JwtAuthOptions): RequestHandler {
       )
       .catch(next);
   };
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -5,6 +5,7 @@ import { secretsDirectory, readSetting } from '../config/sources.js';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { sha256Hex } from '../internal/compare.js';
+import { Memo } from '../internal/memo.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import type { AuthStore } from '../stores/auth-store.js';
 import { syncReader } from '../stores/memory-store.js';
@@ -106,12 +107,13 @@ const KNOWN: KnownKeys<TokenServiceOptions> = {
 export const MAX_TOKEN_LENGTH = 8192;
 const DAY = 86_400;
 const ACCESS_TYPE = 'at+jwt';
-const FAST_VERIFIER = Symbol('bulwark.fastVerifier');
 
 interface FastVerifier {
   readonly verifyAccess: TokenService['verifyAccess'];
   readonly now: (token: string) => AccessClaims | Promise<AccessClaims>;
 }
+// Kept beside each service rather than on it, as memoryStore() keeps its synchronous read.
+const fastVerifiers = new WeakMap<TokenService, FastVerifier>();
 /** How many verified access tokens a service remembers (see `verified`). */
 const VERIFIED_TOKENS = 1024;
 
@@ -364,9 +366,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
    * same way until its times run out: `exp` and `nbf` are checked again on every
    * hit, and revocation is looked up on every request, as before. A hit parses
    * the claims afresh, so no request sees what another one changed in its
-   * `req.auth`. Bounded; the oldest entry goes first.
+   * `req.auth`.
    */
-  const verified = new Map<string, VerifiedToken>();
+  const verified = new Memo<VerifiedToken>(VERIFIED_TOKENS);
 
   function fromVerified(token: string): AccessClaims | undefined {
     const hit = verified.get(token);
@@ -384,10 +386,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   }
 
   function rememberVerified(token: string, claims: AccessClaims): void {
-    if (verified.size >= VERIFIED_TOKENS) {
-      const oldest = verified.keys().next();
-      if (oldest.done !== true) verified.delete(oldest.value);
-    }
     const nbf = typeof claims.nbf === 'number' ? claims.nbf : undefined;
     verified.set(token, { claims: JSON.stringify(claims), exp: claims.exp, nbf });
   }
@@ -604,8 +602,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       );
     },
   };
-  const fast: FastVerifier = { verifyAccess, now: verifyAccessNow };
-  Object.defineProperty(service, FAST_VERIFIER, { value: fast });
+  fastVerifiers.set(service, { verifyAccess, now: verifyAccessNow });
   return service;
 }
 
@@ -616,6 +613,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
 export function fastVerifier(
   service: TokenService,
 ): ((token: string) => AccessClaims | Promise<AccessClaims>) | undefined {
-  const fast = (service as { [FAST_VERIFIER]?: FastVerifier })[FAST_VERIFIER];
+  const fast = fastVerifiers.get(service);
   return fast !== undefined && service.verifyAccess === fast.verifyAccess ? fast.now : undefined;
 }

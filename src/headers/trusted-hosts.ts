@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { Memo } from '../internal/memo.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { markVetted, parseHost, requestedHost, type ParsedHost } from './host.js';
@@ -21,7 +22,7 @@ const KNOWN: KnownKeys<TrustedHostsOptions> = { hosts: true, exclude: true };
 /**
  * Verdicts remembered per raw host value: an app sees a handful of Host values,
  * so parsing each once saves a regex and an IP check per request. Hostile
- * traffic with random values only refills it; it is cleared when full.
+ * traffic with random values only pushes the oldest out.
  */
 const MAX_REMEMBERED_HOSTS = 256;
 const ACCEPTED = '';
@@ -118,7 +119,7 @@ export function trustedHosts(
       wildcards.some((rule) => matches(rule, host));
     return ok ? ACCEPTED : 'host_not_listed';
   }
-  const verdicts = new Map<string, string>();
+  const verdicts = new Memo<string>(MAX_REMEMBERED_HOSTS, MAX_HOST_LENGTH);
 
   function reject(req: Request, res: Response, reason: string): void {
     securityEvents.emit('host.rejected', req, { reason });
@@ -145,10 +146,7 @@ export function trustedHosts(
     let verdict = verdicts.get(raw);
     if (verdict === undefined) {
       verdict = judge(raw);
-      if (raw.length <= MAX_HOST_LENGTH) {
-        if (verdicts.size >= MAX_REMEMBERED_HOSTS) verdicts.clear();
-        verdicts.set(raw, verdict);
-      }
+      verdicts.set(raw, verdict);
     }
     if (verdict !== ACCEPTED) {
       reject(req, res, verdict);

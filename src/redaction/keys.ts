@@ -1,3 +1,5 @@
+import { Memo } from '../internal/memo.js';
+
 /**
  * A key is secret-bearing when its normalised form (lower case, without `-`,
  * `_`, `.` and spaces) ends with one of these words: `db_password`,
@@ -47,7 +49,7 @@ const CACHEABLE_KEY_LENGTH = 64;
 export class KeyMatcher {
   readonly #exact: ReadonlySet<string>;
   readonly #suffixes: readonly string[];
-  readonly #cache = new Map<string, boolean>();
+  readonly #cache = new Memo<boolean>(CACHE_LIMIT, CACHEABLE_KEY_LENGTH);
   /** `tailHash` of every rule's last three characters; a key whose tail is not here cannot match. */
   readonly #tails = new Uint8Array(TAIL_BITS + 1);
   /**
@@ -62,18 +64,15 @@ export class KeyMatcher {
     this.#suffixes = SECRET_KEY_SUFFIXES;
     let pairs: Uint8Array | undefined = new Uint8Array(128 * 128);
     for (const word of [...this.#exact, ...this.#suffixes]) {
-      const first = word.charCodeAt(word.length - 2);
-      const last = word.charCodeAt(word.length - 1);
-      if (word.length < 2 || first >= 128 || last >= 128) pairs = undefined;
-      else if (pairs !== undefined) pairs[(first << 7) | last] = 1;
-    }
-    this.lastPairs = pairs;
-    for (const word of [...this.#exact, ...this.#suffixes]) {
-      if (word.length < 3) continue;
       const n = word.length;
-      const tail = tailHash(word.charCodeAt(n - 3), word.charCodeAt(n - 2), word.charCodeAt(n - 1));
+      const first = word.charCodeAt(n - 2);
+      const last = word.charCodeAt(n - 1);
+      if (n < 2 || first >= 128 || last >= 128) pairs = undefined;
+      else if (pairs !== undefined) pairs[(first << 7) | last] = 1;
+      const tail = n < 3 ? -1 : tailHash(word.charCodeAt(n - 3), first, last);
       if (tail >= 0) this.#tails[tail] = 1;
     }
+    this.lastPairs = pairs;
   }
 
   matches(key: string): boolean {
@@ -95,10 +94,7 @@ export class KeyMatcher {
     for (let i = 0; !hit && i < this.#suffixes.length; i++) {
       hit = normal.endsWith(this.#suffixes[i] ?? '');
     }
-    if (key.length <= CACHEABLE_KEY_LENGTH) {
-      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-      this.#cache.set(key, hit);
-    }
+    this.#cache.set(key, hit);
     return hit;
   }
 }

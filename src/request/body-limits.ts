@@ -3,6 +3,7 @@ import { parse as parseContentType } from 'content-type';
 import getRawBody from 'raw-body';
 import { BulwarkError, type BulwarkErrorCode } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { Memo } from '../internal/memo.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
@@ -130,11 +131,8 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   }
   check.done();
 
-  /**
-   * Parsed Content-Type values, remembered per raw header: an API sees a handful,
-   * so each is parsed once. Random values only refill it; it is cleared when full.
-   */
-  const mediaTypes = new Map<string, MediaType | null>();
+  // Parsed Content-Type values per raw header: an API sees a handful, so each is parsed once.
+  const mediaTypes = new Memo<MediaType | null>(MAX_REMEMBERED_TYPES, MAX_REMEMBERED_TYPE_LENGTH);
   function mediaTypeOf(header: string | undefined): MediaType | undefined {
     if (header === undefined) return undefined;
     let known = mediaTypes.get(header);
@@ -145,10 +143,7 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
       } catch {
         known = null;
       }
-      if (header.length <= MAX_REMEMBERED_TYPE_LENGTH) {
-        if (mediaTypes.size >= MAX_REMEMBERED_TYPES) mediaTypes.clear();
-        mediaTypes.set(header, known);
-      }
+      mediaTypes.set(header, known);
     }
     return known ?? undefined;
   }

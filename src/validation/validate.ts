@@ -14,6 +14,7 @@ import {
 } from 'zod/v4/core';
 import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { isPromiseLike } from '../internal/async.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
 import { publicIssues, type ValidationIssue } from './issues.js';
@@ -219,7 +220,7 @@ export function validate<const S extends ValidationSchemas>(schemas: S): Validat
     try {
       for (const [part, schema] of checked) {
         const outcome = parseSync(schema, req[part]);
-        if (isPromise(outcome)) pending = true;
+        if (isPromiseLike(outcome)) pending = true;
         outcomes.push([part, outcome]);
       }
     } catch (error) {
@@ -238,10 +239,6 @@ export function validate<const S extends ValidationSchemas>(schemas: S): Validat
     );
   };
   return handler as unknown as ValidatedHandler<S>;
-}
-
-function isPromise(value: unknown): value is Promise<unknown> {
-  return value instanceof Promise;
 }
 
 function prepare(schemas: ValidationSchemas): Partial<Record<Part, $ZodType>> {
