@@ -32,7 +32,9 @@ const IPV6 = 1 << 13; // [0-9A-Fa-f:.]
 const SPACE_BIT = 1 << 14;
 const BASE64_BODY = 1 << 15; // base64 and the line breaks inside a PEM body
 
-const CLASS = new Uint16Array(128);
+// Every UTF-16 code unit has an entry (non-ASCII ones are all zero), so a lookup needs no
+// range check.
+const CLASS = new Uint16Array(0x10000);
 function mark(chars: string, bit: number): void {
   for (let i = 0; i < chars.length; i++) {
     const code = chars.charCodeAt(i);
@@ -61,7 +63,9 @@ mark(' ', SPACE_BIT);
 mark(ALNUMS + '+/=\r\n\t ', BASE64_BODY);
 
 function is(code: number, bit: number): boolean {
-  return code < 128 && ((CLASS[code] ?? 0) & bit) !== 0;
+  // `& 0xffff` keeps every lookup an in-range integer index: past the end of a string
+  // `charCodeAt` gives NaN, and one NaN key would turn this (inlined everywhere) load generic.
+  return ((CLASS[code & 0xffff] ?? 0) & bit) !== 0;
 }
 
 function skip(s: string, from: number, bit: number): number {
@@ -127,13 +131,14 @@ function luhn(length: number): boolean {
   return sum % 10 === 0;
 }
 
-/** Issuer prefixes of the card networks (Visa, Mastercard, Amex, Diners, JCB, Discover, UnionPay). */
-function plausibleIssuer(): boolean {
-  const first = CARD_DIGITS[0] ?? 0;
+/**
+ * Issuer prefixes of the card networks (Visa, Mastercard, Amex, Diners, JCB,
+ * Discover, UnionPay), from a card number's first four digits.
+ */
+function plausibleIssuer(first: number, second: number, third: number, fourth: number): boolean {
   if (first >= 3 && first <= 6) return true;
   if (first !== 2) return false;
-  const prefix =
-    2000 + (CARD_DIGITS[1] ?? 0) * 100 + (CARD_DIGITS[2] ?? 0) * 10 + (CARD_DIGITS[3] ?? 0);
+  const prefix = 2000 + second * 100 + third * 10 + fourth;
   return prefix >= 2221 && prefix <= 2720;
 }
 
@@ -255,26 +260,31 @@ export class TextScanner {
     let i = 0;
     this.#pemEndMissingFrom = Infinity;
     while (i < n) {
-      let c = s.charCodeAt(i);
+      const c = s.charCodeAt(i);
       if (c >= 128) {
         i++;
         continue;
       }
       let end = -1;
-      this.#resume = i + 1;
       if (((CLASS[c] ?? 0) & WORD) !== 0) {
         const trigger = triggers[c];
+        // Where the rest of the word is skipped from, and where a failed matcher says to go on.
+        let from = i + 1;
+        let resume = from;
         if (trigger !== 0 && (i === 0 || !is(s.charCodeAt(i - 1), WORD))) {
-          if (trigger === SINGLE) end = this.#digitWord(s, i);
-          else {
+          this.#resume = from;
+          if (trigger === SINGLE) {
+            while (from < n && is(s.charCodeAt(from), DIGIT)) from++;
+            end = this.#digitWord(s, i, from);
+          } else {
             const next = s.charCodeAt(i + 1);
             if (next < 128 && pairs[(c << 7) | next] === 1) end = this.#letterWord(s, i, c);
           }
+          resume = this.#resume;
         }
         if (end < 0) {
-          const resume = this.#resume;
-          i++;
-          while (i < n && (c = s.charCodeAt(i)) < 128 && ((CLASS[c] ?? 0) & WORD) !== 0) i++;
+          i = from;
+          while (i < n && is(s.charCodeAt(i), WORD)) i++;
           if (resume > i) i = resume;
           continue;
         }
@@ -284,14 +294,18 @@ export class TextScanner {
           i++;
           continue;
         }
+        this.#resume = i + 1;
         if (c === AT) {
           if (this.#urlCredentials) end = this.#urlCredentialsAt(s, i, last);
           if (end < 0 && this.#email) end = this.#emailAt(s, i, last);
         } else if (c === COLON) {
-          if (this.#ip) end = this.#ipv6At(s, i, last);
-          if (end < 0 && this.#key !== undefined) end = this.#assignmentAt(s, i, last, this.#key);
+          // Without a hex digit before it, only `::` can start an address.
+          if (this.#ip && (is(s.charCodeAt(i - 1), HEX) || s.charCodeAt(i + 1) === COLON)) {
+            end = this.#ipv6At(s, i, last);
+          }
+          if (end < 0) end = this.#assignmentFrom(s, i, last);
         } else if (c === EQUALS) {
-          if (this.#key !== undefined) end = this.#assignmentAt(s, i, last, this.#key);
+          end = this.#assignmentFrom(s, i, last);
         } else if (s.charCodeAt(i + 1) === DASH && s.startsWith('-----BEGIN ', i)) {
           end = this.#pemAt(s, i);
         }
@@ -446,12 +460,11 @@ export class TextScanner {
     return this.#match(tokenStart, end, 'bearer');
   }
 
-  #digitWord(s: string, i: number): number {
+  /** A word that starts with the digits `i` to `run`: an IPv4 address, a card number, or (mostly) neither. */
+  #digitWord(s: string, i: number, run: number): number {
     // A number right after a dot is a later part of a dotted sequence (`v1.2.3.4`, `1.1.1.1.1`).
     if (i > 0 && s.charCodeAt(i - 1) === DOT) return -1;
     // Most numbers in logs are neither: look at the digit run before calling either matcher.
-    let run = i + 1;
-    while (run < s.length && is(s.charCodeAt(run), DIGIT)) run++;
     const after = s.charCodeAt(run);
     let end = -1;
     if (this.#ip && run - i <= 3 && after === DOT) end = this.#ipv4At(s, i);
@@ -459,11 +472,20 @@ export class TextScanner {
       end < 0 &&
       this.#card &&
       (run - i >= 13 ||
-        ((after === SPACE || after === DASH) && run - i >= 3 && is(s.charCodeAt(run + 1), DIGIT)))
+        ((after === SPACE || after === DASH) &&
+          run - i >= 3 &&
+          is(s.charCodeAt(run + 1), DIGIT))) &&
+      // Timestamps (`2024-05-01`, epoch milliseconds) fail here, before the digits are collected.
+      (run - i < 4 ||
+        plausibleIssuer(
+          s.charCodeAt(i) - 48,
+          s.charCodeAt(i + 1) - 48,
+          s.charCodeAt(i + 2) - 48,
+          s.charCodeAt(i + 3) - 48,
+        ))
     ) {
       end = this.#cardAt(s, i);
     }
-    if (end < 0 && run > this.#resume) this.#resume = run;
     return end;
   }
 
@@ -514,7 +536,17 @@ export class TextScanner {
         j++;
       } else break;
     }
-    if (ends === 0 || !plausibleIssuer()) return -1;
+    if (
+      ends === 0 ||
+      !plausibleIssuer(
+        CARD_DIGITS[0] ?? 0,
+        CARD_DIGITS[1] ?? 0,
+        CARD_DIGITS[2] ?? 0,
+        CARD_DIGITS[3] ?? 0,
+      )
+    ) {
+      return -1;
+    }
     for (let length = 19; length >= 13; length--) {
       if ((ends & (1 << length)) === 0) continue;
       const end = CARD_ENDS[length] ?? 0;
@@ -612,6 +644,20 @@ export class TextScanner {
   }
 
   /**
+   * The assignment matcher behind a cheap test of the two characters before the
+   * separator: most `name=` and `name:` in logs are ruled out without a call.
+   */
+  #assignmentFrom(s: string, sep: number, last: number): number {
+    const keys = this.#key;
+    if (keys === undefined) return -1;
+    const before = s.charCodeAt(sep - 1);
+    // White space before the separator: only the matcher's own walk finds where the key ends.
+    if (isBlank(before)) return this.#assignmentAt(s, sep, last, keys);
+    const keyEnd = before === QUOTE || before === APOSTROPHE ? sep - 1 : sep;
+    return keyTailMayMatch(s, keyEnd, keys.lastPairs) ? this.#assignmentAt(s, sep, last, keys) : -1;
+  }
+
+  /**
    * `key=value`, `key: value` and `"key": "value"` where the key is secret-bearing.
    * Quoted values end at their closing quote; bare values at white space or
    * punctuation, except that `Bearer x` / `Basic x` keeps its credential and a
@@ -626,13 +672,7 @@ export class TextScanner {
       quote = closing;
       keyEnd--;
     }
-    if (keyEnd <= last) return -1;
-    const pairs = keys.lastPairs;
-    if (pairs !== undefined) {
-      const first = lowerAscii(s.charCodeAt(keyEnd - 2));
-      const last = lowerAscii(s.charCodeAt(keyEnd - 1));
-      if (first >= 128 || last >= 128 || pairs[(first << 7) | last] !== 1) return -1;
-    }
+    if (keyEnd <= last || !keyTailMayMatch(s, keyEnd, keys.lastPairs)) return -1;
     let keyStart = keyEnd;
     while (keyStart > last && keyEnd - keyStart <= 64 && is(s.charCodeAt(keyStart - 1), KEYNAME)) {
       keyStart--;
@@ -692,6 +732,14 @@ function lowerAscii(code: number): number {
   return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
 }
 
+/** Whether a key that ends at `keyEnd` can match: its last two characters end some rule. */
+function keyTailMayMatch(s: string, keyEnd: number, pairs: Uint8Array | undefined): boolean {
+  if (pairs === undefined) return true;
+  const first = lowerAscii(s.charCodeAt(keyEnd - 2));
+  const last = lowerAscii(s.charCodeAt(keyEnd - 1));
+  return first < 128 && last < 128 && pairs[(first << 7) | last] === 1;
+}
+
 function isBlank(code: number): boolean {
   return code === SPACE || code === TAB;
 }
@@ -701,17 +749,20 @@ function normalisedEndsWithCookie(key: string): boolean {
   return lower.endsWith('cookie') || lower.endsWith('cookies');
 }
 
+const BARE_STOP = new Uint8Array(128);
+for (let code = 0; code <= SPACE; code++) BARE_STOP[code] = 1;
+for (const char of ',;&}])"\'<>') BARE_STOP[char.charCodeAt(0)] = 1;
+
 /** A bare value ends at white space or at punctuation that closes a field. */
 function bareValueEnd(s: string, from: number): number {
   let j = from;
   while (j < s.length) {
     const code = s.charCodeAt(j);
-    if (code <= SPACE || BARE_STOP.includes(String.fromCharCode(code))) break;
+    if (code < 128 && BARE_STOP[code] === 1) break;
     j++;
   }
   return j;
 }
-const BARE_STOP = ',;&}])"\'<>';
 
 function hasDigitOrPunctuation(s: string, from: number, to: number): boolean {
   for (let j = from; j < to; j++) {
