@@ -76,14 +76,22 @@ export class KeyMatcher {
   }
 
   matches(key: string): boolean {
-    // Most keys end in three ASCII letters or digits that no rule ends with: one
-    // table read rules them out. Kept small so that it is inlined into the walks.
-    const n = key.length;
-    if (n >= 3) {
-      const tail = tailHash(key.charCodeAt(n - 3), key.charCodeAt(n - 2), key.charCodeAt(n - 1));
-      if (tail >= 0 && this.#tails[tail] !== 1) return false;
-    }
-    return this.#decide(key);
+    return this.mayMatch(key, 0, key.length) && this.#decide(key);
+  }
+
+  /**
+   * False when the key `s.slice(from, to)` cannot match, told from its last
+   * characters without building it: most keys end in three letters or digits
+   * that no rule ends with, and one table read rules them out. Kept small so
+   * that it is inlined into the walks.
+   */
+  mayMatch(s: string, from: number, to: number): boolean {
+    let tail =
+      to - from >= 3
+        ? tailHash(s.charCodeAt(to - 3), s.charCodeAt(to - 2), s.charCodeAt(to - 1))
+        : -1;
+    if (tail < 0) tail = separatedTail(s, from, to);
+    return tail < 0 || this.#tails[tail] === 1;
   }
 
   #decide(key: string): boolean {
@@ -105,6 +113,30 @@ for (let code = 0; code < 128; code++) {
   if (/[A-Za-z0-9]/.test(char)) ALNUM[code] = 1;
 }
 const TAIL_BITS = 4095;
+
+/** ASCII characters that `normaliseKey` removes; anything else outside letters and digits is left to it. */
+const DROPPED = new Uint8Array(128);
+for (const char of '-_. \t\n\r\v\f') DROPPED[char.charCodeAt(0)] = 1;
+
+/**
+ * `tailHash` of the last three characters of the normalised key `s.slice(from,
+ * to)` (`x-request-id` ends in `tid`), or -1 when only the full normalisation
+ * can tell.
+ */
+function separatedTail(s: string, from: number, to: number): number {
+  let last = -1;
+  let middle = -1;
+  for (let j = to - 1; j >= from; j--) {
+    const code = s.charCodeAt(j);
+    if (code >= 128) return -1;
+    if (ALNUM[code] !== 1) {
+      if (DROPPED[code] !== 1) return -1;
+    } else if (last < 0) last = code;
+    else if (middle < 0) middle = code;
+    else return tailHash(code, middle, last);
+  }
+  return -1;
+}
 
 /**
  * A hash of a key's last three characters, lower-cased, when all three are ASCII

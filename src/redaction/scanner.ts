@@ -142,6 +142,63 @@ function plausibleIssuer(first: number, second: number, third: number, fourth: n
   return prefix >= 2221 && prefix <= 2720;
 }
 
+/** One to three digits and a dot from `j`: the second octet of a possible IPv4 address. */
+function dottedNumberAt(s: string, j: number): boolean {
+  const from = j;
+  while (j - from < 3 && is(s.charCodeAt(j), DIGIT)) j++;
+  return j > from && s.charCodeAt(j) === DOT;
+}
+
+const IPV4_WANTED = 1;
+const CARD_WANTED = 2;
+
+/**
+ * Which matchers can match a word that starts with the digits `i` to `run`:
+ * most numbers in logs are neither, and the digit run alone tells.
+ */
+function digitMatchers(s: string, i: number, run: number, ip: boolean, card: boolean): number {
+  // A number right after a dot is a later part of a dotted sequence (`v1.2.3.4`, `1.1.1.1.1`).
+  if (i > 0 && s.charCodeAt(i - 1) === DOT) return 0;
+  const length = run - i;
+  const after = s.charCodeAt(run);
+  let wanted = ip && length <= 3 && after === DOT && dottedNumberAt(s, run + 1) ? IPV4_WANTED : 0;
+  if (
+    card &&
+    (length >= 13 ||
+      ((after === SPACE || after === DASH) && length >= 3 && is(s.charCodeAt(run + 1), DIGIT))) &&
+    // Timestamps (`2024-05-01`, epoch milliseconds) fail here, before the digits are collected.
+    (length < 4 ||
+      plausibleIssuer(
+        s.charCodeAt(i) - 48,
+        s.charCodeAt(i + 1) - 48,
+        s.charCodeAt(i + 2) - 48,
+        s.charCodeAt(i + 3) - 48,
+      ))
+  ) {
+    wanted |= CARD_WANTED;
+  }
+  return wanted;
+}
+
+/**
+ * Where an IPv6 address that reaches the colon at `colon` would start: up to
+ * four hex digits back, not inside a longer word, dotted or colon-separated
+ * run (a timestamp's `12:34:56` stops here); -1 when none can. Small, so that
+ * the scanner's main loop inlines it and calls the matcher only past it.
+ */
+function ipv6Start(s: string, colon: number, last: number): number {
+  let start = colon;
+  while (start > last && colon - start < 5 && is(s.charCodeAt(start - 1), HEX)) start--;
+  if (colon - start > 4) return -1;
+  // Without hex digits before it, only a leading `::` can start an address (`"level":50` cannot).
+  if (start === colon && s.charCodeAt(colon + 1) !== COLON) return -1;
+  if (start > 0) {
+    const before = s.charCodeAt(start - 1);
+    if (is(before, WORD) || before === COLON || before === DOT) return -1;
+  }
+  return start;
+}
+
 /** A custom pattern after option checking: a global copy of the caller's expression. */
 export interface CompiledPattern {
   readonly category: string;
@@ -259,23 +316,23 @@ export class TextScanner {
     let last = 0;
     let i = 0;
     this.#pemEndMissingFrom = Infinity;
+    // Whether the character before `i` is outside a word. Stepping over one
+    // character tells without reading it again; only a jump has to look.
+    let wordStart = true;
     while (i < n) {
       const c = s.charCodeAt(i);
-      if (c >= 128) {
-        i++;
-        continue;
-      }
       let end = -1;
-      if (((CLASS[c] ?? 0) & WORD) !== 0) {
+      if (is(c, WORD)) {
         const trigger = triggers[c];
         // Where the rest of the word is skipped from, and where a failed matcher says to go on.
         let from = i + 1;
         let resume = from;
-        if (trigger !== 0 && (i === 0 || !is(s.charCodeAt(i - 1), WORD))) {
+        if (trigger !== 0 && wordStart) {
           this.#resume = from;
           if (trigger === SINGLE) {
             while (from < n && is(s.charCodeAt(from), DIGIT)) from++;
-            end = this.#digitWord(s, i, from);
+            const wanted = digitMatchers(s, i, from, this.#ip, this.#card);
+            if (wanted !== 0) end = this.#digitWord(s, i, wanted);
           } else {
             const next = s.charCodeAt(i + 1);
             if (next < 128 && pairs[(c << 7) | next] === 1) end = this.#letterWord(s, i, c);
@@ -285,11 +342,15 @@ export class TextScanner {
         if (end < 0) {
           i = from;
           while (i < n && is(s.charCodeAt(i), WORD)) i++;
-          if (resume > i) i = resume;
+          if (resume > i) {
+            i = resume;
+            wordStart = !is(s.charCodeAt(i - 1), WORD);
+          }
           continue;
         }
       } else {
-        const trigger = triggers[c];
+        const trigger = c < 128 ? triggers[c] : 0;
+        wordStart = true;
         if (trigger === 0) {
           i++;
           continue;
@@ -299,10 +360,8 @@ export class TextScanner {
           if (this.#urlCredentials) end = this.#urlCredentialsAt(s, i, last);
           if (end < 0 && this.#email) end = this.#emailAt(s, i, last);
         } else if (c === COLON) {
-          // Without a hex digit before it, only `::` can start an address.
-          if (this.#ip && (is(s.charCodeAt(i - 1), HEX) || s.charCodeAt(i + 1) === COLON)) {
-            end = this.#ipv6At(s, i, last);
-          }
+          const start = this.#ip ? ipv6Start(s, i, last) : -1;
+          if (start >= 0) end = this.#ipv6At(s, i, start);
           if (end < 0) end = this.#assignmentFrom(s, i, last);
         } else if (c === EQUALS) {
           end = this.#assignmentFrom(s, i, last);
@@ -310,7 +369,9 @@ export class TextScanner {
           end = this.#pemAt(s, i);
         }
         if (end < 0) {
-          i = this.#resume;
+          const resume = this.#resume;
+          if (resume > i + 1) wordStart = !is(s.charCodeAt(resume - 1), WORD);
+          i = resume;
           continue;
         }
       }
@@ -319,6 +380,7 @@ export class TextScanner {
       if (counts !== undefined) counts[category] = (counts[category] ?? 0) + 1;
       last = end;
       i = end > i ? end : i + 1;
+      wordStart = !is(s.charCodeAt(i - 1), WORD);
     }
     return last === 0 ? s : out + s.slice(last);
   }
@@ -460,33 +522,10 @@ export class TextScanner {
     return this.#match(tokenStart, end, 'bearer');
   }
 
-  /** A word that starts with the digits `i` to `run`: an IPv4 address, a card number, or (mostly) neither. */
-  #digitWord(s: string, i: number, run: number): number {
-    // A number right after a dot is a later part of a dotted sequence (`v1.2.3.4`, `1.1.1.1.1`).
-    if (i > 0 && s.charCodeAt(i - 1) === DOT) return -1;
-    // Most numbers in logs are neither: look at the digit run before calling either matcher.
-    const after = s.charCodeAt(run);
-    let end = -1;
-    if (this.#ip && run - i <= 3 && after === DOT) end = this.#ipv4At(s, i);
-    if (
-      end < 0 &&
-      this.#card &&
-      (run - i >= 13 ||
-        ((after === SPACE || after === DASH) &&
-          run - i >= 3 &&
-          is(s.charCodeAt(run + 1), DIGIT))) &&
-      // Timestamps (`2024-05-01`, epoch milliseconds) fail here, before the digits are collected.
-      (run - i < 4 ||
-        plausibleIssuer(
-          s.charCodeAt(i) - 48,
-          s.charCodeAt(i + 1) - 48,
-          s.charCodeAt(i + 2) - 48,
-          s.charCodeAt(i + 3) - 48,
-        ))
-    ) {
-      end = this.#cardAt(s, i);
-    }
-    return end;
+  /** A word that starts with digits: `wanted` says which of the IPv4 and card matchers can match. */
+  #digitWord(s: string, i: number, wanted: number): number {
+    const end = (wanted & IPV4_WANTED) !== 0 ? this.#ipv4At(s, i) : -1;
+    return end < 0 && (wanted & CARD_WANTED) !== 0 ? this.#cardAt(s, i) : end;
   }
 
   /** Four dotted decimal octets, not part of a longer dotted sequence or word. */
@@ -560,16 +599,7 @@ export class TextScanner {
    * then the run of hex digits, colons and dots. A failed run is skipped up to
    * its last colon, so an IPv4 address after it can still be found.
    */
-  #ipv6At(s: string, colon: number, last: number): number {
-    let start = colon;
-    while (start > last && colon - start < 5 && is(s.charCodeAt(start - 1), HEX)) start--;
-    if (colon - start > 4) return -1;
-    // Without hex digits before it, only a leading `::` can start an address (`"level":50` cannot).
-    if (start === colon && s.charCodeAt(colon + 1) !== COLON) return -1;
-    if (start > 0) {
-      const before = s.charCodeAt(start - 1);
-      if (is(before, WORD) || before === COLON || before === DOT) return -1;
-    }
+  #ipv6At(s: string, colon: number, start: number): number {
     let runEnd = colon;
     let lastColon = colon;
     while (runEnd < s.length && is(s.charCodeAt(runEnd), IPV6)) {
@@ -654,7 +684,11 @@ export class TextScanner {
     // White space before the separator: only the matcher's own walk finds where the key ends.
     if (isBlank(before)) return this.#assignmentAt(s, sep, last, keys);
     const keyEnd = before === QUOTE || before === APOSTROPHE ? sep - 1 : sep;
-    return keyTailMayMatch(s, keyEnd, keys.lastPairs) ? this.#assignmentAt(s, sep, last, keys) : -1;
+    // Three letters or digits before the end belong to the key, unless an earlier match took them.
+    return keyTailMayMatch(s, keyEnd, keys.lastPairs) &&
+      (keyEnd - 3 < last || keys.mayMatch(s, keyEnd - 3, keyEnd))
+      ? this.#assignmentAt(s, sep, last, keys)
+      : -1;
   }
 
   /**
@@ -679,6 +713,7 @@ export class TextScanner {
     }
     if (keyEnd - keyStart > 64 || keyStart === keyEnd) return -1;
     if (quote !== 0 && s.charCodeAt(keyStart - 1) !== quote) return -1;
+    if (!keys.mayMatch(s, keyStart, keyEnd)) return -1;
     const key = s.slice(keyStart, keyEnd);
     if (!keys.matches(key)) return -1;
 
@@ -698,16 +733,20 @@ export class TextScanner {
       return this.#match(v + 1, j, 'assignment');
     }
     let end: number;
-    if (normalisedEndsWithCookie(key)) {
+    if (
+      endsWithWord(s, keyStart, keyEnd, 'cookie') ||
+      endsWithWord(s, keyStart, keyEnd, 'cookies')
+    ) {
       end = s.indexOf('\n', v);
       if (end === -1) end = s.length;
       if (s.charCodeAt(end - 1) === 0x0d) end--;
     } else {
       end = bareValueEnd(s, v);
       if (end === v) return -1;
-      const word = s.slice(v, end).toLowerCase();
-      if (word === 'null' || word === 'true' || word === 'false') return -1;
-      if (AUTH_SCHEMES.has(word) && s.charCodeAt(end) === SPACE) end = bareValueEnd(s, end + 1);
+      if (NOT_SECRETS.some((word) => wordIs(s, v, end, word))) return -1;
+      if (s.charCodeAt(end) === SPACE && AUTH_SCHEMES.some((word) => wordIs(s, v, end, word))) {
+        end = bareValueEnd(s, end + 1);
+      }
     }
     return end > v ? this.#match(v, end, 'assignment') : -1;
   }
@@ -726,7 +765,28 @@ const MARKERS: Record<RedactionCategory, string> = {
   card: categoryMarker('card'),
 };
 
-const AUTH_SCHEMES = new Set(['bearer', 'basic', 'token', 'digest']);
+const AUTH_SCHEMES = ['bearer', 'basic', 'token', 'digest'];
+const NOT_SECRETS = ['null', 'true', 'false'];
+const KELVIN = 0x212a;
+
+/**
+ * Whether `s.slice(from, to).toLowerCase()` is the lower-case ASCII `word`,
+ * without building either string. The Kelvin sign is the one character
+ * outside ASCII that lowers to a single ASCII letter (`k`).
+ */
+function wordIs(s: string, from: number, to: number, word: string): boolean {
+  if (to - from !== word.length) return false;
+  for (let k = 0; k < word.length; k++) {
+    const code = s.charCodeAt(from + k);
+    if ((code === KELVIN ? 0x6b : lowerAscii(code)) !== word.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/** Whether `s.slice(from, to).toLowerCase()` ends with the lower-case ASCII `word`. */
+function endsWithWord(s: string, from: number, to: number, word: string): boolean {
+  return to - from >= word.length && wordIs(s, to - word.length, to, word);
+}
 
 function lowerAscii(code: number): number {
   return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
@@ -742,11 +802,6 @@ function keyTailMayMatch(s: string, keyEnd: number, pairs: Uint8Array | undefine
 
 function isBlank(code: number): boolean {
   return code === SPACE || code === TAB;
-}
-
-function normalisedEndsWithCookie(key: string): boolean {
-  const lower = key.toLowerCase();
-  return lower.endsWith('cookie') || lower.endsWith('cookies');
 }
 
 const BARE_STOP = new Uint8Array(128);
