@@ -743,8 +743,8 @@ export class TextScanner {
     } else {
       end = bareValueEnd(s, v);
       if (end === v) return -1;
-      if (NOT_SECRETS.some((word) => wordIs(s, v, end, word))) return -1;
-      if (s.charCodeAt(end) === SPACE && AUTH_SCHEMES.some((word) => wordIs(s, v, end, word))) {
+      if (oneOf(s, v, end, NOT_SECRETS)) return -1;
+      if (s.charCodeAt(end) === SPACE && oneOf(s, v, end, AUTH_SCHEMES)) {
         end = bareValueEnd(s, end + 1);
       }
     }
@@ -781,6 +781,11 @@ function wordIs(s: string, from: number, to: number, word: string): boolean {
     if ((code === KELVIN ? 0x6b : lowerAscii(code)) !== word.charCodeAt(k)) return false;
   }
   return true;
+}
+
+function oneOf(s: string, from: number, to: number, words: readonly string[]): boolean {
+  for (const word of words) if (wordIs(s, from, to, word)) return true;
+  return false;
 }
 
 /** Whether `s.slice(from, to).toLowerCase()` ends with the lower-case ASCII `word`. */
