@@ -71,6 +71,11 @@ const MATCHES: [RedactionCategory, string, string][] = [
   ['assignment', 'Cookie: sid=FAKE; theme=dark\nnext', 'Cookie: [REDACTED]\nnext'],
   ['assignment', "DB_PASSWORD='FAKE secret'", "DB_PASSWORD='[REDACTED]'"],
   ['assignment', 'x-api-key: FAKEkey', 'x-api-key: [REDACTED]'],
+  // The key's last letters sit behind a separator: `sessionid` is a rule.
+  ['assignment', 'session_id=FAKEsid42 ok', 'session_id=[REDACTED] ok'],
+  ['assignment', 'SESSION-ID: FAKEsid42', 'SESSION-ID: [REDACTED]'],
+  // `toLowerCase` turns the Kelvin sign into `k`: this scheme word is `token`.
+  ['assignment', 'authorization: To\u212Aen FAKEsecret1 next', 'authorization: [REDACTED] next'],
 ];
 
 // [category, input that must stay unchanged with only that category on]
@@ -128,6 +133,9 @@ const NEAR_MISSES: [RedactionCategory, string][] = [
   ['assignment', 'password_min_length=12'],
   ['assignment', 'password: null, token: true'],
   ['assignment', 'password=[REDACTED]'],
+  ['assignment', 'request_id=9f1c2d3e user_id=42 key=user:42 version=v1.2.3'],
+  ['ip', '2024-05-01T12:34:56.789Z took 12.5 ms, v1.2.3'],
+  ['card', '2024-05-01T12:34:56.789Z 1716912345678 2024-05-01 2221-000'],
 ];
 
 describe('redactText: patterns', () => {
