@@ -595,9 +595,10 @@ export class TextScanner {
   }
 
   /**
-   * IPv6 in RFC 4291 text form, found from a colon: up to four hex digits back,
-   * then the run of hex digits, colons and dots. A failed run is skipped up to
-   * its last colon, so an IPv4 address after it can still be found.
+   * IPv6 in RFC 4291 text form, found from a colon: from `start` (where
+   * `ipv6Start` put it), the run of hex digits, colons and dots. A failed run
+   * is skipped up to its last colon, so an IPv4 address after it can still be
+   * found.
    */
   #ipv6At(s: string, colon: number, start: number): number {
     let runEnd = colon;
