@@ -1,5 +1,6 @@
 import { types } from 'node:util';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { defineOwn } from '../internal/own.js';
 import {
   categoryMarker,
   KEY_MARKER,
@@ -525,16 +526,8 @@ function readProperty(value: object, name: string): unknown {
 }
 
 function setMember(out: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    out[key] = value;
-  }
+  if (key === '__proto__') defineOwn(out, key, value);
+  else out[key] = value;
 }
 
 let defaultRedactor: Redactor | undefined;

@@ -15,6 +15,7 @@ import {
 import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { isPromiseLike } from '../internal/async.js';
+import { defineOwn } from '../internal/own.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
 import { publicIssues, type ValidationIssue } from './issues.js';
@@ -118,16 +119,8 @@ function hasUnparsedBody(req: Request): boolean {
 // URL on every read; an own data property on the request shadows it. `body` and
 // `params` are plain properties, which an assignment replaces.
 function replace(req: Request, part: Part, value: unknown): void {
-  if (part === 'query') {
-    Object.defineProperty(req, part, {
-      value,
-      writable: true,
-      configurable: true,
-      enumerable: true,
-    });
-  } else {
-    (req as unknown as Record<Part, unknown>)[part] = value;
-  }
+  if (part === 'query') defineOwn(req, part, value);
+  else (req as unknown as Record<Part, unknown>)[part] = value;
 }
 
 /**
