@@ -15,8 +15,8 @@
  * case before it left (the naive regex list leaves megabytes per call).
  * Run: npm run bench:redaction. It builds dist/, compiles this file to
  * .bench/redaction.js and runs that with plain node, so no loader shares the
- * measured process (in paired runs under tsx's loader the scanner measured up
- * to 8% slower, 3% in the median, a cost users never run with).
+ * measured process (in paired runs the scanner measured about 3% slower under
+ * tsx's loader in the median, a cost users never run with).
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
