@@ -53,11 +53,10 @@ export class KeyMatcher {
   /** `tailHash` of every rule's last three characters; a key whose tail is not here cannot match. */
   readonly #tails = new Uint8Array(TAIL_BITS + 1);
   /**
-   * Lower-cased last two characters of every rule (`first << 7 | last`), so text
-   * scanning rules out most `name=` and `name:` without building the name.
+   * Lower-cased last two characters of every rule (`first << 7 | last`).
    * `undefined` when a rule is a single character or not ASCII.
    */
-  readonly lastPairs: Uint8Array | undefined;
+  readonly #lastPairs: Uint8Array | undefined;
 
   constructor(extraKeys: readonly string[]) {
     this.#exact = new Set([...SECRET_KEY_NAMES, ...extraKeys.map(normaliseKey)]);
@@ -72,7 +71,7 @@ export class KeyMatcher {
       const tail = n < 3 ? -1 : tailHash(word.charCodeAt(n - 3), first, last);
       if (tail >= 0) this.#tails[tail] = 1;
     }
-    this.lastPairs = pairs;
+    this.#lastPairs = pairs;
   }
 
   matches(key: string): boolean {
@@ -85,6 +84,24 @@ export class KeyMatcher {
       if (tail >= 0 && this.#tails[tail] !== 1) return false;
     }
     return this.#decide(key);
+  }
+
+  /**
+   * False when a key that ends at `to` in `s` cannot match, told from its last
+   * two characters without finding where it starts: text scanning rules out
+   * most `name=` and `name:` with this. The three before `to` also tell when
+   * they are letters or digits after `from` (where an earlier match ended).
+   */
+  mayEndAt(s: string, to: number, from: number): boolean {
+    const pairs = this.#lastPairs;
+    if (pairs !== undefined) {
+      const first = lowerAscii(s.charCodeAt(to - 2));
+      const last = lowerAscii(s.charCodeAt(to - 1));
+      if (first >= 128 || last >= 128 || pairs[(first << 7) | last] !== 1) return false;
+    }
+    if (to - 3 < from) return true;
+    const tail = tailHash(s.charCodeAt(to - 3), s.charCodeAt(to - 2), s.charCodeAt(to - 1));
+    return tail < 0 || this.#tails[tail] === 1;
   }
 
   /**
@@ -120,6 +137,10 @@ for (let code = 0; code < 128; code++) {
   if (/[A-Za-z0-9]/.test(char)) ALNUM[code] = 1;
 }
 const TAIL_BITS = 4095;
+
+export function lowerAscii(code: number): number {
+  return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
+}
 
 /** ASCII characters that `normaliseKey` removes; anything else outside letters and digits is left to it. */
 const DROPPED = new Uint8Array(128);

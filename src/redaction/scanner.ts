@@ -4,7 +4,7 @@ import {
   type RedactionCategory,
   type RedactionCounts,
 } from './categories.js';
-import type { KeyMatcher } from './keys.js';
+import { lowerAscii, type KeyMatcher } from './keys.js';
 
 /*
  * One left-to-right pass over a string. Every pattern is a small hand-written
@@ -675,21 +675,19 @@ export class TextScanner {
   }
 
   /**
-   * The assignment matcher behind a cheap test of the two characters before the
-   * separator: most `name=` and `name:` in logs are ruled out without a call.
+   * Finds where the key before a separator ends and rules most keys out from
+   * their last characters before the matcher looks for the key's start.
    */
   #assignmentFrom(s: string, sep: number, last: number): number {
     const keys = this.#key;
     if (keys === undefined) return -1;
-    const before = s.charCodeAt(sep - 1);
-    // White space before the separator: only the matcher's own walk finds where the key ends.
-    if (isBlank(before)) return this.#assignmentAt(s, sep, last, keys);
-    const keyEnd = before === QUOTE || before === APOSTROPHE ? sep - 1 : sep;
-    // Three letters or digits before the end belong to the key, unless an earlier match took them.
-    return keyTailMayMatch(s, keyEnd, keys.lastPairs) &&
-      (keyEnd - 3 < last || keys.mayMatch(s, keyEnd - 3, keyEnd))
-      ? this.#assignmentAt(s, sep, last, keys)
-      : -1;
+    let keyEnd = sep;
+    while (keyEnd > last && sep - keyEnd < 8 && isBlank(s.charCodeAt(keyEnd - 1))) keyEnd--;
+    const closing = s.charCodeAt(keyEnd - 1);
+    const quote = closing === QUOTE || closing === APOSTROPHE ? closing : 0;
+    if (quote !== 0) keyEnd--;
+    if (keyEnd <= last || !keys.mayEndAt(s, keyEnd, last)) return -1;
+    return this.#assignmentAt(s, sep, last, keys, keyEnd, quote);
   }
 
   /**
@@ -698,16 +696,14 @@ export class TextScanner {
    * punctuation, except that `Bearer x` / `Basic x` keeps its credential and a
    * cookie runs to the end of the line.
    */
-  #assignmentAt(s: string, sep: number, last: number, keys: KeyMatcher): number {
-    let keyEnd = sep;
-    while (keyEnd > last && sep - keyEnd < 8 && isBlank(s.charCodeAt(keyEnd - 1))) keyEnd--;
-    let quote = 0;
-    const closing = s.charCodeAt(keyEnd - 1);
-    if (closing === QUOTE || closing === APOSTROPHE) {
-      quote = closing;
-      keyEnd--;
-    }
-    if (keyEnd <= last || !keyTailMayMatch(s, keyEnd, keys.lastPairs)) return -1;
+  #assignmentAt(
+    s: string,
+    sep: number,
+    last: number,
+    keys: KeyMatcher,
+    keyEnd: number,
+    quote: number,
+  ): number {
     let keyStart = keyEnd;
     while (keyStart > last && keyEnd - keyStart <= 64 && is(s.charCodeAt(keyStart - 1), KEYNAME)) {
       keyStart--;
@@ -792,18 +788,6 @@ function oneOf(s: string, from: number, to: number, words: readonly string[]): b
 /** Whether `s.slice(from, to).toLowerCase()` ends with the lower-case ASCII `word`. */
 function endsWithWord(s: string, from: number, to: number, word: string): boolean {
   return to - from >= word.length && wordIs(s, to - word.length, to, word);
-}
-
-function lowerAscii(code: number): number {
-  return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
-}
-
-/** Whether a key that ends at `keyEnd` can match: its last two characters end some rule. */
-function keyTailMayMatch(s: string, keyEnd: number, pairs: Uint8Array | undefined): boolean {
-  if (pairs === undefined) return true;
-  const first = lowerAscii(s.charCodeAt(keyEnd - 2));
-  const last = lowerAscii(s.charCodeAt(keyEnd - 1));
-  return first < 128 && last < 128 && pairs[(first << 7) | last] === 1;
 }
 
 function isBlank(code: number): boolean {
