@@ -15,6 +15,14 @@ export interface Configuration {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** How a server process is started, beyond its configuration. */
+export interface Launch {
+  /** A command the node process runs under, e.g. `['valgrind', '--tool=callgrind']`. */
+  readonly wrap?: readonly string[];
+  /** Extra flags for node itself. */
+  readonly nodeArgs?: readonly string[];
+}
+
 export interface Load {
   readonly method?: 'GET' | 'POST';
   readonly path: string;
@@ -47,8 +55,11 @@ class Server {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #waiting: ((line: string) => void)[] = [];
 
+  readonly pid: number;
+
   private constructor(child: ChildProcessWithoutNullStreams) {
     this.#child = child;
+    this.pid = child.pid ?? 0;
     child.stderr.pipe(process.stderr);
     // Only the harness's own protocol lines; anything else an app prints is passed through.
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -57,12 +68,22 @@ class Server {
     });
   }
 
-  static async start(configuration: Configuration): Promise<{ server: Server; port: number }> {
+  static async start(
+    configuration: Configuration,
+    launch: Launch = {},
+  ): Promise<{ server: Server; port: number }> {
     const args = ['--import', 'tsx', serve, configuration.app];
     if (configuration.export !== undefined) args.push(configuration.export);
     // BENCH_NODE_ARGS reaches every server, e.g. `--cpu-prof` to profile them under load.
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-    const child = spawn(process.execPath, [...nodeArgs, ...args], {
+    const command = [
+      ...(launch.wrap ?? []),
+      process.execPath,
+      ...(launch.nodeArgs ?? []),
+      ...nodeArgs,
+      ...args,
+    ];
+    const child = spawn(command[0]!, command.slice(1), {
       env: { ...process.env, NODE_ENV: 'production', ...configuration.env },
     });
     const server = new Server(child);
@@ -143,9 +164,10 @@ async function runLoad(
 /** Starts one configuration's server on its own, for measurements other than `compare`. */
 export async function startServer(
   configuration: Configuration,
-): Promise<{ port: number; stop: () => Promise<void> }> {
-  const { server, port } = await Server.start(configuration);
-  return { port, stop: () => server.stop() };
+  launch?: Launch,
+): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+  const { server, port } = await Server.start(configuration, launch);
+  return { port, pid: server.pid, stop: () => server.stop() };
 }
 
 /** Sends exactly `requests` requests; throws unless every answer is 2xx. */
