@@ -37,7 +37,12 @@ export type { TrustedHostsOptions } from './headers/trusted-hosts.js';
 export { httpsRedirect } from './headers/https-redirect.js';
 export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
-export { createRedisClient, RedisTimeoutError, whenRedisReady } from './stores/redis-client.js';
+export {
+  closeRedis,
+  createRedisClient,
+  RedisTimeoutError,
+  whenRedisReady,
+} from './stores/redis-client.js';
 export type {
   BulwarkRedisClient,
   RedisClientLike,

@@ -242,6 +242,34 @@ export async function whenRedisReady(
   });
 }
 
+/**
+ * Closes a client at shutdown without hanging on an outage: `QUIT` (pending
+ * replies first) when Redis answers within `timeoutMs`, else the connection
+ * is dropped. Never rejects; safe on a client already closed.
+ *
+ * @param [timeoutMs=1000]
+ * @example process.on('SIGTERM', () => server.close(() => void closeRedis(redis)));
+ */
+export async function closeRedis(client: BulwarkRedisClient, timeoutMs = 1000): Promise<void> {
+  // Read afresh each time: QUIT or an outage changes it while we wait.
+  const stillOpen = (): boolean => client.isOpen;
+  if (!stillOpen()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      resolve('timeout');
+    }, timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([client.quit(), deadline]);
+    if (outcome === 'timeout' && stillOpen()) client.destroy();
+  } catch {
+    if (stillOpen()) client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether a value can serve as bulwark's Redis client: anything with node-redis's `sendCommand`. */
 export function isRedisClient(value: unknown): value is RedisClientLike {
   return (
