@@ -128,7 +128,8 @@ function seedInBackground(
       },
       (error: unknown) => {
         if (state.stopped) return;
-        if (!warned && !(error instanceof SeedingRace)) {
+        // A race with another replica is expected once; a lasting one is worth a line.
+        if (!warned && (!(error instanceof SeedingRace) || attempt >= 3)) {
           warned = true;
           process.stderr.write(
             `warning: admin seeding waits for the store (${describeFailure(error)}); retrying in the background\n`,

@@ -68,11 +68,13 @@ export function createUserDirectory(
         throw new BulwarkError('auth.unavailable', { detail: 'No more accounts can be created.' });
       }
       const user: UserRecord = { id: randomUUID(), username, passwordHash, roles: [...roles] };
-      // Claiming the name first makes two concurrent sign-ups for one name fail cleanly.
+      // The record first, then the name: a name is never claimed without its record, even when
+      // the process fails between the two, so another replica can never find a half-made user.
+      await store.set(byId(user.id), JSON.stringify(user));
       if (!(await store.setIfAbsent(byName(username), user.id))) {
+        await store.delete(byId(user.id));
         throw new BulwarkError('resource.conflict', { detail: 'That username is taken.' });
       }
-      await store.set(byId(user.id), JSON.stringify(user));
       await store.addMember(ALL_USERS, user.id);
       return user;
     },

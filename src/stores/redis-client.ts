@@ -203,8 +203,12 @@ export function redisCommand(client: RedisClientLike, args: string[]): Promise<u
   let expired = false;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      expired = true;
-      reject(new RedisTimeoutError(timeout));
+      // After a stall of the event loop (start-up, a long synchronous task) the timer runs
+      // before the socket is read: give a reply already received one I/O turn to win.
+      setImmediate(() => {
+        expired = true;
+        reject(new RedisTimeoutError(timeout));
+      });
     }, timeout);
   });
   const reply =
