@@ -24,6 +24,8 @@ import type { UserDirectory } from './users.js';
 
 /** In-flight requests get this long after SIGTERM before their connections are cut. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** How long start-up waits for the first admin-seeding attempt before listening anyway. */
+const FIRST_SEEDING_WAIT_MS = 5_000;
 
 /** Prints every configuration problem, no stack trace, and exits 1. */
 function refuseToStart(problems: readonly string[]): never {
@@ -44,10 +46,10 @@ function checkAdminPassword(settings: ExampleSettings): void {
   }
 }
 
-/** Another process holds the admin's name but has not finished writing the account yet. */
+/** The admin account kept changing under this process (other replicas seeding it at the same time). */
 class SeedingRace extends Error {
   constructor() {
-    super('another process is creating the admin');
+    super('other processes are changing the admin account');
     this.name = 'SeedingRace';
   }
 }
@@ -85,7 +87,8 @@ async function seedAdmin(users: UserDirectory, settings: ExampleSettings): Promi
         roles: ['admin'],
       });
     } catch (error) {
-      if (isBulwarkError(error) && error.code === 'resource.conflict') throw new SeedingRace();
+      // Another replica claimed the name first; its record was written before the claim.
+      if (isBulwarkError(error) && error.code === 'resource.conflict') continue;
       throw error;
     }
     if (given === undefined) {
@@ -116,17 +119,23 @@ function describeFailure(error: unknown): string {
 function seedInBackground(
   users: UserDirectory,
   settings: ExampleSettings,
-): { readonly done: boolean; stop(): void } {
+): { readonly done: boolean; readonly first: Promise<void>; stop(): void } {
   const state = { done: false, stopped: false, timer: undefined as NodeJS.Timeout | undefined };
   let attempt = 0;
   let warned = false;
+  let firstSettled = (): void => undefined;
+  const first = new Promise<void>((resolve) => {
+    firstSettled = resolve;
+  });
   const run = (): void => {
     seedAdmin(users, settings).then(
       () => {
         state.done = true;
+        firstSettled();
         if (warned) process.stdout.write('admin seeding done\n');
       },
       (error: unknown) => {
+        firstSettled();
         if (state.stopped) return;
         // A race with another replica is expected once; a lasting one is worth a line.
         if (!warned && (!(error instanceof SeedingRace) || attempt >= 3)) {
@@ -145,6 +154,7 @@ function seedInBackground(
     get done() {
       return state.done;
     },
+    first,
     stop() {
       state.stopped = true;
       clearTimeout(state.timer);
@@ -152,7 +162,7 @@ function seedInBackground(
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let loaded: ReturnType<typeof loadExampleSettings>;
   try {
     loaded = loadExampleSettings(process.env);
@@ -180,7 +190,8 @@ function main(): void {
 
   let provider: Provider;
   let example: Example;
-  let seeding: ReturnType<typeof seedInBackground> | undefined;
+  // Filled in once the app exists; its readiness check and the shutdown read it.
+  const seeding: { current?: ReturnType<typeof seedInBackground> } = {};
   try {
     provider = providerFromEnv(env);
     example = createExample({
@@ -190,7 +201,7 @@ function main(): void {
       ...(redis === undefined ? {} : { redis }),
       readiness: {
         admin: () =>
-          seeding?.done === true
+          seeding.current?.done === true
             ? Promise.resolve()
             : Promise.reject(new Error('admin not seeded yet')),
       },
@@ -228,7 +239,7 @@ function main(): void {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
-    seeding?.stop();
+    seeding.current?.stop();
     server.close(() => {
       example.close();
       void (redis === undefined ? Promise.resolve() : closeRedis(redis)).then(() => {
@@ -247,6 +258,19 @@ function main(): void {
     );
     process.exit(1);
   });
+  // Usually the admin exists before the server says it listens; a store that is down or
+  // slow delays listening by a bounded wait only, and seeding carries on in the background.
+  const adminSeeding = seedInBackground(example.users, settings);
+  seeding.current = adminSeeding;
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([
+    adminSeeding.first,
+    new Promise((resolve) => {
+      waited = setTimeout(resolve, FIRST_SEEDING_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(waited);
+
   server.listen(settings.port, settings.host, () => {
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
     process.stdout.write(
@@ -254,14 +278,10 @@ function main(): void {
         `(environment: ${config.environment}, stores: ${redis === undefined ? 'memory' : 'redis'}, ` +
         `provider: ${provider.name})\n`,
     );
-    // After listening, so /health answers while a store that is down delays only readiness.
-    seeding = seedInBackground(example.users, settings);
   });
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   process.stderr.write(`bulwark example: could not start (${describeFailure(error)})\n`);
   process.exit(1);
-}
+});

@@ -244,7 +244,7 @@ describe.runIf(hasRedis)('pingRedis', () => {
     await redis.stop();
   });
 
-  it('is ok while Redis answers and times out while it is frozen', async () => {
+  it('is ok while Redis answers and times out while it is frozen; closeRedis does not hang on it', async () => {
     const client = createRedisClient(redis.url);
     const checks = { redis: pingRedis(client) };
     try {
@@ -253,6 +253,9 @@ describe.runIf(hasRedis)('pingRedis', () => {
       const frozen = await checkStores(checks, { timeoutMs: 200 });
       expect(frozen.ready).toBe(false);
       expect(frozen.checks.redis).toBe('timeout');
+      // Shutdown during the freeze: QUIT gets no answer, the connection is dropped instead.
+      await closeRedis(client, 200);
+      expect(client.isOpen).toBe(false);
       redis.resume();
     } finally {
       redis.resume();
