@@ -45,10 +45,29 @@ const MIN_DIGITS = 12;
 const MAX_DIGITS = 19;
 
 /**
- * 12 to 19 digits, optionally grouped by single spaces or dashes, with an
- * issuer's prefix and length and a valid Luhn sum; the longest such number
- * wins. The Luhn sum of every candidate length comes from two running sums
- * (one per parity), so no digit is stored.
+ * Whether digit groups are laid out as cards print them: 4-4-4-4 (any number
+ * of fours, the last group 1 to 4 digits), or American Express and Diners'
+ * 4-6-5 and 4-6-4. `groups` is the count so far, `last` the digits in the
+ * last group, `allFours` whether every group before the last had four.
+ */
+function cardLayout(
+  groups: number,
+  first: number,
+  second: number,
+  last: number,
+  allFours: boolean,
+): boolean {
+  if (groups === 1) return true;
+  if (first !== 4) return false;
+  if (allFours && last >= 1 && last <= 4) return true;
+  return groups === 3 && second === 6 && (last === 4 || last === 5);
+}
+
+/**
+ * 12 to 19 digits, compact or grouped by single spaces or dashes as cards are
+ * printed, with an issuer's prefix and length and a valid Luhn sum; the
+ * longest such number wins. The Luhn sum of every candidate length comes from
+ * two running sums (one per parity), so no digit is stored.
  */
 function findCard(s: string, i: number): Outcome {
   if (i > 0 && s.charCodeAt(i - 1) === DOT) return i + 1;
@@ -58,6 +77,11 @@ function findCard(s: string, i: number): Outcome {
   let plain = 0;
   let extraEven = 0;
   let extraOdd = 0;
+  let groups = 1;
+  let groupLength = 0;
+  let first = 0;
+  let second = 0;
+  let allFours = true;
   let end = -1;
   while (digits < MAX_DIGITS) {
     const code = s.charCodeAt(j);
@@ -69,13 +93,28 @@ function findCard(s: string, i: number): Outcome {
       plain += d;
       if (digits < 6) first6 += String.fromCharCode(code);
       digits++;
+      groupLength++;
       j++;
       if (digits >= MIN_DIGITS && !is(s.charCodeAt(j), DIGIT) && !is(s.charCodeAt(j), WORD)) {
         // Luhn doubles every second digit from the right: the ones whose parity differs from the last's.
         const sum = plain + (digits % 2 === 0 ? extraEven : extraOdd);
-        if (sum % 10 === 0 && issuerAccepts(first6, digits)) end = j;
+        if (
+          sum % 10 === 0 &&
+          issuerAccepts(first6, digits) &&
+          cardLayout(groups, groups === 1 ? groupLength : first, second, groupLength, allFours)
+        ) {
+          end = j;
+        }
       }
     } else if ((code === SPACE || code === DASH) && is(s.charCodeAt(j + 1), DIGIT)) {
+      if (groups === 1) {
+        // Printed cards open with a group of four: anything else is some other number.
+        if (groupLength !== 4) break;
+        first = groupLength;
+      } else if (groups === 2) second = groupLength;
+      if (groupLength !== 4) allFours = false;
+      groups++;
+      groupLength = 0;
       j++;
     } else break;
   }

@@ -122,7 +122,7 @@ function subscriber(s: string, j: number): number {
  * Numbers without `+`: North American `NPA-NXX-XXXX` (one separator kind,
  * optionally after `1-`), and national numbers with a trunk `0` (`020 7946
  * 0958`, `06 12 34 56 78`, `030-12345678`): 10 or 11 digits in groups of 2 to
- * 5, one separator kind. A bare run of digits is never a phone number.
+ * 8, one separator kind. A bare run of digits is never a phone number.
  */
 function findNational(s: string, i: number): Outcome {
   if (!startsAlone(s, i)) return i + 1;
@@ -149,7 +149,7 @@ function trunkNumber(s: string, i: number): Outcome {
   let groups = 0;
   let sep = 0;
   for (;;) {
-    const end = digitsEnd(s, j, 2, 5);
+    const end = digitsEnd(s, j, 2, 8);
     if (end < 0) return i + 1;
     digits += end - j;
     groups++;

@@ -38,6 +38,7 @@ export type TokenFormat = readonly [
 ];
 
 export const TOKEN_FORMATS: readonly TokenFormat[] = [
+  ['OpenRouter API key', 'sk-or-v1-', LOWER_HEX, 64, 64],
   ['Stripe secret key', 'sk_live_', ALNUM, 16, 247],
   ['Stripe test key', 'sk_test_', ALNUM, 16, 247],
   ['Stripe restricted key', 'rk_live_', ALNUM, 16, 247],
@@ -86,7 +87,7 @@ export const TOKEN_FORMATS: readonly TokenFormat[] = [
   ['Databricks token', 'dapi', LOWER_HEX, 32, 32],
   ['Atlassian API token', 'ATATT3', B64URL_PAD, 150, 300],
   ['Atlassian Connect token', 'ATCTT3', B64URL_PAD, 150, 300],
-  ['Postman API key', 'PMAK-', B64URL, 59, 59],
+  ['Postman API key', 'PMAK-', LOWER_HEX | DASHES, 59, 59],
   ['Grafana Cloud token', 'glc_', B64URL_PAD, 32, 400],
   ['Grafana service account token', 'glsa_', WORD, 41, 41],
   ['New Relic user key', 'NRAK-', UPPER | DIGIT, 27, 27],
@@ -117,7 +118,7 @@ export const TOKEN_FORMATS: readonly TokenFormat[] = [
   ['PlanetScale token', 'pscale_tkn_', B64URL, 32, 64],
   ['PlanetScale password', 'pscale_pw_', B64URL, 32, 64],
   ['Prefect API key', 'pnu_', ALNUM, 36, 36],
-  ['Brevo API key', 'xkeysib-', B64URL, 80, 81],
+  ['Brevo API key', 'xkeysib-', LOWER_HEX | DASHES | ALNUM, 81, 81],
   ['HubSpot private app token', 'pat-na1-', HEX | DASHES, 36, 36],
   ['HubSpot private app token (EU)', 'pat-eu1-', HEX | DASHES, 36, 36],
   ['Contentful token', 'CFPAT-', B64URL, 43, 43],
