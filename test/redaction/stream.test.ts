@@ -38,6 +38,10 @@ function streamed(chunks: readonly string[], options?: RedactOptions): string {
   return out + stream.end();
 }
 
+const hex = (n: number): string => 'a1b2c3d4e5f6'.repeat(n).slice(0, n);
+const B64 = 'FAKEtest0123456789abcdXYZ_-';
+const b64 = (n: number): string => B64.repeat(Math.ceil(n / B64.length)).slice(0, n);
+
 const CORPUS = [
   `user ann.smith+tag@example.com said hi 👋 from 203.0.113.7 and fe80::1 and 2001:db8::`,
   `Authorization: Bearer ${FAKE.bearer}\ncurl -H "x-api-key: ${FAKE.openai}" https://app:FAKEpass@db.example.com/x`,
@@ -49,6 +53,12 @@ const CORPUS = [
   `near misses: v1.2.3 sk-learn 1716912345678 550e8400-e29b-41d4-a716-446655440000 3f786850e387550fdab836ed7e6dc881de23001b`,
   `emoji 😀😀 split ${FAKE.huggingFace} 𝒳 end`,
   `password = @"FAKE verbatim" and token := "FAKE go" and secret => 'FAKE ruby' <password>FAKE xml</password>`,
+  `hook https://hooks.slack.com/services/TFAKE0000/BFAKE0000/${b64(24)} and https://api.telegram.org/bot123456789:AA${b64(33)}/getMe`,
+  `Authorization: Digest username="ann", response="FAKE"\nAuthorization: SSWS ${b64(40)} next`,
+  `jwe eyJ${b64(30)}..${b64(22)}.${b64(90)}.${b64(22)} and eyJ${b64(20)}.eyJ${b64(30)} unsigned`,
+  `PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: fake\nPublic-Lines: 1\n${b64(60)}\nPrivate-MAC: ${hex(64)}\nthen text`,
+  `---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: fake\n${b64(64)}\n---- END SSH2 ENCRYPTED PRIVATE KEY ----\nok`,
+  `call (555) 234-5678 or +1 555 234 5678 or 020 7946 0958; ssn 123 45 6789; dop_v1_${hex(64)} ${hex(32)}-us12`,
 ];
 
 describe('createStreamRedactor', () => {
