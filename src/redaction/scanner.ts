@@ -14,7 +14,7 @@ import { jwt } from './matchers/jwt.js';
 import { dob, iban, phoneMatchers, ssn } from './matchers/personal.js';
 import { pemKey, puttyKey } from './matchers/private-key.js';
 import { API_KEY_MATCHERS } from './matchers/tokens.js';
-import { DIGIT, is, WORD, type Matcher } from './text.js';
+import { DIGIT, is, MAX_DIGIT_RUN, WORD, type Matcher } from './text.js';
 
 /*
  * The dispatcher: one left-to-right pass over a string. Matchers (one module
@@ -183,10 +183,17 @@ export class TextScanner {
       const c = s.charCodeAt(i);
       let found: readonly Matcher[] | readonly WordEntry[] | undefined;
       let words = false;
+      let run = -1;
+      let after = 0;
       if (is(c, WORD)) {
         if (wordStart) {
-          if (is(c, DIGIT)) found = this.#digits;
-          else if (c < 128 && this.#wordTrigger[c] === 1) {
+          if (is(c, DIGIT)) {
+            if (!final && i + MAX_DIGIT_RUN + 2 >= n) break;
+            run = 1;
+            while (run < MAX_DIGIT_RUN && is(s.charCodeAt(i + run), DIGIT)) run++;
+            after = s.charCodeAt(i + run);
+            found = this.#digits;
+          } else if (c < 128 && this.#wordTrigger[c] === 1) {
             if (!final && i + 1 >= n) break;
             const next = s.charCodeAt(i + 1);
             found = (next < 128 ? this.#pairs[(c << 7) | next] : undefined) ?? this.#firsts[c];
@@ -223,7 +230,11 @@ export class TextScanner {
             continue;
           }
           matcher = m;
-        } else matcher = item as Matcher;
+        } else {
+          matcher = item as Matcher;
+          if (run >= 0 && matcher.digitRun !== undefined && !matcher.digitRun(run, after, c))
+            continue;
+        }
         if (!final && i + matcher.lookahead >= n) {
           stop = true;
           break;

@@ -121,7 +121,21 @@ export interface Matcher {
   /** Non-word characters it may match at (`@`, `:`, ...), wherever they are. */
   readonly chars?: string;
   readonly lookahead: number;
+  /**
+   * For a matcher at digit word starts: whether a word whose digit run is `run`
+   * long (at most 20 counted), followed by the character `after` and starting
+   * with the digit `first`, can match at all. Most numbers in logs fail here,
+   * before the matcher is called.
+   */
+  readonly digitRun?: (run: number, after: number, first: number) => boolean;
   find(s: string, i: number, last: number): Outcome;
+}
+
+/** The longest digit run the dispatcher counts for `digitRun`. */
+export const MAX_DIGIT_RUN = 20;
+
+export function isSeparator(code: number): boolean {
+  return code === SPACE || code === DASH || code === DOT;
 }
 
 export function match(start: number, end: number, category: RedactionCategory): Match {

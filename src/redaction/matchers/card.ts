@@ -125,5 +125,7 @@ export const card: Matcher = {
   category: 'card',
   words: ['digits'],
   lookahead: MAX_DIGITS * 2 + 2,
+  digitRun: (run, after) =>
+    (run >= MIN_DIGITS && run <= MAX_DIGITS) || (run === 4 && (after === SPACE || after === DASH)),
   find: findCard,
 };

@@ -38,6 +38,7 @@ export const ipv4: Matcher = {
   category: 'ip',
   words: ['digits'],
   lookahead: 18,
+  digitRun: (run, after) => run <= 3 && after === DOT,
   find: findIpv4,
 };
 

@@ -8,6 +8,7 @@ import {
   is,
   isBlank,
   isDigitAt,
+  isSeparator,
   match,
   OPEN_PAREN,
   SPACE,
@@ -23,10 +24,6 @@ import {
  * (a country code, a checksum, a label), because bare digit runs are far more
  * often ids, amounts and timestamps.
  */
-
-function isSeparator(code: number): boolean {
-  return code === SPACE || code === DASH || code === DOT;
-}
 
 /** Digits from `j` (at most `max`), or -1 when there are fewer than `min`. */
 function digitsEnd(s: string, j: number, min: number, max: number): number {
@@ -168,7 +165,15 @@ function trunkNumber(s: string, i: number): Outcome {
 export const phoneMatchers: readonly Matcher[] = [
   { category: 'phone', chars: '+', lookahead: 40, find: findInternational },
   { category: 'phone', chars: '(', lookahead: 20, find: findParenthesised },
-  { category: 'phone', words: ['digits'], lookahead: 24, find: findNational },
+  {
+    category: 'phone',
+    words: ['digits'],
+    lookahead: 24,
+    digitRun: (run, after, first) =>
+      isSeparator(after) &&
+      (run === 3 || (run === 1 && first === 0x31) || (first === 0x30 && run >= 2 && run <= 8)),
+    find: findNational,
+  },
 ];
 
 /**
@@ -193,7 +198,13 @@ function findSsn(s: string, i: number): Outcome {
   return match(i, end, 'ssn');
 }
 
-export const ssn: Matcher = { category: 'ssn', words: ['digits'], lookahead: 16, find: findSsn };
+export const ssn: Matcher = {
+  category: 'ssn',
+  words: ['digits'],
+  lookahead: 16,
+  digitRun: (run, after) => run === 3 && (after === DASH || after === SPACE),
+  find: findSsn,
+};
 
 /** IBAN lengths per country, from the SWIFT IBAN registry. */
 export const IBAN_LENGTHS: Readonly<Record<string, number>> = {

@@ -314,6 +314,7 @@ const telegram: Matcher = {
   category: 'api_key',
   words: ['digits', 'bot'],
   lookahead: 52,
+  digitRun: (run, after) => run >= 8 && run <= 10 && after === 0x3a,
   find(s, i) {
     return telegramAt(s, i, s.charCodeAt(i) === 0x62 ? i + 3 : i);
   },
