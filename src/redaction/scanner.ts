@@ -178,6 +178,12 @@ export class TextScanner {
    */
   advance(s: string, state: ScanState, final: boolean, counts: RedactionCounts | undefined): void {
     const n = s.length;
+    // Locals, not fields, in the loop: V8 keeps them in registers.
+    const digits = this.#digits;
+    const pairs = this.#pairs;
+    const firsts = this.#firsts;
+    const wordTrigger = this.#wordTrigger;
+    const chars = this.#chars;
     let { i, wordStart } = state;
     while (i < n) {
       const c = s.charCodeAt(i);
@@ -192,11 +198,11 @@ export class TextScanner {
             run = 1;
             while (run < MAX_DIGIT_RUN && is(s.charCodeAt(i + run), DIGIT)) run++;
             after = s.charCodeAt(i + run);
-            found = this.#digits;
-          } else if (c < 128 && this.#wordTrigger[c] === 1) {
+            found = digits;
+          } else if (c < 128 && wordTrigger[c] === 1) {
             if (!final && i + 1 >= n) break;
             const next = s.charCodeAt(i + 1);
-            found = (next < 128 ? this.#pairs[(c << 7) | next] : undefined) ?? this.#firsts[c];
+            found = (next < 128 ? pairs[(c << 7) | next] : undefined) ?? firsts[c];
             words = true;
           }
         }
@@ -208,7 +214,7 @@ export class TextScanner {
         }
       } else {
         wordStart = true;
-        found = c < 128 ? this.#chars[c] : undefined;
+        found = c < 128 ? chars[c] : undefined;
         if (found === undefined) {
           i++;
           continue;
