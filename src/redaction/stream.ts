@@ -80,6 +80,8 @@ class Stream implements StreamRedactor {
   #state: ScanState = { i: 0, last: 0, wordStart: true, out: '' };
   /** Custom patterns run over whole lines: the incomplete last line waits here. */
   #line = '';
+  /** Text that arrived while a long undecided tail waits (see `#offer`). */
+  #waiting = '';
   #ended = false;
 
   constructor(scanner: TextScanner) {
@@ -90,13 +92,29 @@ class Stream implements StreamRedactor {
     if (typeof chunk !== 'string') throw new TypeError('StreamRedactor.push expects a string');
     if (this.#ended) throw new Error('StreamRedactor.push after end()');
     if (this.#scanner.idle) return chunk;
-    if (!this.#scanner.hasCustom) return this.#feed(chunk, false);
+    if (!this.#scanner.hasCustom) return this.#offer(chunk);
     this.#line += chunk;
     const newline = this.#line.lastIndexOf('\n');
     if (newline < 0) return '';
     const lines = this.#line.slice(0, newline + 1);
     this.#line = this.#line.slice(newline + 1);
-    return this.#feed(this.#scanner.custom(lines, this.counts), false);
+    return this.#offer(this.#scanner.custom(lines, this.counts));
+  }
+
+  /**
+   * Scans again only once the new text is a quarter of the undecided tail's
+   * length: a long tail (a key block arriving in small pieces) is then re-read
+   * a bounded number of times per character, which keeps the work linear.
+   * Waiting is the same as having received larger chunks, so the output is
+   * unchanged; it only delays text that was already being held.
+   */
+  #offer(chunk: string): string {
+    this.#waiting += chunk;
+    const undecided = this.#text.length - this.#state.i;
+    if (this.#waiting.length * 4 < undecided) return '';
+    const text = this.#waiting;
+    this.#waiting = '';
+    return this.#feed(text, false);
   }
 
   end(): string {
@@ -105,7 +123,9 @@ class Stream implements StreamRedactor {
     if (this.#scanner.idle) return '';
     const rest = this.#scanner.hasCustom ? this.#scanner.custom(this.#line, this.counts) : '';
     this.#line = '';
-    return this.#feed(rest, true);
+    const text = this.#waiting + rest;
+    this.#waiting = '';
+    return this.#feed(text, true);
   }
 
   #feed(chunk: string, final: boolean): string {
