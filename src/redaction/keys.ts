@@ -29,6 +29,8 @@ export const SECRET_KEY_SUFFIXES: readonly string[] = [
   'signingkey',
   'masterkey',
   'connectionstring',
+  'accountkey',
+  'sharedaccesskey',
 ];
 
 /** Short names that would match too much as suffixes, so they match only as the whole key. */

@@ -196,36 +196,3 @@ describe('redactText: patterns', () => {
     expect(() => redactText(42 as unknown as string)).toThrow(TypeError);
   });
 });
-
-describe('redactText: linear time on hostile input', () => {
-  const MB = 1 << 20;
-  const fill = (unit: string) => unit.repeat(Math.ceil(MB / unit.length));
-
-  // A quadratic matcher needs hours for 1 MB of these; a linear one well under a second.
-  it.each([
-    ['a@', fill('a@')],
-    ['x@x.', fill('x@x.')],
-    ['1.', fill('1.')],
-    ['1.1.1.1 runs', fill('1.1.1.1.')],
-    ['eyJ.', fill('eyJ.')],
-    ['eyJ base64url', `eyJ${'A'.repeat(MB)}`],
-    ['eyJa-', fill('eyJa-')],
-    ['base64', fill('QUJDRA+/')],
-    ['sk-a', fill('sk-a')],
-    ['ghp_ runs', fill('ghp_a')],
-    ['colons', fill('a:')],
-    ['hex colons', fill('ab:')],
-    ['digits and spaces', fill('4 ')],
-    ['long digit run', '4'.repeat(MB)],
-    ['url userinfo', fill('http://a:b@')],
-    ['begin markers', fill('-----BEGIN PRIVATE KEY-----')],
-    ['password=', fill('password=')],
-    ['quoted keys', fill('"token":"')],
-    ['Bearer', fill('Bearer ')],
-    ['local part', `${'a'.repeat(MB)}@example`],
-  ])('1 MB of %s', (_name, input) => {
-    const started = performance.now();
-    redactText(input);
-    expect(performance.now() - started).toBeLessThan(5000);
-  });
-});
