@@ -88,9 +88,11 @@ export { CONFIG_VARIABLES } from './config/variables.js';
 export type { ConfigLogLevel, ConfigVariable } from './config/variables.js';
 export type {
   BulwarkConfig,
+  CircuitBreakerConfig,
   ConfigValues,
   EncryptionConfig,
   JwtConfig,
+  LlmConfig,
   LoadConfigOptions,
   MetricsConfig,
   ProductionReadinessOptions,
