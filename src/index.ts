@@ -50,6 +50,7 @@ export type {
   CircuitBreakerOptions,
   CircuitCacheOptions,
   CircuitCallContext,
+  CircuitCallOptions,
   CircuitResult,
   CircuitState,
 } from './llm/circuit-breaker.js';
