@@ -188,6 +188,13 @@ export type {
 
 export { guardOutbound } from './llm/guard-outbound.js';
 export type { GuardedPayload, GuardOutboundOptions } from './llm/guard-outbound.js';
+export { outputAudit } from './llm/output-audit.js';
+export type {
+  OutputAudit,
+  OutputAuditOptions,
+  OutputAuditRecord,
+  OutputAuditUsage,
+} from './llm/output-audit.js';
 
 export { hardened } from './preset/hardened.js';
 export type { HardenedFactory, HardenedMiddleware, HardenedOptions } from './preset/hardened.js';
