@@ -235,19 +235,9 @@ const recordCases: Case[] = [
     run: () => JSON.stringify(keysOnly(record)),
   },
   {
-    name: 'bulwark, keys only, redactor.stringify',
-    bytes: recordBytes,
-    run: () => keysOnly.stringify(record),
-  },
-  {
     name: 'bulwark, every category + stringify',
     bytes: recordBytes,
     run: () => JSON.stringify(everything(record)),
-  },
-  {
-    name: 'bulwark, every category, redactor.stringify',
-    bytes: recordBytes,
-    run: () => everything.stringify(record),
   },
   { name: `fast-redact ${version('fast-redact')}`, bytes: recordBytes, run: () => fast(record) },
   {

@@ -135,6 +135,8 @@ export type {
   RedactionReport,
   Redactor,
 } from './redaction/redact.js';
+export { createStreamRedactor, redactionTransform } from './redaction/stream.js';
+export type { StreamRedactor } from './redaction/stream.js';
 export { REDACTION_CATEGORIES } from './redaction/categories.js';
 export type {
   CategorySelection,

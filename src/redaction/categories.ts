@@ -2,7 +2,9 @@
  * Every built-in redaction category. `key` is a value under a secret-bearing
  * key name in a structure (`{password: ...}`); `assignment` is the same inside
  * text (`password=...`, `"token": "..."`, `Authorization: ...`); the others
- * are patterns found inside strings.
+ * are patterns found inside strings. `phone`, `iban`, `ssn` and `dob` are
+ * personal data rather than secrets: switch them off where that data is the
+ * point of the text.
  */
 export const REDACTION_CATEGORIES = [
   'key',
@@ -15,6 +17,10 @@ export const REDACTION_CATEGORIES = [
   'private_key',
   'url_credentials',
   'card',
+  'phone',
+  'iban',
+  'ssn',
+  'dob',
 ] as const;
 
 export type RedactionCategory = (typeof REDACTION_CATEGORIES)[number];

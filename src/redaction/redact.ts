@@ -1,4 +1,3 @@
-import { types } from 'node:util';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { defineOwn } from '../internal/own.js';
 import {
@@ -45,13 +44,6 @@ export interface Redactor {
   (value: unknown): unknown;
   /** Redacts one string. */
   text(text: string): string;
-  /**
-   * `JSON.stringify(redactor(value))` in one step, and faster: plain objects
-   * and arrays are redacted in place, serialised, and every write is undone
-   * before it returns; it copies instead wherever a write could be seen
-   * (docs/redaction.md). The input is unchanged when it returns.
-   */
-  stringify(value: unknown): string | undefined;
   /** Redacts and counts redactions per category (counting costs nothing when this is not used). */
   withReport(value: unknown): RedactionReport;
   /** Redacts one string and counts redactions per category. */
@@ -89,20 +81,14 @@ export function createRedactor(options?: RedactOptions): Redactor {
   check.done();
 
   const keys = new KeyMatcher(extraKeys);
-  const walker = new Walker(
-    enabled.has('key') ? keys : undefined,
-    new TextScanner(enabled, keys, custom),
-    maxDepth,
-  );
+  const scanner = new TextScanner(enabled, keys, custom);
+  const walker = new Walker(enabled.has('key') ? keys : undefined, scanner, maxDepth);
 
   const redactor = function redactorFunction(value: unknown): unknown {
     return walker.walk(value, undefined);
   } as Redactor;
   redactor.text = function redactText(text: string): string {
     return walker.text(text, undefined);
-  };
-  redactor.stringify = function redactToJson(value: unknown): string | undefined {
-    return walker.stringify(value);
   };
   redactor.withReport = function redactWithReport(value: unknown): RedactionReport {
     const counts: RedactionCounts = {};
@@ -112,7 +98,17 @@ export function createRedactor(options?: RedactOptions): Redactor {
     const counts: RedactionCounts = {};
     return { value: walker.text(text, counts), counts };
   };
+  SCANNERS.set(redactor, scanner);
   return redactor;
+}
+
+const SCANNERS = new WeakMap<Redactor, TextScanner>();
+
+/** The text engine behind a redactor, for the stream redactor. */
+export function scannerOf(redactor: Redactor): TextScanner {
+  const scanner = SCANNERS.get(redactor);
+  if (scanner === undefined) throw new TypeError('not a redactor made by createRedactor');
+  return scanner;
 }
 
 function selectCategories(
@@ -218,99 +214,6 @@ class Walker {
       path: [],
       inheritedEnumerables: hasInheritedEnumerables(),
     });
-  }
-
-  /**
-   * Serialises the redacted value without copying it: plain objects and arrays
-   * are redacted in place, serialised, and every write is undone before this
-   * returns, even when serialising throws. Anything else in the record (Errors,
-   * Maps, class instances, ...) is redacted as by `walk` and its copy put in
-   * place for the moment. When writing in place could be seen, or would differ
-   * from `walk` (a proxy, an accessor or read-only member, a renamed key, a cycle
-   * or the depth limit, members inherited from `Object.prototype`), it undoes
-   * what it wrote and serialises `walk`'s copy instead.
-   */
-  stringify(value: unknown): string | undefined {
-    const walk: Walk = {
-      counts: undefined,
-      path: [],
-      inheritedEnumerables: hasInheritedEnumerables(),
-    };
-    const undo: unknown[] = [];
-    try {
-      let inPlace = false;
-      try {
-        inPlace =
-          !walk.inheritedEnumerables &&
-          isInPlaceContainer(value) &&
-          this.#inPlace(value, walk, undo);
-      } catch {
-        // A getter or proxy trap threw: the copying walk marks that member unreadable.
-        inPlace = false;
-      }
-      if (inPlace) return JSON.stringify(value);
-    } finally {
-      for (let i = undo.length - 3; i >= 0; i -= 3) {
-        (undo[i] as Record<string, unknown>)[undo[i + 1] as string] = undo[i + 2];
-      }
-    }
-    return JSON.stringify(this.walk(value, undefined));
-  }
-
-  /**
-   * Redacts a plain object or array in place, logging each write in `undo`;
-   * false to fall back to a copy. Object members are settled in the loop:
-   * a helper call per member measurably slowed the walk that `stringify`
-   * exists to make cheap.
-   */
-  #inPlace(value: object, walk: Walk, undo: unknown[]): boolean {
-    const path = walk.path;
-    if (path.length >= this.#maxDepth || path.includes(value)) return false;
-    path.push(value);
-    const keys = this.#keys;
-    const scanner = this.#scanner;
-    const object = value as Record<string, unknown>;
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const child: unknown = value[i];
-        if (typeof child !== 'object' && (typeof child !== 'string' || scanner === undefined))
-          continue;
-        const next = this.#inPlaceChild(child, walk, undo);
-        if (next === FALL_BACK) return false;
-        if (next !== child && !write(object, String(i), child, next, undo)) return false;
-      }
-    } else {
-      for (const name in object) {
-        if (scanner !== undefined && scanner.scan(name, undefined) !== name) return false;
-        const child = object[name];
-        let next: unknown;
-        // The name first: most members are ruled out by it, whatever their value.
-        if (keys !== undefined && keys.matches(name))
-          next = isRedactable(child) ? KEY_MARKER : child;
-        else if (typeof child === 'string') {
-          next = scanner === undefined ? child : scanner.scan(child, undefined);
-        } else if (typeof child !== 'object' || child === null) continue;
-        else if (isInPlaceContainer(child)) {
-          if (!this.#inPlace(child, walk, undo)) return false;
-          continue;
-        } else next = this.#value(child, walk);
-        if (next !== child && !write(object, name, child, next, undo)) return false;
-      }
-    }
-    path.pop();
-    return true;
-  }
-
-  /**
-   * What replaces an array element in place: itself when unchanged or redacted
-   * where it is (a nested container), `FALL_BACK` when that container could
-   * not be, and a redacted copy of anything else (a string, an Error, a Map).
-   */
-  #inPlaceChild(child: unknown, walk: Walk, undo: unknown[]): unknown {
-    if (typeof child === 'object' && child !== null && isInPlaceContainer(child)) {
-      return this.#inPlace(child, walk, undo) ? child : FALL_BACK;
-    }
-    return this.#value(child, walk);
   }
 
   #value(value: unknown, walk: Walk): unknown {
@@ -486,35 +389,6 @@ function isRedactable(child: unknown): boolean {
   return (
     child !== null && child !== undefined && typeof child !== 'boolean' && child !== KEY_MARKER
   );
-}
-
-/**
- * Writes one member in place when no one can see the write: an own, writable
- * data member of an object that is not a proxy. Logs the old value for undoing.
- */
-function write(
-  object: Record<string, unknown>,
-  name: string,
-  old: unknown,
-  next: unknown,
-  undo: unknown[],
-): boolean {
-  if (types.isProxy(object) || Object.getOwnPropertyDescriptor(object, name)?.writable !== true) {
-    return false;
-  }
-  undo.push(object, name, old);
-  object[name] = next;
-  return true;
-}
-
-/** `stringify`'s signal that a nested container could not be redacted in place. */
-const FALL_BACK = Symbol('fall back');
-
-/** Plain objects and arrays: what `stringify` may redact in place. */
-function isInPlaceContainer(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null || proto === Array.prototype;
 }
 
 function readProperty(value: object, name: string): unknown {
