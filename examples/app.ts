@@ -12,7 +12,6 @@ import {
   apiKeyAuth,
   authRouter,
   checkPasswordPolicy,
-  circuitBreaker,
   costLimit,
   createApiKeyService,
   createTokenService,
@@ -35,13 +34,14 @@ import {
   type ProtectMetricsOptions,
   type RedisClientLike,
 } from '../src/index.js';
+import { Complete, createCompletions } from './complete.js';
 import {
-  isProviderFailure,
+  providerEndpointsFromEnv,
   type ChatMessage,
-  type Completion,
-  type CompletionInput,
   type Provider,
+  type ProviderEndpoints,
 } from './provider.js';
+import { createProviderKeys, mountProviderRoutes, type ProviderKeys } from './providers.js';
 import type { ExampleSettings } from './settings.js';
 import { createUserDirectory, type UserDirectory } from './users.js';
 
@@ -51,11 +51,16 @@ export interface ExampleOptions {
   provider: Provider;
   /** A client from `createRedisClient()`: tokens, API keys, users, limits and the breaker cache then live in Redis. */
   redis?: RedisClientLike;
+  /** Where the breaker's last good answers live (CIRCUIT_BREAKER_CACHE_URL); defaults to `redis`. */
+  cacheRedis?: RedisClientLike;
+  /** Provider base URLs, models and environment keys. @default the public endpoints, no keys */
+  endpoints?: ProviderEndpoints;
 }
 
 export interface Example {
   app: express.Express;
   users: UserDirectory;
+  providerKeys: ProviderKeys;
   /** Stops the breaker's timers; the caller closes Redis. */
   close(): void;
 }
@@ -88,18 +93,6 @@ const Echo = z.strictObject({
   message: z.string().min(1).max(2000),
   max_tokens: z.number().int().min(1).max(4096).optional(),
   temperature: z.number().min(0).max(2).optional(),
-});
-const Complete = z.strictObject({
-  messages: z
-    .array(
-      z.strictObject({
-        role: z.enum(['system', 'user', 'assistant']),
-        content: z.string().min(1).max(32_000),
-      }),
-    )
-    .min(1)
-    .max(50),
-  max_tokens: z.number().int().min(1).max(4096),
 });
 const Summarize = z.strictObject({ logs: z.string().min(1) });
 
@@ -160,7 +153,14 @@ function metricsProtection(config: BulwarkConfig): ProtectMetricsOptions | undef
 }
 
 /** Builds the hardened example API from a loaded config; no process concerns (ports, signals). */
-export function createExample({ config, settings, provider, redis }: ExampleOptions): Example {
+export function createExample({
+  config,
+  settings,
+  provider,
+  redis,
+  cacheRedis,
+  endpoints,
+}: ExampleOptions): Example {
   const prefix = settings.redisPrefix;
   const store = redis === undefined ? 'memory' : redis;
   const onStoreError = config.rateLimit.inMemoryFallbackEnabled ? 'memory-fallback' : 'fail-closed';
@@ -192,18 +192,6 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
     requireCaller,
   ];
 
-  // The provider deadline sits inside the request deadline, so a slow provider
-  // gets a stale answer or a 503 instead of the generic request timeout.
-  const breaker = circuitBreaker(
-    (input: CompletionInput, { signal }: { signal: AbortSignal }): Promise<Completion> =>
-      provider.complete(input, { signal }),
-    {
-      name: 'provider',
-      timeoutMs: Math.max(100, Math.floor(config.requestTimeoutMs * 0.8)),
-      isFailure: isProviderFailure,
-      cache: { store, ttlMs: 600_000, prefix: `${prefix}circuit:provider:` },
-    },
-  );
   const budget = costLimit({
     cost: (req) => (req.body as { max_tokens: number }).max_tokens,
     budget: settings.costBudgetTokens,
@@ -219,25 +207,25 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
     onStoreError,
   });
 
-  /** Calls the provider through the breaker; a refusal the caller caused becomes a 503 problem, never a 500. */
-  async function callProvider(
-    input: CompletionInput,
-  ): Promise<{ output: string; usage: number; stale: boolean }> {
-    try {
-      const result = await breaker.call(input);
-      return {
-        output: result.value.output,
-        usage: result.stale ? 0 : result.value.usage,
-        stale: result.stale,
-      };
-    } catch (error) {
-      if (error instanceof BulwarkError) throw error;
-      throw new BulwarkError('upstream.unavailable', {
-        detail: 'The provider refused the request.',
-        cause: error,
-      });
-    }
-  }
+  const providerKeys = createProviderKeys({
+    config,
+    store: authStore,
+    endpoints: endpoints ?? providerEndpointsFromEnv({}),
+    fallback: provider,
+  });
+  // The provider deadline sits inside the request deadline, so a slow provider
+  // gets a stale answer or a 503 instead of the generic request timeout.
+  const completions = createCompletions({
+    resolve: () => providerKeys.resolve(),
+    budget,
+    timeoutMs: Math.max(100, Math.floor(config.requestTimeoutMs * 0.8)),
+    cache: {
+      store: cacheRedis ?? store,
+      prefix: `${prefix}circuit:provider:`,
+    },
+    auditRate: config.llm.outputAuditRate,
+  });
+  const callProvider = (input: Parameters<typeof completions.call>[0]) => completions.call(input);
 
   prepareWorkspace(settings);
 
@@ -330,8 +318,8 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
       res.json({
         environment: config.environment,
         stores: redis === undefined ? 'memory' : 'redis',
-        provider: provider.name,
-        circuit: breaker.state,
+        provider: (await providerKeys.resolve()).name,
+        circuit: completions.breaker.state,
         users: await users.count(),
         api_keys: apiKeys.map((key) => ({
           id: key.id,
@@ -380,6 +368,8 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
     }),
   );
 
+  mountProviderRoutes(app, admin, providerKeys);
+
   // --- programs and the provider ------------------------------------------
 
   app.get('/v1/whoami', apiKeyAuth({ keys }), (req, res) => {
@@ -395,33 +385,7 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
     bearerOrKey,
     completeScopeForKeys(),
     validate({ body: Complete }),
-    (req: Request, res: Response, next: NextFunction) => {
-      // Redact before anything else sees the prompt; the budget is charged only for what may leave.
-      const { messages } = req.body as z.infer<typeof Complete>;
-      res.locals.guarded = guardOutbound({ messages }, { req });
-      next();
-    },
-    budget,
-    route(async (req, res) => {
-      const { max_tokens } = req.body as z.infer<typeof Complete>;
-      const guarded = res.locals.guarded as {
-        payload: { messages: ChatMessage[] };
-        redacted: Record<string, number>;
-      };
-      let answer: Awaited<ReturnType<typeof callProvider>>;
-      try {
-        answer = await callProvider({ messages: guarded.payload.messages, max_tokens });
-      } catch (error) {
-        await budget.settle(req, 0); // nothing was spent upstream
-        throw error;
-      }
-      await budget.settle(req, answer.usage);
-      res.json({
-        output: answer.output,
-        redacted: guarded.redacted,
-        ...(answer.stale ? { stale: true } : {}),
-      });
-    }),
+    completions.handlers,
   );
 
   // --- operations ----------------------------------------------------------
@@ -476,8 +440,9 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
   return {
     app,
     users,
+    providerKeys,
     close() {
-      breaker.shutdown();
+      completions.breaker.shutdown();
     },
   };
 }

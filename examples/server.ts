@@ -16,7 +16,7 @@ import {
   type BulwarkRedisClient,
 } from '../src/index.js';
 import { createExample, type Example } from './app.js';
-import { providerFromEnv, type Provider } from './provider.js';
+import { providerEndpointsFromEnv, providerFromEnv, type Provider } from './provider.js';
 import { loadExampleSettings, type ExampleSettings } from './settings.js';
 import type { UserDirectory } from './users.js';
 
@@ -88,6 +88,13 @@ async function main(): Promise<void> {
     }
   }
 
+  // The breaker's cache may live in its own Redis (CIRCUIT_BREAKER_CACHE_URL).
+  const cacheUrl = config.circuitBreaker.cacheUrl;
+  const cacheRedis =
+    cacheUrl === undefined || cacheUrl === config.rateLimit.storageUri
+      ? redis
+      : createRedisClient(cacheUrl);
+
   let provider: Provider;
   let example: Example;
   try {
@@ -96,11 +103,21 @@ async function main(): Promise<void> {
       config,
       settings,
       provider,
+      endpoints: providerEndpointsFromEnv(process.env),
       ...(redis === undefined ? {} : { redis }),
+      ...(cacheRedis === undefined ? {} : { cacheRedis }),
     });
   } catch (error) {
     if (error instanceof BulwarkConfigError) refuseToStart(error.problems);
     throw error;
+  }
+  // Stored provider keys are sealed: production must not run on without the key that opens them.
+  if (
+    config.production &&
+    config.encryption.key === undefined &&
+    (await example.providerKeys.any().catch(() => false))
+  ) {
+    refuseToStart(['ENCRYPTION_KEY is not set, but provider keys are stored sealed']);
   }
   await seedAdmin(example.users, settings);
 
@@ -134,16 +151,19 @@ async function main(): Promise<void> {
     deadline.unref();
     server.close(() => {
       example.close();
-      const client = redis;
-      const closeRedis =
-        client === undefined
-          ? Promise.resolve()
-          : client.quit().then(
-              () => undefined,
-              () => {
-                client.destroy();
-              },
-            );
+      const clients = [redis, cacheRedis === redis ? undefined : cacheRedis];
+      const closeRedis = Promise.all(
+        clients.map((client) =>
+          client === undefined
+            ? Promise.resolve()
+            : client.quit().then(
+                () => undefined,
+                () => {
+                  client.destroy();
+                },
+              ),
+        ),
+      );
       void closeRedis.then(() => {
         process.stdout.write('stopped\n');
         process.exit(0);
