@@ -121,11 +121,13 @@ export class ProviderStub {
       return;
     }
     // The events up to and including the first text delta, then a stall or a cut.
-    const firstText = events.findIndex(
-      (event) => event.includes('"content"') || event.includes('text_delta'),
-    );
-    for (const event of events.slice(0, firstText + 1)) res.write(event);
-    if (mode === 'break') res.destroy();
+    const marker = format === 'openai' ? '"delta":{"content"' : '"text_delta"';
+    const firstText = events.findIndex((event) => event.includes(marker));
+    const head = events.slice(0, firstText + 1).join('');
+    // Cut only once the pieces are on the wire, so the client sees them first.
+    res.write(head, () => {
+      if (mode === 'break') res.destroy();
+    });
   }
 
   #whole(format: ProviderWireFormat): unknown {
