@@ -126,6 +126,7 @@ describe('example gateway (memory stores)', () => {
       OPENAI_API_KEY: ENV_KEY,
       OPENAI_MODEL: 'test-model',
       ANTHROPIC_MODEL: 'test-claude',
+      LLM_OUTPUT_AUDIT_RATE: '1',
       ...urls,
     });
     admin = await login(server, 'admin', ADMIN_PASSWORD);
@@ -296,6 +297,28 @@ describe('example gateway (memory stores)', () => {
     } finally {
       stub.usage = { input: 5, output: 2 };
     }
+  });
+
+  it('records each exchange as a redacted llm.output event at LLM_OUTPUT_AUDIT_RATE=1', async () => {
+    stub.pieces = ['Reply to ', 'ann.test@example.com', ' today.'];
+    const res = await complete(server, admin, `audit me: ${FAKE.github}`, { stream: true });
+    expect(res.status).toBe(200);
+    await res.text();
+    await expect.poll(() => server.stderr.includes('audit me: [REDACTED:api_key]')).toBe(true);
+    const line = server.stderr
+      .split('\n')
+      .find((entry) => entry.includes('"llm.output"') && entry.includes('audit me'));
+    const event = JSON.parse(line!) as Record<string, unknown>;
+    expect(event).toMatchObject({
+      type: 'llm.output',
+      model: 'test-model',
+      prompt: 'user: audit me: [REDACTED:api_key]',
+      output: 'Reply to [REDACTED:email] today.',
+      usage: { total_tokens: 7 },
+    });
+    expect(server.stderr).not.toContain(FAKE.github);
+    expect(server.stderr).not.toContain('ann.test@example.com');
+    stub.pieces = ['stub ', 'answer'];
   });
 
   describe('provider keys', () => {
@@ -498,6 +521,35 @@ describe.runIf(hasRedis)('example gateway: ENCRYPTION_KEY rotation with Redis', 
       await server.stop();
     }
   }, 120_000);
+
+  it('keeps the stale-answer cache in CIRCUIT_BREAKER_CACHE_URL', async () => {
+    const cachePrefix = uniquePrefix('gateway-cache').replace(/[^A-Za-z0-9:_.-]/g, '');
+    const server = await ExampleProcess.start({
+      PORT: String(await freePort()),
+      ADMIN_PASSWORD,
+      // No REDIS_URL: everything else stays in memory, the cache alone goes to Redis.
+      CIRCUIT_BREAKER_CACHE_URL: SHARED_REDIS_URL,
+      BULWARK_REDIS_PREFIX: cachePrefix,
+      OPENAI_API_KEY: ENV_KEY,
+      ...urls,
+    });
+    try {
+      const token = await login(server, 'admin', ADMIN_PASSWORD);
+      stub.mode = 'ok';
+      expect((await complete(server, token, 'cache this answer')).status).toBe(200);
+      const keys = (await storedValues(cachePrefix)).filter((value) =>
+        value.startsWith(`${cachePrefix}circuit:provider:`),
+      );
+      expect(keys).toHaveLength(1);
+      stub.mode = 'fail';
+      const stale = await complete(server, token, 'cache this answer');
+      expect(await stale.json()).toMatchObject({ output: 'stub answer', stale: true });
+    } finally {
+      stub.mode = 'ok';
+      await server.stop();
+      await deleteKeys(cachePrefix);
+    }
+  }, 60_000);
 
   it('refuses to start in production without ENCRYPTION_KEY once a provider key is stored', async () => {
     const port = await freePort();
