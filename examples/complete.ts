@@ -177,7 +177,8 @@ export function createCompletions(options: CompletionsOptions): Completions {
       throw error;
     }
     await budget.settle(req, result.usage);
-    if (!result.stale) {
+    // Only a sampling audit needs the model's name, which costs a store read.
+    if (!result.stale && audit.rate > 0) {
       const provider = await resolve();
       audit.sample(req, {
         model: provider.model,
