@@ -12,7 +12,6 @@ import {
   apiKeyAuth,
   authRouter,
   checkPasswordPolicy,
-  circuitBreaker,
   costLimit,
   createApiKeyService,
   createTokenService,
@@ -39,13 +38,14 @@ import {
   type RedisClientLike,
   type StoreCheck,
 } from '../src/index.js';
+import { Complete, createCompletions } from './complete.js';
 import {
-  isProviderFailure,
+  providerEndpointsFromEnv,
   type ChatMessage,
-  type Completion,
-  type CompletionInput,
   type Provider,
+  type ProviderEndpoints,
 } from './provider.js';
+import { createProviderKeys, mountProviderRoutes, type ProviderKeys } from './providers.js';
 import type { ExampleSettings } from './settings.js';
 import { createUserDirectory, type UserDirectory } from './users.js';
 
@@ -57,11 +57,16 @@ export interface ExampleOptions {
   redis?: RedisClientLike;
   /** Readiness checks besides the stores' own (e.g. that start-up seeding is done). */
   readiness?: Readonly<Record<string, StoreCheck>>;
+  /** Where the breaker's last good answers live (CIRCUIT_BREAKER_CACHE_URL); defaults to `redis`. */
+  cacheRedis?: RedisClientLike;
+  /** Provider base URLs, models and environment keys. @default the public endpoints, no keys */
+  endpoints?: ProviderEndpoints;
 }
 
 export interface Example {
   app: express.Express;
   users: UserDirectory;
+  providerKeys: ProviderKeys;
   /** Stops the breaker's timers; the caller closes Redis. */
   close(): void;
 }
@@ -94,18 +99,6 @@ const Echo = z.strictObject({
   message: z.string().min(1).max(2000),
   max_tokens: z.number().int().min(1).max(4096).optional(),
   temperature: z.number().min(0).max(2).optional(),
-});
-const Complete = z.strictObject({
-  messages: z
-    .array(
-      z.strictObject({
-        role: z.enum(['system', 'user', 'assistant']),
-        content: z.string().min(1).max(32_000),
-      }),
-    )
-    .min(1)
-    .max(50),
-  max_tokens: z.number().int().min(1).max(4096),
 });
 const Summarize = z.strictObject({ logs: z.string().min(1) });
 
@@ -172,6 +165,8 @@ export function createExample({
   provider,
   redis,
   readiness = {},
+  cacheRedis,
+  endpoints,
 }: ExampleOptions): Example {
   const prefix = settings.redisPrefix;
   const store = redis === undefined ? 'memory' : redis;
@@ -204,18 +199,6 @@ export function createExample({
     requireCaller,
   ];
 
-  // The provider deadline sits inside the request deadline, so a slow provider
-  // gets a stale answer or a 503 instead of the generic request timeout.
-  const breaker = circuitBreaker(
-    (input: CompletionInput, { signal }: { signal: AbortSignal }): Promise<Completion> =>
-      provider.complete(input, { signal }),
-    {
-      name: 'provider',
-      timeoutMs: Math.max(100, Math.floor(config.requestTimeoutMs * 0.8)),
-      isFailure: isProviderFailure,
-      cache: { store, ttlMs: 600_000, prefix: `${prefix}circuit:provider:` },
-    },
-  );
   const budget = costLimit({
     cost: (req) => (req.body as { max_tokens: number }).max_tokens,
     budget: settings.costBudgetTokens,
@@ -231,25 +214,25 @@ export function createExample({
     onStoreError,
   });
 
-  /** Calls the provider through the breaker; a refusal the caller caused becomes a 503 problem, never a 500. */
-  async function callProvider(
-    input: CompletionInput,
-  ): Promise<{ output: string; usage: number; stale: boolean }> {
-    try {
-      const result = await breaker.call(input);
-      return {
-        output: result.value.output,
-        usage: result.stale ? 0 : result.value.usage,
-        stale: result.stale,
-      };
-    } catch (error) {
-      if (error instanceof BulwarkError) throw error;
-      throw new BulwarkError('upstream.unavailable', {
-        detail: 'The provider refused the request.',
-        cause: error,
-      });
-    }
-  }
+  const providerKeys = createProviderKeys({
+    config,
+    store: authStore,
+    endpoints: endpoints ?? providerEndpointsFromEnv({}),
+    fallback: provider,
+  });
+  // The provider deadline sits inside the request deadline, so a slow provider
+  // gets a stale answer or a 503 instead of the generic request timeout.
+  const completions = createCompletions({
+    resolve: () => providerKeys.resolve(),
+    budget,
+    timeoutMs: Math.max(100, Math.floor(config.requestTimeoutMs * 0.8)),
+    cache: {
+      store: cacheRedis ?? store,
+      prefix: `${prefix}circuit:provider:`,
+    },
+    auditRate: config.llm.outputAuditRate,
+  });
+  const callProvider = (input: Parameters<typeof completions.call>[0]) => completions.call(input);
 
   prepareWorkspace(settings);
 
@@ -349,8 +332,8 @@ export function createExample({
       res.json({
         environment: config.environment,
         stores: redis === undefined ? 'memory' : 'redis',
-        provider: provider.name,
-        circuit: breaker.state,
+        provider: (await providerKeys.resolve()).name,
+        circuit: completions.breaker.state,
         users: await users.count(),
         api_keys: apiKeys.map((key) => ({
           id: key.id,
@@ -399,6 +382,8 @@ export function createExample({
     }),
   );
 
+  mountProviderRoutes(app, admin, providerKeys);
+
   // --- programs and the provider ------------------------------------------
 
   app.get('/v1/whoami', apiKeyAuth({ keys }), (req, res) => {
@@ -414,33 +399,7 @@ export function createExample({
     bearerOrKey,
     completeScopeForKeys(),
     validate({ body: Complete }),
-    (req: Request, res: Response, next: NextFunction) => {
-      // Redact before anything else sees the prompt; the budget is charged only for what may leave.
-      const { messages } = req.body as z.infer<typeof Complete>;
-      res.locals.guarded = guardOutbound({ messages }, { req });
-      next();
-    },
-    budget,
-    route(async (req, res) => {
-      const { max_tokens } = req.body as z.infer<typeof Complete>;
-      const guarded = res.locals.guarded as {
-        payload: { messages: ChatMessage[] };
-        redacted: Record<string, number>;
-      };
-      let answer: Awaited<ReturnType<typeof callProvider>>;
-      try {
-        answer = await callProvider({ messages: guarded.payload.messages, max_tokens });
-      } catch (error) {
-        await budget.settle(req, 0); // nothing was spent upstream
-        throw error;
-      }
-      await budget.settle(req, answer.usage);
-      res.json({
-        output: answer.output,
-        redacted: guarded.redacted,
-        ...(answer.stale ? { stale: true } : {}),
-      });
-    }),
+    completions.handlers,
   );
 
   // --- operations ----------------------------------------------------------
@@ -493,8 +452,9 @@ export function createExample({
   return {
     app,
     users,
+    providerKeys,
     close() {
-      breaker.shutdown();
+      completions.breaker.shutdown();
     },
   };
 }

@@ -18,7 +18,7 @@ import {
   type BulwarkRedisClient,
 } from '../src/index.js';
 import { createExample, type Example } from './app.js';
-import { providerFromEnv, type Provider } from './provider.js';
+import { providerEndpointsFromEnv, providerFromEnv, type Provider } from './provider.js';
 import { loadExampleSettings, type ExampleSettings } from './settings.js';
 import type { UserDirectory } from './users.js';
 
@@ -188,6 +188,13 @@ async function main(): Promise<void> {
     });
   }
 
+  // The breaker's cache may live in its own Redis (CIRCUIT_BREAKER_CACHE_URL).
+  const cacheUrl = config.circuitBreaker.cacheUrl;
+  const cacheRedis =
+    cacheUrl === undefined || cacheUrl === config.rateLimit.storageUri
+      ? redis
+      : createRedisClient(cacheUrl);
+
   let provider: Provider;
   let example: Example;
   // Filled in once the app exists; its readiness check and the shutdown read it.
@@ -198,6 +205,7 @@ async function main(): Promise<void> {
       config,
       settings,
       provider,
+      endpoints: providerEndpointsFromEnv(env),
       ...(redis === undefined ? {} : { redis }),
       readiness: {
         admin: () =>
@@ -205,10 +213,19 @@ async function main(): Promise<void> {
             ? Promise.resolve()
             : Promise.reject(new Error('admin not seeded yet')),
       },
+      ...(cacheRedis === undefined ? {} : { cacheRedis }),
     });
   } catch (error) {
     if (error instanceof BulwarkConfigError) refuseToStart(error.problems);
     throw error;
+  }
+  // Stored provider keys are sealed: production must not run on without the key that opens them.
+  if (
+    config.production &&
+    config.encryption.key === undefined &&
+    (await example.providerKeys.any().catch(() => false))
+  ) {
+    refuseToStart(['ENCRYPTION_KEY is not set, but provider keys are stored sealed']);
   }
 
   const server = createServer(example.app);
@@ -242,7 +259,10 @@ async function main(): Promise<void> {
     seeding.current?.stop();
     server.close(() => {
       example.close();
-      void (redis === undefined ? Promise.resolve() : closeRedis(redis)).then(() => {
+      const clients = [redis, cacheRedis === redis ? undefined : cacheRedis];
+      void Promise.all(
+        clients.map((client) => (client === undefined ? Promise.resolve() : closeRedis(client))),
+      ).then(() => {
         process.stdout.write('stopped\n');
         process.exit(0);
       });

@@ -23,6 +23,7 @@ export const SECURITY_EVENT_TYPES = [
   'circuit.half_open',
   'circuit.closed',
   'llm.redacted',
+  'llm.output',
   'config.warning',
   'error.unhandled',
 ] as const;

@@ -55,6 +55,7 @@ export type {
   CircuitBreakerOptions,
   CircuitCacheOptions,
   CircuitCallContext,
+  CircuitCallOptions,
   CircuitResult,
   CircuitState,
 } from './llm/circuit-breaker.js';
@@ -103,9 +104,11 @@ export { CONFIG_VARIABLES } from './config/variables.js';
 export type { ConfigLogLevel, ConfigVariable } from './config/variables.js';
 export type {
   BulwarkConfig,
+  CircuitBreakerConfig,
   ConfigValues,
   EncryptionConfig,
   JwtConfig,
+  LlmConfig,
   LoadConfigOptions,
   MetricsConfig,
   ProductionReadinessOptions,
@@ -202,6 +205,13 @@ export type {
 
 export { guardOutbound } from './llm/guard-outbound.js';
 export type { GuardedPayload, GuardOutboundOptions } from './llm/guard-outbound.js';
+export { outputAudit } from './llm/output-audit.js';
+export type {
+  OutputAudit,
+  OutputAuditOptions,
+  OutputAuditRecord,
+  OutputAuditUsage,
+} from './llm/output-audit.js';
 
 export { hardened } from './preset/hardened.js';
 export type { HardenedFactory, HardenedMiddleware, HardenedOptions } from './preset/hardened.js';

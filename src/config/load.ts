@@ -214,6 +214,19 @@ class SettingReader {
     return found;
   }
 
+  /** A decimal from 0 to 1, e.g. a sampling rate. */
+  fraction(name: ConfigVariable, fallback: number): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const text = raw.value.trim();
+    const value = /^(0(\.\d{1,9})?|1(\.0{1,9})?|\.\d{1,9})$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= 0 && value <= 1)) {
+      this.#fail(name, `${raw.label} must be a number from 0 to 1${this.#got(name, raw.value)}`);
+      return fallback;
+    }
+    return value;
+  }
+
   storageUri(name: ConfigVariable): string | undefined {
     const raw = this.raw(name);
     if (raw === undefined) return undefined;
@@ -419,6 +432,9 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     'IP addresses or CIDR ranges like 10.0.0.0/8',
   );
 
+  const cacheUrl = read.storageUri('CIRCUIT_BREAKER_CACHE_URL') ?? storageUri;
+  const outputAuditRate = read.fraction('LLM_OUTPUT_AUDIT_RATE', 0);
+
   const draft: BulwarkConfig = {
     environment,
     production,
@@ -439,6 +455,8 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     maxBodyBytes,
     requestTimeoutMs,
     metrics: { username, password, allowIps },
+    circuitBreaker: { cacheUrl },
+    llm: { outputAuditRate },
     warnings: [],
   };
 
@@ -462,6 +480,8 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     trustedHosts: Object.freeze(trustedHosts),
     encryption: protect({ ...draft.encryption }, ['key', 'previousKeys']),
     metrics: protect({ ...draft.metrics }, ['username', 'password']),
+    circuitBreaker: protect({ ...draft.circuitBreaker }, ['cacheUrl']),
+    llm: protect({ ...draft.llm }, []),
     warnings: Object.freeze(warnings),
   });
   return { config, problems: read.problems, checks };

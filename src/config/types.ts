@@ -43,6 +43,16 @@ export interface EncryptionConfig {
   readonly previousKeys: readonly string[];
 }
 
+export interface CircuitBreakerConfig {
+  /** Where the breaker keeps last good answers: `redis://` or `rediss://`; defaults to `rateLimit.storageUri`. */
+  readonly cacheUrl: string | undefined;
+}
+
+export interface LlmConfig {
+  /** Fraction (0 to 1) of completions `outputAudit()` records as `llm.output` events; 0 turns it off. */
+  readonly outputAuditRate: number;
+}
+
 export interface MetricsConfig {
   readonly username: string | undefined;
   readonly password: string | undefined;
@@ -69,6 +79,8 @@ export interface BulwarkConfig {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: MetricsConfig;
+  readonly circuitBreaker: CircuitBreakerConfig;
+  readonly llm: LlmConfig;
   /** Problems worth a log line that do not stop start-up. */
   readonly warnings: readonly string[];
 }

@@ -5,9 +5,28 @@ import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { isRedisClient, redisCommand, type RedisClientLike } from '../stores/redis-client.js';
 
-/** What a provider call receives besides its input: a signal aborted on timeout. */
+/** What a provider call receives besides its input. */
 export interface CircuitCallContext {
+  /** Aborted at the deadline, or when the caller's own signal aborts. */
   readonly signal: AbortSignal;
+  /**
+   * For a streamed answer: call it as each chunk arrives. Until the first
+   * call, `timeoutMs` bounds the time to the first byte; each call then
+   * restarts the same deadline, which from there on bounds the gap between
+   * chunks. Once called, a failure still counts against the circuit but is
+   * rethrown instead of answered from the cache: part of the answer is out.
+   */
+  progress(): void;
+}
+
+/** Per-call options of `Breaker.call`. */
+export interface CircuitCallOptions {
+  /**
+   * The caller's signal, e.g. aborted when the client disconnects. Aborts the
+   * call at once; the call rejects with the signal's reason, which never
+   * counts against the circuit and is never answered from the cache.
+   */
+  signal?: AbortSignal;
 }
 
 /** A breaker answer: fresh from the provider, or the last good answer from the cache. */
@@ -55,7 +74,7 @@ export interface CircuitBreakerOptions<I> {
 
 export interface Breaker<I, O> {
   /** Calls the upstream through the circuit. Rejects with 503 `upstream.unavailable` when no answer can be given. */
-  call(input: I): Promise<CircuitResult<O>>;
+  call(input: I, options?: CircuitCallOptions): Promise<CircuitResult<O>>;
   readonly state: CircuitState;
   /** Stops the breaker's timers. */
   shutdown(): void;
@@ -141,10 +160,25 @@ function defaultKey(input: unknown): string {
 }
 
 class UpstreamTimeout extends Error {
-  constructor(ms: number) {
-    super(`upstream call timed out after ${String(ms)} ms`);
+  constructor(ms: number, streaming: boolean) {
+    super(
+      streaming
+        ? `upstream stream stalled for ${String(ms)} ms`
+        : `upstream call timed out after ${String(ms)} ms`,
+    );
     this.name = 'UpstreamTimeout';
   }
+}
+
+/** One call's state, shared by the wrapped function, the error filter and `call`. */
+interface CallState {
+  readonly signal: AbortSignal | undefined;
+  /** Set by the first `progress()`: the answer has started to flow. */
+  started: boolean;
+}
+
+function isCallState(value: unknown): value is CallState {
+  return typeof value === 'object' && value !== null && 'started' in value;
 }
 
 /**
@@ -153,6 +187,12 @@ class UpstreamTimeout extends Error {
  * probe is let through after `resetTimeoutMs`, and while the upstream fails
  * the last good answer for the same input is served from a cache, marked
  * stale. With no such answer, the call rejects with 503 `upstream.unavailable`.
+ *
+ * A streamed answer goes through the same breaker: the call consumes the
+ * stream and calls `context.progress()` per chunk, so `timeoutMs` bounds the
+ * time to the first byte and then each gap between chunks, and a stream that
+ * fails midway counts as a failure. Pass the client's signal to `call` so a
+ * disconnect aborts the provider request at once.
  *
  * @param fn the provider call; it should honour `context.signal`
  * @param [options.timeoutMs=10000]
@@ -227,20 +267,41 @@ export function circuitBreaker<I, O>(
       : memoryCache(ttlMs, maxEntries);
   }
 
-  const guarded = async (input: I): Promise<O> => {
+  const guarded = async (input: I, state: CallState): Promise<O> => {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const error = new UpstreamTimeout(timeoutMs);
-        controller.abort(error);
-        reject(error);
-      }, timeoutMs);
+    let stop: (error: unknown) => void = () => undefined;
+    const stopped = new Promise<never>((_resolve, reject) => {
+      stop = reject;
     });
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const error = new UpstreamTimeout(timeoutMs, state.started);
+        controller.abort(error);
+        stop(error);
+      }, timeoutMs);
+    };
+    const callerAborted = (): void => {
+      const reason: unknown = state.signal?.reason;
+      controller.abort(reason);
+      stop(reason);
+    };
+    state.signal?.addEventListener('abort', callerAborted, { once: true });
+    arm();
+    const context: CircuitCallContext = {
+      signal: controller.signal,
+      progress() {
+        if (controller.signal.aborted) return;
+        state.started = true;
+        arm();
+      },
+    };
     try {
-      return await Promise.race([fn(input, { signal: controller.signal }), deadline]);
+      return await Promise.race([fn(input, context), stopped]);
     } finally {
       clearTimeout(timer);
+      state.signal?.removeEventListener('abort', callerAborted);
     }
   };
 
@@ -253,7 +314,12 @@ export function circuitBreaker<I, O>(
     rollingCountTimeout: rollingWindowMs,
     rollingCountBuckets: 10,
     resetTimeout: resetTimeoutMs,
-    errorFilter: (error: unknown) => !isFailure(error),
+    // A caller who left says nothing about the upstream; neither does an error the caller caused.
+    // opossum passes the call's arguments after the error; its types omit them.
+    errorFilter: (error: unknown, ...args: unknown[]) => {
+      const state = args[1];
+      return (isCallState(state) && state.signal?.aborted === true) || !isFailure(error);
+    },
     enableSnapshots: false,
   });
   let openedAt = 0;
@@ -288,11 +354,20 @@ export function circuitBreaker<I, O>(
   }
 
   return {
-    async call(input: I): Promise<CircuitResult<O>> {
+    async call(input: I, options?: CircuitCallOptions): Promise<CircuitResult<O>> {
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError('circuitBreaker call: `signal` must be an AbortSignal');
+      }
+      // A caller already gone costs the upstream nothing.
+      signal?.throwIfAborted();
+      const state: CallState = { signal, started: false };
       let value: O;
       try {
-        value = await breaker.fire(input);
+        value = await breaker.fire(input, state);
       } catch (error) {
+        // The caller left, or part of a streamed answer is already out: no stale answer fits.
+        if (signal?.aborted === true || state.started) throw error;
         // An error the caller caused is theirs to see; it says nothing about the upstream.
         const refused = (error as { code?: unknown }).code === 'EOPENBREAKER';
         if (!refused && !(error instanceof UpstreamTimeout) && !isFailure(error)) {

@@ -40,8 +40,45 @@ describe('loadConfig defaults', () => {
       maxBodyBytes: 102_400,
       requestTimeoutMs: 30_000,
       metrics: { username: undefined, password: undefined, allowIps: [] },
+      circuitBreaker: { cacheUrl: undefined },
+      llm: { outputAuditRate: 0 },
       warnings: [],
     } satisfies BulwarkConfig);
+  });
+
+  it.each([
+    [{}, undefined],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/0' }, 'redis://127.0.0.1:6379/0'],
+    [
+      { REDIS_URL: 'redis://127.0.0.1:6379/0', CIRCUIT_BREAKER_CACHE_URL: 'redis://cache:6379/2' },
+      'redis://cache:6379/2',
+    ],
+  ])('reads the circuit-breaker cache URL from %j, defaulting to the Redis URL', (env, url) => {
+    expect(load(env).circuitBreaker.cacheUrl).toBe(url);
+  });
+
+  it.each([
+    ['0', 0],
+    ['0.05', 0.05],
+    ['.5', 0.5],
+    ['1', 1],
+  ])('reads LLM_OUTPUT_AUDIT_RATE=%s', (raw, rate) => {
+    expect(load({ LLM_OUTPUT_AUDIT_RATE: raw }).llm.outputAuditRate).toBe(rate);
+  });
+
+  it.each(['1.5', '-0.1', 'half', '5%', 'NaN', '1e-2'])(
+    'refuses LLM_OUTPUT_AUDIT_RATE=%s',
+    (raw) => {
+      expect(() => load({ LLM_OUTPUT_AUDIT_RATE: raw })).toThrow(
+        /LLM_OUTPUT_AUDIT_RATE must be a number from 0 to 1/,
+      );
+    },
+  );
+
+  it('refuses a CIRCUIT_BREAKER_CACHE_URL that is not a Redis URL, without echoing it', () => {
+    expect(() => load({ CIRCUIT_BREAKER_CACHE_URL: 'http://user:pw@cache' })).toThrow(
+      /CIRCUIT_BREAKER_CACHE_URL must be a redis:\/\/ or rediss:\/\/ URL$/,
+    );
   });
 
   it('turns HTTPS redirects on by default in production', () => {
@@ -60,6 +97,8 @@ describe('loadConfig defaults', () => {
       config.trustedHosts,
       config.encryption,
       config.metrics,
+      config.circuitBreaker,
+      config.llm,
       config.warnings,
     ]) {
       expect(Object.isFrozen(part)).toBe(true);

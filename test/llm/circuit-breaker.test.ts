@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   BulwarkError,
@@ -7,6 +7,7 @@ import {
   createRedisClient,
   securityEvents,
   type Breaker,
+  type CircuitCallContext,
   type SecurityEvent,
   whenRedisReady,
 } from '../../src/index.js';
@@ -203,6 +204,169 @@ describe('circuitBreaker', () => {
     expect(() => circuitBreaker(() => Promise.resolve(1), options as never)).toThrow(
       BulwarkConfigError,
     );
+  });
+});
+
+/**
+ * A streamed provider the test drives by hand: the call reports each chunk
+ * with `progress()` and ends (or fails) when the test says so.
+ */
+function manualStream() {
+  const stream = {
+    chunks: [] as string[],
+    signal: undefined as AbortSignal | undefined,
+    progress: (): void => undefined,
+    finish: (_error?: Error): void => undefined,
+    fn: (prompt: string, context: CircuitCallContext): Promise<string> =>
+      new Promise((resolve, reject) => {
+        stream.signal = context.signal;
+        stream.progress = () => {
+          context.progress();
+        };
+        stream.chunks = [];
+        context.signal.addEventListener('abort', () => {
+          reject(context.signal.reason as Error);
+        });
+        stream.finish = (error) => {
+          if (error === undefined) resolve(`streamed ${prompt}: ${stream.chunks.join('')}`);
+          else reject(error);
+        };
+      }),
+    chunk(text: string) {
+      stream.chunks.push(text);
+      stream.progress();
+    },
+  };
+  return stream;
+}
+
+function makeStreamed(stream: ReturnType<typeof manualStream>, extra = {}) {
+  const breaker = circuitBreaker(stream.fn, {
+    name: 'stream',
+    timeoutMs: 50,
+    volumeThreshold: 1,
+    resetTimeoutMs: 60_000,
+    ...extra,
+  });
+  breakers.push(breaker);
+  return breaker;
+}
+
+/** Lets the breaker's promise chain reach the call before the test drives it. */
+const settled = () => vi.advanceTimersByTimeAsync(0);
+
+describe('circuitBreaker with a streamed answer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('bounds the time to the first byte, then each gap, not the whole stream', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const stream = manualStream();
+    const breaker = makeStreamed(stream);
+    const call = breaker.call('a');
+    await settled();
+    // Six gaps of 40 ms: the whole stream takes 240 ms, five times the 50 ms deadline.
+    for (let i = 0; i < 6; i++) {
+      await vi.advanceTimersByTimeAsync(40);
+      stream.chunk(String(i));
+    }
+    stream.finish();
+    await expect(call).resolves.toEqual({ value: 'streamed a: 012345', stale: false });
+    expect(stream.signal?.aborted).toBe(false);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('times out a stream whose first byte does not come, and serves the cached answer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const stream = manualStream();
+    const breaker = makeStreamed(stream, { volumeThreshold: 5 });
+    const first = breaker.call('a');
+    await settled();
+    stream.chunk('x');
+    stream.finish();
+    await first;
+    const second = breaker.call('a');
+    await settled();
+    await vi.advanceTimersByTimeAsync(50);
+    await expect(second).resolves.toMatchObject({ value: 'streamed a: x', stale: true });
+    expect(stream.signal?.aborted).toBe(true);
+  });
+
+  it('rethrows a failure after the first byte, never stale, and counts it against the circuit', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const stream = manualStream();
+    const breaker = makeStreamed(stream, { volumeThreshold: 2, errorThresholdPercentage: 40 });
+    const first = breaker.call('a');
+    await settled();
+    stream.chunk('x');
+    stream.finish();
+    await first;
+
+    const broken = breaker.call('a');
+    await settled();
+    stream.chunk('half');
+    stream.finish(new Error('connection reset mid-stream'));
+    await expect(broken).rejects.toThrow('connection reset mid-stream');
+    expect(breaker.state).toBe('open');
+  });
+
+  it('aborts a stream that stalls after its first byte, and rethrows the stall', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const stream = manualStream();
+    const breaker = makeStreamed(stream);
+    const call = breaker.call('a');
+    await settled();
+    stream.chunk('x');
+    const outcome = call.then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    await vi.advanceTimersByTimeAsync(50);
+    expect(((await outcome) as Error).message).toMatch(/stalled for 50 ms/);
+    expect(stream.signal?.aborted).toBe(true);
+    expect(breaker.state).toBe('open');
+  });
+
+  it.each([
+    ['before the first byte', false],
+    ['mid-stream', true],
+  ])(
+    'aborts at once when the caller leaves %s, without counting it or serving stale',
+    async (_when, started) => {
+      const stream = manualStream();
+      const breaker = makeStreamed(stream, { timeoutMs: 60_000 });
+      const first = breaker.call('a');
+      await sleep(0);
+      stream.chunk('x');
+      stream.finish();
+      await first;
+
+      const client = new AbortController();
+      const call = breaker.call('a', { signal: client.signal });
+      await sleep(0);
+      if (started) stream.chunk('partial');
+      client.abort(new Error('client disconnected'));
+      await expect(call).rejects.toThrow('client disconnected');
+      expect(stream.signal?.aborted).toBe(true);
+      expect(breaker.state).toBe('closed');
+    },
+  );
+
+  it('refuses a call whose signal is already aborted, without calling the upstream', async () => {
+    const stub = stubProvider();
+    const breaker = make(stub);
+    const calls = stub.calls;
+    await expect(
+      breaker.call('a', { signal: AbortSignal.abort(new Error('gone')) }),
+    ).rejects.toThrow('gone');
+    expect(stub.calls).toBe(calls);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('refuses a signal that is not an AbortSignal', async () => {
+    const breaker = make(stubProvider());
+    await expect(breaker.call('a', { signal: {} as AbortSignal })).rejects.toThrow(TypeError);
   });
 });
 
