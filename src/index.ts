@@ -113,9 +113,13 @@ export {
   passwordNeedsRehash,
   checkPasswordPolicy,
   createPasswordPolicy,
+  createPasswordQueue,
 } from './auth/passwords.js';
 export type {
   HashPasswordOptions,
+  PasswordQueue,
+  PasswordQueueOptions,
+  QueueOption,
   VerifyPasswordOrDummyOptions,
   PasswordPolicy,
   PasswordPolicyRules,

@@ -1,4 +1,5 @@
 import bcrypt from 'bcryptjs';
+import { createHash, createHmac } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import request from 'supertest';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,6 +9,7 @@ import {
   authRouter,
   bodyLimits,
   BulwarkConfigError,
+  createPasswordQueue,
   errorHandler,
   hashPassword,
   jwtAuth,
@@ -205,8 +207,8 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         await built.agent.post('/auth/login').send({ username: 'alice', password: 'guess-test' });
         expect(built.users.lookups).toEqual(['nobody', 'alice']);
         expect(verifySpy.mock.calls).toEqual([
-          ['guess-test', undefined, { cost: COST }],
-          ['guess-test', HASHES.alice, { cost: COST }],
+          ['guess-test', undefined, expect.objectContaining({ cost: COST })],
+          ['guess-test', HASHES.alice, expect.objectContaining({ cost: COST })],
         ]);
         // Both answers are the same bytes: nothing tells the two apart.
         const unknown = await built.agent
@@ -227,7 +229,9 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
           .send({ username: 'alice', password: PASSWORD });
         expect(res.status).toBe(401);
         expect(res.body.code).toBe('auth.invalid_credentials');
-        expect(verifySpy.mock.calls).toEqual([[PASSWORD, undefined, { cost: COST }]]);
+        expect(verifySpy.mock.calls).toEqual([
+          [PASSWORD, undefined, expect.objectContaining({ cost: COST })],
+        ]);
       });
 
       it('reports failures without the password, and unknown usernames only as a digest', async () => {
@@ -243,6 +247,9 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
           usernameHash: expect.stringMatching(/^[0-9a-f]{16}$/),
         });
         expect(failed.events[1]).toMatchObject({ sub: 'u-alice' });
+        // Keyed: a plain SHA-256 of a guessed username does not find it.
+        const plain = createHash('sha256').update('typed-my-TEST-password-here').digest('hex');
+        expect(failed.events[0]!.usernameHash).not.toBe(plain.slice(0, 16));
         const text = JSON.stringify(failed.events);
         expect(text).not.toContain('typed-my-TEST-password-here');
         expect(text).not.toContain('pw-test');
@@ -713,6 +720,74 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         });
       },
     );
+  });
+
+  describe('login under load and username digests', () => {
+    const make = (router: Partial<AuthRouterOptions>) => build(factory, kinds[0]![1], { router });
+
+    it('answers 503 auth.overloaded with Retry-After when the password queue is full, then recovers', async () => {
+      const passwordQueue = createPasswordQueue({ maxPending: 1, retryAfterSeconds: 2 });
+      const built = make({ passwordQueue });
+      let release: () => void = () => undefined;
+      const busy = passwordQueue.run(
+        () =>
+          new Promise<void>((resolve) => {
+            release = resolve;
+          }),
+      );
+      const failed = collect('auth.failed');
+      const res = await built.agent
+        .post('/auth/login')
+        .send({ username: 'alice', password: PASSWORD });
+      failed.stop();
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('auth.overloaded');
+      expect(res.headers['retry-after']).toBe('2');
+      expect(res.body).not.toHaveProperty('access_token');
+      expect(built.counts.issue).toBe(0);
+      expect(failed.events).toHaveLength(1);
+      release();
+      await busy;
+      const later = await built.agent
+        .post('/auth/login')
+        .send({ username: 'alice', password: PASSWORD });
+      expect(later.status).toBe(200);
+      expect(built.counts.issue).toBe(1);
+    });
+
+    it('hashes unknown usernames with HMAC under usernameKey', async () => {
+      const usernameKey = 'test-FAKE-username-key-0123456789abcdef';
+      const built = make({ usernameKey, loginLimiter: false });
+      const failed = collect('auth.failed');
+      await built.agent.post('/auth/login').send({ username: 'ghost', password: 'pw-test' });
+      failed.stop();
+      const expected = createHmac('sha256', usernameKey).update('ghost').digest('hex');
+      expect(failed.events[0]).toMatchObject({ usernameHash: expected.slice(0, 16) });
+    });
+
+    it('derives the same username key from the same signing key, another from another', async () => {
+      const digest = async (secret?: string) => {
+        const tokens = hsTokens(kinds[0]![1](), secret === undefined ? {} : { secret });
+        const app = factory();
+        app.use(
+          '/auth',
+          authRouter({
+            tokens,
+            users: userTable().adapter,
+            passwordHashCost: COST,
+            loginLimiter: false,
+          }),
+        );
+        app.use(errorHandler());
+        const failed = collect('auth.failed');
+        await request(app).post('/auth/login').send({ username: 'ghost', password: 'pw-test' });
+        failed.stop();
+        return failed.events[0]!.usernameHash;
+      };
+      const first = await digest();
+      expect(await digest()).toBe(first);
+      expect(await digest('test-FAKE-another-signing-secret-0123456789')).not.toBe(first);
+    });
   });
 
   describe('loginLimiter', () => {

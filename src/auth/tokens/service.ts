@@ -8,6 +8,7 @@ import type { RefreshFamilyRef } from '../../stores/auth-store.js';
 import { syncReader } from '../../stores/memory-store.js';
 import { signEdDsa } from '../eddsa.js';
 import { AuthFailure } from '../failure.js';
+import { deriveUsernameKey } from '../username-hash.js';
 import { tokenSettings, type TokenServiceOptions } from './options.js';
 import { accessVerifier, ACCESS_TYPE, fail, type AccessClaims } from './verify.js';
 
@@ -52,6 +53,7 @@ interface FastVerifier {
 }
 // Kept beside each service rather than on it, as memoryStore() keeps its synchronous read.
 const fastVerifiers = new WeakMap<TokenService, FastVerifier>();
+const usernameKeys = new WeakMap<TokenService, Buffer>();
 
 /** `<session id>.<secret>`: the session id lets every store key of a refresh be named up front. */
 const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
@@ -333,6 +335,7 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     },
   };
   fastVerifiers.set(service, { verifyAccess, now: verifyAccessNow });
+  usernameKeys.set(service, deriveUsernameKey(signer.signKey));
   return service;
 }
 
@@ -345,4 +348,12 @@ export function fastVerifier(
 ): ((token: string) => AccessClaims | Promise<AccessClaims>) | undefined {
   const fast = fastVerifiers.get(service);
   return fast !== undefined && service.verifyAccess === fast.verifyAccess ? fast.now : undefined;
+}
+
+/**
+ * The per-deployment key for username digests a service `createTokenService()`
+ * made derives from its signing key; `undefined` for any other object.
+ */
+export function serviceUsernameKey(service: TokenService): Buffer | undefined {
+  return usernameKeys.get(service);
 }
