@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { processUsernameKey, usernameDigest, usernameKeyFrom } from '../auth/username-hash.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
@@ -13,7 +13,8 @@ export interface LoginRateLimitOptions extends LimiterBaseOptions {
   /** Body member holding the username (the body must be parsed first). @default 'username' */
   usernameField?: string;
   /**
-   * Count only failed attempts (responses with status >= 400), so a user who
+   * Count only failed attempts (responses with a 4xx status; a 5xx checked no
+   * password and is not counted), so a user who
    * logs in and out often is never locked out. Attempts are counted when they
    * start and given back when they succeed, so parallel guesses cannot slip
    * past the limit. @default true
@@ -46,6 +47,14 @@ const KNOWN: KnownKeys<LoginRateLimitOptions> = {
   ipWindowMs: true,
   usernameKey: true,
 };
+
+/**
+ * Only a refused guess counts: a 5xx (a full password queue, a store outage)
+ * checked no password, and must not lock a real user out.
+ */
+function notAFailedGuess(_req: Request, res: Response): boolean {
+  return res.statusCode < 400 || res.statusCode >= 500;
+}
 
 // Longer usernames are cut before hashing, bounding the work an attacker can ask for.
 const MAX_USERNAME_LENGTH = 256;
@@ -129,6 +138,7 @@ export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler 
     key: (req: Request) => `${ipKey(req, subnet)}|u:${usernameHash(key, req.body, field)}`,
     skip: base.skip,
     skipSuccessfulRequests: skipSuccessful,
+    requestWasSuccessful: notAFailedGuess,
   });
   if (ipLimit === false) return perUsername;
   const perIp = createLimiter({
@@ -141,6 +151,7 @@ export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler 
     key: (req: Request) => `${ipKey(req, subnet)}|all`,
     skip: base.skip,
     skipSuccessfulRequests: skipSuccessful,
+    requestWasSuccessful: notAFailedGuess,
   });
   return function loginRateLimitMiddleware(req, res, next) {
     perIp(req, res, (error?: unknown) => {

@@ -79,6 +79,27 @@ describe.each(EXPRESS_VERSIONS)('loginRateLimit on %s', (_name, factory) => {
     expect(state.attempts).toBe(attempts);
   });
 
+  it.each([500, 503])(
+    'does not count a %i (no password checked) as a failed guess',
+    async (status) => {
+      const app = factory();
+      app.use(factory.json());
+      let attempts = 0;
+      app.post('/login', loginRateLimit({ limit: 2, ipLimit: 2 }), (_req, res) => {
+        attempts++;
+        res.status(status).json({});
+      });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push(
+          (await request(app).post('/login').send({ username: 'olga', password: 'x-test' })).status,
+        );
+      }
+      expect(statuses).toEqual(Array<number>(5).fill(status));
+      expect(attempts).toBe(5);
+    },
+  );
+
   it('does not count successful logins against the per-IP limit', async () => {
     const { app } = loginApp(factory, { ipLimit: 2 });
     for (let i = 0; i < 5; i++) {
