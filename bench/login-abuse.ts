@@ -11,11 +11,14 @@
  * from another address. Reported: attacker requests a second by status, the
  * user's logins a second, and the user's latency (p50 / p95 / max) and statuses.
  *
- * - `unbounded`: no login limiter, a queue that never refuses (what an
- *   unbounded line did: every hash waits behind every other);
- * - `queue`: no login limiter, the default bounded queue;
- * - `defaults`: the default limiter (per IP and username, and per IP across
- *   usernames) and the default bounded queue.
+ * - `before`: the limiter per IP and username only (`ipLimit: false`) and a
+ *   queue that never refuses, as before the bounded queue and the per-IP limit;
+ * - `queue`: the same limiter, the default bounded queue;
+ * - `after`: the default limiter (per IP and username, and 20 failures per IP
+ *   across usernames) and the default bounded queue.
+ *
+ * BENCH_COST sets the bcrypt cost (default 12); BENCH_DURATION_MS the time per
+ * configuration.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -26,7 +29,8 @@ const ATTACKERS = 8;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 15_000);
 const USER_EVERY_MS = 250;
 const PASSWORD = 'FAKE-bench-Password-1';
-const CONFIGS = ['unbounded', 'queue', 'defaults'] as const;
+const COST = Number(process.env.BENCH_COST ?? 12);
+const CONFIGS = ['before', 'queue', 'after'] as const;
 type Config = (typeof CONFIGS)[number];
 
 async function serve(config: Config): Promise<void> {
@@ -39,7 +43,7 @@ async function serve(config: Config): Promise<void> {
     audience: 'bench',
     store: bulwark.memoryStore(),
   });
-  const passwordHash = await bulwark.hashPassword(PASSWORD);
+  const passwordHash = await bulwark.hashPassword(PASSWORD, { cost: COST });
   const user = { id: 'u-1', username: 'alice', passwordHash, roles: [] };
   const app = express();
   app.set('trust proxy', 1);
@@ -51,8 +55,9 @@ async function serve(config: Config): Promise<void> {
         findByUsername: (name) => Promise.resolve(name === 'alice' ? user : undefined),
         findById: (id) => Promise.resolve(id === 'u-1' ? user : undefined),
       },
-      ...(config === 'defaults' ? {} : { loginLimiter: false }),
-      ...(config === 'unbounded'
+      passwordHashCost: COST,
+      ...(config === 'after' ? {} : { loginLimiter: bulwark.loginRateLimit({ ipLimit: false }) }),
+      ...(config === 'before'
         ? { passwordQueue: bulwark.createPasswordQueue({ maxPending: 100_000 }) }
         : {}),
     }),
@@ -158,7 +163,7 @@ if (process.argv[2] === 'serve') {
       .map((l) => l.toFixed(2))
       .join(
         ' ',
-      )}; ${String(ATTACKERS)} attackers, ${String(DURATION_MS / 1000)} s per configuration`,
+      )}; ${String(ATTACKERS)} attackers, cost ${String(COST)}, ${String(DURATION_MS / 1000)} s per configuration`,
   );
   for (const config of CONFIGS) await run(config);
 }
