@@ -16,6 +16,7 @@ export const ERROR_CATALOG = {
   'auth.unauthorized': { status: 401, title: 'Unauthorized' },
   'auth.forbidden': { status: 403, title: 'Forbidden' },
   'auth.unavailable': { status: 503, title: 'Authentication unavailable' },
+  'auth.overloaded': { status: 503, title: 'Too many sign-ins in progress' },
   'password.weak': { status: 400, title: 'Password too weak' },
   'password.too_long': { status: 400, title: 'Password too long' },
   'rate_limit.exceeded': { status: 429, title: 'Too many requests' },

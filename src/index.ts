@@ -131,9 +131,13 @@ export {
   passwordNeedsRehash,
   checkPasswordPolicy,
   createPasswordPolicy,
+  createPasswordQueue,
 } from './auth/passwords.js';
 export type {
   HashPasswordOptions,
+  PasswordQueue,
+  PasswordQueueOptions,
+  QueueOption,
   VerifyPasswordOrDummyOptions,
   PasswordPolicy,
   PasswordPolicyRules,
@@ -175,6 +179,7 @@ export type { RedisStoreOptions } from './stores/redis-store.js';
 export type {
   AuthStore,
   RefreshFamilyInit,
+  RefreshFamilyRef,
   RefreshRotation,
   RefreshTokenInit,
 } from './stores/auth-store.js';

@@ -3,7 +3,6 @@ import type { Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { asyncMiddleware } from '../internal/async.js';
-import { sha256Hex } from '../internal/compare.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
 import { loginRateLimit } from '../rate-limit/login-rate-limit.js';
@@ -11,8 +10,15 @@ import { bodyAlreadyRead, bodyLimits } from '../request/body-limits.js';
 import { validate } from '../validation/validate.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
 import { jwtAuth } from './jwt-auth.js';
-import { hashPassword, passwordNeedsRehash, verifyPasswordOrDummy } from './passwords.js';
-import type { TokenPair, TokenService } from './tokens.js';
+import {
+  hashPassword,
+  passwordNeedsRehash,
+  sharedPasswordQueue,
+  verifyPasswordOrDummy,
+  type PasswordQueue,
+} from './passwords.js';
+import { serviceUsernameKey, type TokenPair, type TokenService } from './tokens.js';
+import { processUsernameKey, usernameDigest, usernameKeyFrom } from './username-hash.js';
 
 /** A user as the login routes need it. */
 export interface UserRecord {
@@ -51,6 +57,16 @@ export interface AuthRouterOptions {
   passwordHashCost?: number;
   /** `realm` of the `WWW-Authenticate` challenges. @default 'api' */
   realm?: string;
+  /**
+   * The bounded line login's bcrypt work waits in; when full, `/login` answers
+   * 503 `auth.overloaded` with `Retry-After`. @default the shared queue (`createPasswordQueue()` defaults)
+   */
+  passwordQueue?: PasswordQueue;
+  /**
+   * HMAC key (32+ bytes) for the `usernameHash` of `auth.failed` events and the
+   * default limiter's keys. @default derived (HKDF) from the token service's signing key
+   */
+  usernameKey?: string | Buffer;
 }
 
 const KNOWN: KnownKeys<AuthRouterOptions> = {
@@ -59,6 +75,8 @@ const KNOWN: KnownKeys<AuthRouterOptions> = {
   loginLimiter: true,
   passwordHashCost: true,
   realm: true,
+  passwordQueue: true,
+  usernameKey: true,
 };
 
 const TOKEN_METHODS = ['issue', 'refresh', 'revoke', 'verifyAccess'] as const;
@@ -181,16 +199,29 @@ export function authRouter(options: AuthRouterOptions): Router {
     check.problem('`loginLimiter` must be a middleware function, or false to switch it off');
   }
   const cost = check.number('passwordHashCost', { min: 10, max: 15, integer: true, default: 12 });
+  const queueGiven = check.raw('passwordQueue');
+  if (queueGiven !== undefined && !hasMethods<PasswordQueue>(queueGiven, ['run'])) {
+    check.problem('`passwordQueue` must come from createPasswordQueue()');
+  }
+  let keyGiven: Buffer | undefined;
+  if (check.has('usernameKey')) {
+    const key = usernameKeyFrom(check.raw('usernameKey'));
+    if (typeof key === 'string') check.problem(key);
+    else keyGiven = key;
+  }
   const { realm, missing: noCredentials, invalid: invalidToken } = realmChallenges(check);
   check.done();
   const service = tokens as TokenService;
   const adapter = users as UserAdapter;
-  const costOption = { cost };
+  const queue = (queueGiven as PasswordQueue | undefined) ?? sharedPasswordQueue();
+  const costOption = { cost, queue };
+  // One key per deployment: every replica with the same signing key derives the same one.
+  const usernameKey = keyGiven ?? serviceUsernameKey(service) ?? processUsernameKey();
 
   const limiter =
     limiterGiven === false
       ? undefined
-      : ((limiterGiven as RequestHandler | undefined) ?? loginRateLimit());
+      : ((limiterGiven as RequestHandler | undefined) ?? loginRateLimit({ usernameKey }));
   const limits = bodyLimits({ maxBytes: MAX_BODY_BYTES, maxDepth: 4 });
   // An app-level parser (express.json(), bodyLimits()) has already read and checked the body.
   const parseBody: RequestHandler = function authRouterBodyMiddleware(req, res, next) {
@@ -228,8 +259,15 @@ export function authRouter(options: AuthRouterOptions): Router {
     async (req: Request, res: Response): Promise<void> => {
       const { username, password } = req.body as LoginBody;
       const user = userRecord('findByUsername', await adapter.findByUsername(username));
-      // Always one bcrypt compare: against a dummy hash when the user does not exist.
-      const ok = await verifyPasswordOrDummy(password, user?.passwordHash, costOption);
+      let ok: boolean;
+      try {
+        // Always one bcrypt compare: against a dummy hash when the user does not exist.
+        ok = await verifyPasswordOrDummy(password, user?.passwordHash, costOption);
+      } catch (error) {
+        // A full line (auth.overloaded) is answered at once, with Retry-After.
+        refuse(req, res, error);
+        return;
+      }
       if (!ok || user === undefined) {
         rejectUnauthenticated(
           req,
@@ -239,7 +277,7 @@ export function authRouter(options: AuthRouterOptions): Router {
           noCredentials,
           // People type passwords into the username field: only a digest reaches the logs.
           user === undefined
-            ? { usernameHash: sha256Hex(username).slice(0, 16) }
+            ? { usernameHash: usernameDigest(usernameKey, username).slice(0, 16) }
             : { sub: user.id },
         );
         return;
@@ -301,7 +339,7 @@ export function authRouter(options: AuthRouterOptions): Router {
       const accessToken = (req.headers.authorization ?? '').slice('Bearer '.length);
       const body = req.body as LogoutBody;
       try {
-        await service.revoke(accessToken, body?.refresh_token);
+        await service.revoke(accessToken, body?.refresh_token, req);
       } catch (error) {
         refuse(req, res, error);
         return;

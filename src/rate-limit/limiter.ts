@@ -69,6 +69,8 @@ export interface LimiterSettings {
   key: (req: Request) => string;
   skip: ((req: Request) => boolean | Promise<boolean>) | undefined;
   skipSuccessfulRequests: boolean;
+  /** What counts as a success for `skipSuccessfulRequests`. @default status below 400 */
+  requestWasSuccessful?: (req: Request, res: Response) => boolean;
 }
 
 const MODES = ['fail-closed', 'fail-open', 'memory-fallback'] as const;
@@ -234,6 +236,9 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     keyGenerator: settings.key,
     ...(settings.skip === undefined ? {} : { skip: settings.skip }),
     skipSuccessfulRequests: settings.skipSuccessfulRequests,
+    ...(settings.requestWasSuccessful === undefined
+      ? {}
+      : { requestWasSuccessful: settings.requestWasSuccessful }),
     store: settings.store,
     passOnStoreError: false,
     logger: LOGGER,

@@ -1,8 +1,10 @@
 import bcryptjs from 'bcryptjs';
+import os from 'node:os';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   BulwarkError,
+  createPasswordQueue,
   hashPassword,
   passwordNeedsRehash,
   verifyPassword,
@@ -303,5 +305,91 @@ describe('verifyPasswordOrDummy', () => {
     const compare = vi.spyOn(freshBcrypt, 'compare');
     expect(await fresh.verifyPasswordOrDummy(PASSWORD, undefined)).toBe(false);
     expect(compare.mock.calls[0]?.[1]).toMatch(/^\$2b\$12\$/);
+  });
+});
+
+describe('createPasswordQueue', () => {
+  it('runs one task at a time, in order, and refuses past maxPending with auth.overloaded', async () => {
+    const queue = createPasswordQueue({ maxPending: 2 });
+    const order: string[] = [];
+    const releases: (() => void)[] = [];
+    const task = (name: string) => () =>
+      new Promise<string>((resolve) => {
+        order.push(`start ${name}`);
+        releases.push(() => {
+          order.push(`end ${name}`);
+          resolve(name);
+        });
+      });
+    const first = queue.run(task('a'));
+    const second = queue.run(task('b'));
+    expect(queue.pending).toBe(2);
+    await expect(queue.run(task('c'))).rejects.toMatchObject({
+      code: 'auth.overloaded',
+      status: 503,
+      headers: { 'Retry-After': '1' },
+    });
+    await vi.waitFor(() => {
+      expect(releases).toHaveLength(1);
+    });
+    releases[0]!();
+    expect(await first).toBe('a');
+    await vi.waitFor(() => {
+      expect(releases).toHaveLength(2);
+    });
+    releases[1]!();
+    expect(await second).toBe('b');
+    expect(order).toEqual(['start a', 'end a', 'start b', 'end b']);
+    await vi.waitFor(() => {
+      expect(queue.pending).toBe(0);
+    });
+    expect(await queue.run(() => Promise.resolve('d'))).toBe('d');
+  });
+
+  it('frees its place when a task fails', async () => {
+    const queue = createPasswordQueue({ maxPending: 1 });
+    await expect(queue.run(() => Promise.reject(new Error('bcrypt failed')))).rejects.toThrow(
+      'bcrypt failed',
+    );
+    await vi.waitFor(() => {
+      expect(queue.pending).toBe(0);
+    });
+    expect(await queue.run(() => Promise.resolve(1))).toBe(1);
+  });
+
+  it('lets hashPassword and verifyPassword refuse through a full queue', async () => {
+    const queue = createPasswordQueue({ maxPending: 1 });
+    let release: () => void = () => undefined;
+    const busy = queue.run(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(hashPassword(PASSWORD, { cost: 10, queue })).rejects.toMatchObject({
+      code: 'auth.overloaded',
+    });
+    await expect(
+      verifyPassword(PASSWORD, '$2b$10$' + 'a'.repeat(53), { queue }),
+    ).rejects.toMatchObject({
+      code: 'auth.overloaded',
+    });
+    release();
+    await busy;
+  });
+
+  it('defaults maxPending to a few hashes per core', () => {
+    expect(createPasswordQueue().maxPending).toBe(Math.max(4, 2 * os.availableParallelism()));
+  });
+
+  it.each([
+    [{ maxPending: 0 }],
+    [{ maxPending: 1.5 }],
+    [{ maxPending: '4' }],
+    [{ retryAfterSeconds: 0 }],
+    [{ size: 4 }],
+  ])('refuses %j', (options) => {
+    expect(() => createPasswordQueue(options as never)).toThrow(BulwarkConfigError);
+  });
+
+  it('refuses a queue that is not one', async () => {
+    await expect(hashPassword(PASSWORD, { queue: {} as never })).rejects.toThrow(
+      BulwarkConfigError,
+    );
   });
 });

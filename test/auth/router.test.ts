@@ -1,4 +1,5 @@
 import bcrypt from 'bcryptjs';
+import { createHash, createHmac } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import request from 'supertest';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -8,6 +9,7 @@ import {
   authRouter,
   bodyLimits,
   BulwarkConfigError,
+  createPasswordQueue,
   errorHandler,
   hashPassword,
   jwtAuth,
@@ -205,8 +207,8 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         await built.agent.post('/auth/login').send({ username: 'alice', password: 'guess-test' });
         expect(built.users.lookups).toEqual(['nobody', 'alice']);
         expect(verifySpy.mock.calls).toEqual([
-          ['guess-test', undefined, { cost: COST }],
-          ['guess-test', HASHES.alice, { cost: COST }],
+          ['guess-test', undefined, expect.objectContaining({ cost: COST })],
+          ['guess-test', HASHES.alice, expect.objectContaining({ cost: COST })],
         ]);
         // Both answers are the same bytes: nothing tells the two apart.
         const unknown = await built.agent
@@ -227,7 +229,9 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
           .send({ username: 'alice', password: PASSWORD });
         expect(res.status).toBe(401);
         expect(res.body.code).toBe('auth.invalid_credentials');
-        expect(verifySpy.mock.calls).toEqual([[PASSWORD, undefined, { cost: COST }]]);
+        expect(verifySpy.mock.calls).toEqual([
+          [PASSWORD, undefined, expect.objectContaining({ cost: COST })],
+        ]);
       });
 
       it('reports failures without the password, and unknown usernames only as a digest', async () => {
@@ -243,6 +247,9 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
           usernameHash: expect.stringMatching(/^[0-9a-f]{16}$/),
         });
         expect(failed.events[1]).toMatchObject({ sub: 'u-alice' });
+        // Keyed: a plain SHA-256 of a guessed username does not find it.
+        const plain = createHash('sha256').update('typed-my-TEST-password-here').digest('hex');
+        expect(failed.events[0]!.usernameHash).not.toBe(plain.slice(0, 16));
         const text = JSON.stringify(failed.events);
         expect(text).not.toContain('typed-my-TEST-password-here');
         expect(text).not.toContain('pw-test');
@@ -452,10 +459,19 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
           .send({ refresh_token: second.refresh_token });
         expect(newest.status).toBe(401);
         expect(newest.body.code).toBe('auth.token_revoked');
+        // So is every access token of the session, old and new, on every route.
+        const before = built.meRan();
+        for (const token of [first.access_token, second.access_token]) {
+          const me = await built.agent.get('/me').set('Authorization', `Bearer ${token}`);
+          expect(me.status).toBe(401);
+          expect(me.body.code).toBe('auth.token_revoked');
+        }
+        expect(built.meRan()).toBe(before);
       });
 
       it.each([
-        ['an unknown token', 'A'.repeat(43)],
+        ['an unknown token', `${'B'.repeat(22)}.${'A'.repeat(43)}`],
+        ['a token of the old shape', 'A'.repeat(43)],
         ['a malformed token', 'not-a-refresh-token'],
         ['an access token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'],
       ])('answers %s with 401 auth.invalid_token', async (_case, token) => {
@@ -580,6 +596,85 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         expect(refreshed.status).toBe(200);
       });
 
+      it('ends every access token of the session with only the bearer', async () => {
+        const built = make();
+        const first = await loginPair(built);
+        const second = (
+          await built.agent.post('/auth/refresh').send({ refresh_token: first.refresh_token })
+        ).body as TokenPair;
+        const res = await built.agent
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${second.access_token}`);
+        expect(res.status).toBe(204);
+        const before = built.meRan();
+        for (const token of [first.access_token, second.access_token]) {
+          const me = await built.agent.get('/me').set('Authorization', `Bearer ${token}`);
+          expect(me.status).toBe(401);
+          expect(me.body.code).toBe('auth.token_revoked');
+        }
+        expect(built.meRan()).toBe(before);
+        const refreshed = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: second.refresh_token });
+        expect(refreshed.status).toBe(401);
+        expect(refreshed.body.code).toBe('auth.token_revoked');
+      });
+
+      it("ignores another user's refresh token: their session stays alive", async () => {
+        const built = make();
+        const alice = await loginPair(built);
+        const bob = await loginPair(built, 'bob', BOB_PASSWORD);
+        const failed = collect('auth.failed');
+        const res = await built.agent
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${alice.access_token}`)
+          .send({ refresh_token: bob.refresh_token });
+        failed.stop();
+        expect(res.status).toBe(204);
+        expect(failed.events.map((e) => [e.reason, e.sub])).toEqual([
+          ['foreign_refresh_token', 'u-alice'],
+        ]);
+        // Bob's session: untouched.
+        const bobMe = await built.agent
+          .get('/me')
+          .set('Authorization', `Bearer ${bob.access_token}`);
+        expect(bobMe.status).toBe(200);
+        expect(bobMe.body.sub).toBe('u-bob');
+        const bobRefresh = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: bob.refresh_token });
+        expect(bobRefresh.status).toBe(200);
+        // Alice's session: ended, as her logout asked.
+        const aliceMe = await built.agent
+          .get('/me')
+          .set('Authorization', `Bearer ${alice.access_token}`);
+        expect(aliceMe.status).toBe(401);
+        expect(aliceMe.body.code).toBe('auth.token_revoked');
+        const aliceRefresh = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: alice.refresh_token });
+        expect(aliceRefresh.status).toBe(401);
+      });
+
+      it("ignores the refresh token of the same user's other session", async () => {
+        const built = make();
+        const laptop = await loginPair(built);
+        const phone = await loginPair(built);
+        const res = await built.agent
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${laptop.access_token}`)
+          .send({ refresh_token: phone.refresh_token });
+        expect(res.status).toBe(204);
+        const phoneMe = await built.agent
+          .get('/me')
+          .set('Authorization', `Bearer ${phone.access_token}`);
+        expect(phoneMe.status).toBe(200);
+        const phoneRefresh = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: phone.refresh_token });
+        expect(phoneRefresh.status).toBe(200);
+      });
+
       it('refuses an extra body key with 400 and keeps the session', async () => {
         const built = make();
         const pair = await loginPair(built);
@@ -612,10 +707,12 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
               .post('/auth/logout')
               .set('Authorization', `Bearer ${pair.access_token}`);
             expect(logout.status).toBe(204);
+            // Logout with only the bearer ends the session: its refresh token is refused too.
             const refreshed = await built.agent
               .post('/auth/refresh')
               .send({ refresh_token: pair.refresh_token });
-            expect(refreshed.status).toBe(200);
+            expect(refreshed.status).toBe(401);
+            expect(refreshed.body.code).toBe('auth.token_revoked');
             expect(warning).not.toHaveBeenCalled();
           } finally {
             warning.mockRestore();
@@ -623,6 +720,74 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         });
       },
     );
+  });
+
+  describe('login under load and username digests', () => {
+    const make = (router: Partial<AuthRouterOptions>) => build(factory, kinds[0]![1], { router });
+
+    it('answers 503 auth.overloaded with Retry-After when the password queue is full, then recovers', async () => {
+      const passwordQueue = createPasswordQueue({ maxPending: 1, retryAfterSeconds: 2 });
+      const built = make({ passwordQueue });
+      let release: () => void = () => undefined;
+      const busy = passwordQueue.run(
+        () =>
+          new Promise<void>((resolve) => {
+            release = resolve;
+          }),
+      );
+      const failed = collect('auth.failed');
+      const res = await built.agent
+        .post('/auth/login')
+        .send({ username: 'alice', password: PASSWORD });
+      failed.stop();
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('auth.overloaded');
+      expect(res.headers['retry-after']).toBe('2');
+      expect(res.body).not.toHaveProperty('access_token');
+      expect(built.counts.issue).toBe(0);
+      expect(failed.events).toHaveLength(1);
+      release();
+      await busy;
+      const later = await built.agent
+        .post('/auth/login')
+        .send({ username: 'alice', password: PASSWORD });
+      expect(later.status).toBe(200);
+      expect(built.counts.issue).toBe(1);
+    });
+
+    it('hashes unknown usernames with HMAC under usernameKey', async () => {
+      const usernameKey = 'test-FAKE-username-key-0123456789abcdef';
+      const built = make({ usernameKey, loginLimiter: false });
+      const failed = collect('auth.failed');
+      await built.agent.post('/auth/login').send({ username: 'ghost', password: 'pw-test' });
+      failed.stop();
+      const expected = createHmac('sha256', usernameKey).update('ghost').digest('hex');
+      expect(failed.events[0]).toMatchObject({ usernameHash: expected.slice(0, 16) });
+    });
+
+    it('derives the same username key from the same signing key, another from another', async () => {
+      const digest = async (secret?: string) => {
+        const tokens = hsTokens(kinds[0]![1](), secret === undefined ? {} : { secret });
+        const app = factory();
+        app.use(
+          '/auth',
+          authRouter({
+            tokens,
+            users: userTable().adapter,
+            passwordHashCost: COST,
+            loginLimiter: false,
+          }),
+        );
+        app.use(errorHandler());
+        const failed = collect('auth.failed');
+        await request(app).post('/auth/login').send({ username: 'ghost', password: 'pw-test' });
+        failed.stop();
+        return failed.events[0]!.usernameHash;
+      };
+      const first = await digest();
+      expect(await digest()).toBe(first);
+      expect(await digest('test-FAKE-another-signing-secret-0123456789')).not.toBe(first);
+    });
   });
 
   describe('loginLimiter', () => {

@@ -31,7 +31,83 @@ describe.each(EXPRESS_VERSIONS)('loginRateLimit on %s', (_name, factory) => {
       .send({ username: 'dave', password: 'wrong-test' });
     expect(res.body).toMatchObject({ code: 'rate_limit.exceeded', status: 429 });
     expect(res.headers['retry-after']).toMatch(/^\d+$/);
-    expect(res.headers['ratelimit-policy']).toMatch(/^"5-in-60s"; q=5; w=60;/);
+    // Both policies are announced (draft-8 lists several): per IP and username, and per IP.
+    expect(res.headers['ratelimit-policy']).toMatch(/"5-in-60s"; q=5; w=60;/);
+    expect(res.headers['ratelimit-policy']).toMatch(/"20-in-900s"; q=20; w=900;/);
+  });
+
+  it('refuses password spraying: 20 failed logins from one IP across usernames, then 429', async () => {
+    const { app, state } = loginApp(factory);
+    const statuses = [];
+    for (let i = 0; i < 22; i++) {
+      statuses.push(
+        (
+          await request(app)
+            .post('/login')
+            .send({ username: `user-${String(i)}`, password: 'Spring2026!-test' })
+        ).status,
+      );
+    }
+    expect(statuses).toEqual([...Array<number>(20).fill(401), 429, 429]);
+    expect(state.attempts).toBe(20);
+    const res = await request(app)
+      .post('/login')
+      .send({ username: 'fresh-user', password: 'correct-test-password' });
+    expect(res.status).toBe(429);
+    expect(res.body.code).toBe('rate_limit.exceeded');
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(state.attempts).toBe(20);
+  });
+
+  it.each([
+    [{ ipLimit: 3 }, [401, 401, 401, 429], 3],
+    [{ ipLimit: 3, ipWindowMs: 60_000 }, [401, 401, 401, 429], 3],
+    [{ ipLimit: false as const }, [401, 401, 401, 401], 4],
+  ])('takes %j for the per-IP limit', async (options, expected, attempts) => {
+    const { app, state } = loginApp(factory, options);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (
+          await request(app)
+            .post('/login')
+            .send({ username: `u${String(i)}`, password: 'x-test' })
+        ).status,
+      );
+    }
+    expect(statuses).toEqual(expected);
+    expect(state.attempts).toBe(attempts);
+  });
+
+  it.each([500, 503])(
+    'does not count a %i (no password checked) as a failed guess',
+    async (status) => {
+      const app = factory();
+      app.use(factory.json());
+      let attempts = 0;
+      app.post('/login', loginRateLimit({ limit: 2, ipLimit: 2 }), (_req, res) => {
+        attempts++;
+        res.status(status).json({});
+      });
+      const statuses = [];
+      for (let i = 0; i < 5; i++) {
+        statuses.push(
+          (await request(app).post('/login').send({ username: 'olga', password: 'x-test' })).status,
+        );
+      }
+      expect(statuses).toEqual(Array<number>(5).fill(status));
+      expect(attempts).toBe(5);
+    },
+  );
+
+  it('does not count successful logins against the per-IP limit', async () => {
+    const { app } = loginApp(factory, { ipLimit: 2 });
+    for (let i = 0; i < 5; i++) {
+      const ok = await request(app)
+        .post('/login')
+        .send({ username: `member-${String(i)}`, password: 'correct-test-password' });
+      expect(ok.status).toBe(200);
+    }
   });
 
   it.each([
@@ -151,6 +227,12 @@ describe('loginRateLimit options', () => {
     ['usernameField 5', { usernameField: 5 }],
     ["skipSuccessfulRequests 'true'", { skipSuccessfulRequests: 'true' }],
     ['keyBy (not a login option)', { keyBy: 'ip' }],
+    ['ipLimit 0', { ipLimit: 0 }],
+    ['ipLimit true', { ipLimit: true }],
+    ["ipLimit '20'", { ipLimit: '20' }],
+    ['ipWindowMs 10', { ipWindowMs: 10 }],
+    ['usernameKey too short', { usernameKey: 'test-FAKE-short' }],
+    ['usernameKey a number', { usernameKey: 12345 }],
     ['unknown key', { maxAttempts: 5 }],
   ])('refuses %s', (_case, options) => {
     expect(() => loginRateLimit(options as LoginRateLimitOptions)).toThrow(BulwarkConfigError);
