@@ -78,6 +78,7 @@ export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './valid
 export type { ValidationIssue } from './validation/issues.js';
 
 export { resolveWithin, resolveWithinReal } from './paths/resolve.js';
+export type { RealPathOptions } from './paths/resolve.js';
 export { pathGuard } from './paths/guard.js';
 export type { PathGuardOptions, PathSource } from './paths/guard.js';
 export { PathTraversalError } from './paths/rules.js';
