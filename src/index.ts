@@ -27,6 +27,8 @@ export { bodyLimits } from './request/body-limits.js';
 export type { BodyLimitsOptions } from './request/body-limits.js';
 export { requestTimeout } from './request/request-timeout.js';
 export type { RequestTimeoutOptions } from './request/request-timeout.js';
+export { serverTimeouts } from './request/server-timeouts.js';
+export type { ServerTimeouts, ServerTimeoutsOptions } from './request/server-timeouts.js';
 
 export { securityHeaders, DEFAULT_PERMISSIONS_POLICY } from './headers/security-headers.js';
 export type { SecurityHeadersOptions, SecurityHeadersProfile } from './headers/security-headers.js';
