@@ -13,6 +13,7 @@ import {
   createRedisClient,
   hashPassword,
   isBulwarkError,
+  serverTimeouts,
   verifyPassword,
   whenRedisReady,
   type BulwarkRedisClient,
@@ -228,12 +229,10 @@ async function main(): Promise<void> {
     refuseToStart(['ENCRYPTION_KEY is not set, but provider keys are stored sealed']);
   }
 
-  const server = createServer(example.app);
   // Slow clients: a request must send its headers within 10 s and all of it
-  // within 30 s (slowloris); idle keep-alive connections close after 5 s.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
+  // within 30 s (slowloris), checked every second; idle keep-alive connections
+  // close after 5 s.
+  const server = createServer(serverTimeouts(), example.app);
 
   let stopping = false;
   // Responses not yet sent, so shutdown can tell their keep-alive clients not

@@ -27,6 +27,8 @@ export { bodyLimits } from './request/body-limits.js';
 export type { BodyLimitsOptions } from './request/body-limits.js';
 export { requestTimeout } from './request/request-timeout.js';
 export type { RequestTimeoutOptions } from './request/request-timeout.js';
+export { serverTimeouts } from './request/server-timeouts.js';
+export type { ServerTimeouts, ServerTimeoutsOptions } from './request/server-timeouts.js';
 
 export { securityHeaders, DEFAULT_PERMISSIONS_POLICY } from './headers/security-headers.js';
 export type { SecurityHeadersOptions, SecurityHeadersProfile } from './headers/security-headers.js';
@@ -92,6 +94,7 @@ export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './valid
 export type { ValidationIssue } from './validation/issues.js';
 
 export { resolveWithin, resolveWithinReal } from './paths/resolve.js';
+export type { RealPathOptions } from './paths/resolve.js';
 export { pathGuard } from './paths/guard.js';
 export type { PathGuardOptions, PathSource } from './paths/guard.js';
 export { PathTraversalError } from './paths/rules.js';

@@ -4,6 +4,7 @@ import { BulwarkError } from '../errors.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { safeEqual, sha256Hex } from '../internal/compare.js';
 import { Memo } from '../internal/memo.js';
+import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import type { AuthStore } from '../stores/auth-store.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
@@ -339,7 +340,10 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): RequestHandler {
     async (req: Request, res: Response, next: NextFunction): Promise<void> => {
       const fromHeader = req.headers['x-api-key'];
       const fromBearer = BEARER_KEY.exec(req.headers.authorization ?? '')?.[1];
-      if (fromHeader !== undefined && fromBearer !== undefined) {
+      if (
+        (fromHeader !== undefined && fromBearer !== undefined) ||
+        (req.headers.authorization !== undefined && isRepeated(req, 'authorization'))
+      ) {
         rejectUnauthenticated(req, res, 'auth.invalid_api_key', 'ambiguous_credentials', invalid);
         return;
       }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isPromiseLike } from '../internal/async.js';
+import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
 import { fastVerifier, type AccessClaims, type TokenService } from './tokens.js';
@@ -51,6 +52,11 @@ export function jwtAuth(options: JwtAuthOptions): RequestHandler {
         return;
       }
       rejectUnauthenticated(req, res, 'auth.missing_credentials', 'missing_credentials', missing);
+      return;
+    }
+    // Node keeps the first of two Authorization lines; which one a proxy used is unknown.
+    if (isRepeated(req, 'authorization')) {
+      rejectUnauthenticated(req, res, 'auth.invalid_token', 'duplicate_authorization', invalid);
       return;
     }
     const token = BEARER.exec(header)?.[1];

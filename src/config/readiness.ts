@@ -9,6 +9,7 @@ import type {
   ReadinessCheckId,
   ReadinessStatus,
 } from './types.js';
+import { guessableSecret } from './secret-strength.js';
 import type { ConfigVariable } from './variables.js';
 
 /** The prefix the example server gives the secrets it generates for development. */
@@ -63,6 +64,13 @@ const PLACEHOLDER_FRAGMENTS = [
   'replace-this',
   'your-secret',
   'your_secret',
+  'your-256-bit-secret',
+  'supersecret',
+  'super-secret',
+  'super_secret',
+  'not-a-secret',
+  'notasecret',
+  'insecure',
   'placeholder',
 ];
 
@@ -82,7 +90,7 @@ export function secretWeakness(value: string): string | undefined {
   if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) {
     return `is shorter than ${String(MIN_SECRET_BYTES)} bytes`;
   }
-  return undefined;
+  return guessableSecret(value);
 }
 
 /** Why a hex key is unfit, or `undefined` when it is 32 bytes that look random. */

@@ -16,8 +16,12 @@ export type SecretBoxKeyMaterial = string | Uint8Array;
 export interface SecretBoxKeyEntry {
   /** 1–64 characters of `A-Z a-z 0-9 _ -`. @default a hash prefix of the key */
   id?: string;
+  /** The JOSE spelling of `id`; give one of them (or both with the same value). */
+  kid?: string;
   key: SecretBoxKeyMaterial;
 }
+
+const ENTRY_MEMBERS: ReadonlySet<string> = new Set(['id', 'kid', 'key']);
 
 export interface SecretBoxOptions {
   /**
@@ -164,6 +168,29 @@ interface RawEntry {
   where: string;
 }
 
+/**
+ * One `{ id | kid, key }` entry. Unknown members are refused like unknown
+ * options: a misspelt id would otherwise fall back to a derived one silently.
+ */
+function entryOf(
+  check: OptionChecker<SecretBoxOptions>,
+  entry: Record<string, unknown>,
+  where: string,
+): RawEntry {
+  for (const name of Object.keys(entry)) {
+    if (!ENTRY_MEMBERS.has(name)) {
+      check.problem(
+        `${where} has an unknown member \`${name}\` (expected \`id\` or \`kid\`, and \`key\`)`,
+      );
+    }
+  }
+  const { id, kid, key } = entry;
+  if (id !== undefined && kid !== undefined && id !== kid) {
+    check.problem(`${where} gives \`id\` and \`kid\` with different values; give one`);
+  }
+  return { material: key, id: id ?? kid, where };
+}
+
 function entriesOf(check: OptionChecker<SecretBoxOptions>): RawEntry[] {
   const keys = check.raw('keys');
   const single = check.raw('key');
@@ -180,8 +207,7 @@ function entriesOf(check: OptionChecker<SecretBoxOptions>): RawEntry[] {
     return keys.map((entry: unknown, i): RawEntry => {
       const where = `\`keys[${String(i)}]\``;
       if (typeof entry === 'object' && entry !== null && !(entry instanceof Uint8Array)) {
-        const { id, key } = entry as Partial<SecretBoxKeyEntry>;
-        return { material: key, id, where };
+        return entryOf(check, entry as Record<string, unknown>, where);
       }
       return { material: entry, id: undefined, where };
     });

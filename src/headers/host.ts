@@ -41,14 +41,16 @@ export function trustsProxy(req: Request): boolean {
 }
 
 /**
- * The host the client asked for, read the way Express reads it: `X-Forwarded-Host`
- * (its first entry) only when the app trusts the immediate proxy, else `Host`.
+ * The host the client asked for: `X-Forwarded-Host` only when the app trusts
+ * the immediate proxy, else `Host`. A forwarded list (`a, b`, or two header
+ * lines, which Node joins the same way) is returned whole, so `parseHost`
+ * refuses it: a client can send its own value ahead of the one a proxy
+ * appends, and Express would read the client's.
  */
 export function requestedHost(req: Request): string {
   const forwarded = req.headers['x-forwarded-host'];
   if (typeof forwarded === 'string' && forwarded !== '' && trustsProxy(req)) {
-    const comma = forwarded.indexOf(',');
-    return (comma === -1 ? forwarded : forwarded.slice(0, comma)).trim();
+    return forwarded.trim();
   }
   return req.headers.host ?? '';
 }

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { Memo } from '../internal/memo.js';
+import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { markVetted, parseHost, requestedHost, type ParsedHost } from './host.js';
@@ -138,9 +139,19 @@ export function trustedHosts(
       reject(req, res, 'absolute_form');
       return;
     }
+    // RFC 9112 §3.2: a request with more than one Host line is a 400. Node keeps
+    // the first; a proxy or cache in front may route on the last.
+    if (isRepeated(req, 'host')) {
+      reject(req, res, 'duplicate_host');
+      return;
+    }
     const raw = requestedHost(req);
     if (raw === '') {
       reject(req, res, 'missing_host');
+      return;
+    }
+    if (raw.includes(',')) {
+      reject(req, res, 'ambiguous_host');
       return;
     }
     let verdict = verdicts.get(raw);

@@ -4,13 +4,13 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
-import { resolveRealFrom, readRules } from './resolve.js';
-import { PathTraversalError, type PathRuleOptions } from './rules.js';
+import { readRealRules, resolveRealFrom, type RealPathOptions } from './resolve.js';
+import { PathTraversalError } from './rules.js';
 
 /** Where the untrusted path comes from: a route parameter, a query parameter, or a function. */
 export type PathSource = `param:${string}` | `query:${string}` | ((req: Request) => unknown);
 
-export interface PathGuardOptions extends PathRuleOptions {
+export interface PathGuardOptions extends RealPathOptions {
   /** Folder every path must stay in. Must exist; its real path is resolved once, at creation. */
   root: string;
   /**
@@ -27,6 +27,7 @@ const KNOWN: KnownKeys<PathGuardOptions> = {
   allowDotfiles: true,
   extensions: true,
   maxLength: true,
+  allowHardLinks: true,
 };
 
 const SOURCE = /^(param|query):(.+)$/;
@@ -94,7 +95,8 @@ function realRootOf(check: OptionChecker<PathGuardOptions>): string {
 
 /**
  * Reads an untrusted path from the request, resolves it inside `root`
- * (following symlinks, which must stay inside too) and sets `req.safePath`
+ * (following symlinks, which must stay inside too; regular files with more
+ * than one hard link are refused unless `allowHardLinks`) and sets `req.safePath`
  * to the real absolute path; otherwise answers 400 `path.traversal` and
  * emits `path.traversal_blocked`. The handler still opens the file itself,
  * ideally with `res.sendFile(req.safePath)`.
@@ -104,6 +106,7 @@ function realRootOf(check: OptionChecker<PathGuardOptions>): string {
  * @param [options.allowDotfiles=false]
  * @param [options.extensions] allowed extensions, e.g. `['.txt', '.md']`
  * @param [options.maxLength=1024]
+ * @param [options.allowHardLinks=false] serve regular files with more than one hard link
  * @example app.get('/files/*splat', pathGuard({ root: '/srv/files', from: 'param:splat' }),
  *   (req, res) => res.sendFile(req.safePath!));
  */
@@ -111,7 +114,7 @@ export function pathGuard(options: PathGuardOptions): RequestHandler {
   const check = new OptionChecker('pathGuard', options, KNOWN);
   const realRoot = realRootOf(check);
   const { read, label } = readerFor(check);
-  const rules = readRules(check);
+  const rules = readRealRules(check);
   check.done();
 
   async function guard(req: Request): Promise<string> {

@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BulwarkConfigError } from '../errors.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
@@ -13,11 +13,29 @@ import {
   type PathRules,
 } from './rules.js';
 
+/** Options of `resolveWithinReal`: the shared rules plus what only the file system can tell. */
+export interface RealPathOptions extends PathRuleOptions {
+  /**
+   * Serve regular files that have more than one hard link. A hard link inside
+   * the root to a file outside it cannot be told from an ordinary file; only
+   * its link count shows, so such files are refused unless this is set.
+   * @default false
+   */
+  allowHardLinks?: boolean;
+}
+
+/** The rules `resolveRealFrom` applies, precomputed. */
+export interface RealPathRules extends PathRules {
+  readonly allowHardLinks: boolean;
+}
+
 const KNOWN_RULES: KnownKeys<PathRuleOptions> = {
   allowDotfiles: true,
   extensions: true,
   maxLength: true,
 };
+
+const KNOWN_REAL_RULES: KnownKeys<RealPathOptions> = { ...KNOWN_RULES, allowHardLinks: true };
 
 const EXTENSION = /^\.[^/\\\0]+$/;
 
@@ -49,9 +67,21 @@ function rootOf(scope: string, root: unknown): string {
   return path.resolve(root);
 }
 
+/** Reads the shared rules and `allowHardLinks`. */
+export function readRealRules<T extends RealPathOptions>(check: OptionChecker<T>): RealPathRules {
+  return { ...readRules(check), allowHardLinks: check.boolean('allowHardLinks', false) };
+}
+
 function rulesOf(scope: string, options: PathRuleOptions | undefined): PathRules {
   const check = new OptionChecker(scope, options, KNOWN_RULES);
   const rules = readRules(check);
+  check.done();
+  return rules;
+}
+
+function realRulesOf(scope: string, options: RealPathOptions | undefined): RealPathRules {
+  const check = new OptionChecker(scope, options, KNOWN_REAL_RULES);
+  const rules = readRealRules(check);
   check.done();
   return rules;
 }
@@ -84,6 +114,19 @@ function code(error: unknown): string | undefined {
 }
 
 /**
+ * The refusal for a file-system error met while looking up a target below the
+ * root: the input chose the target, so the failure is the input's, never a 500.
+ * Errors without an errno code (not from the file system) pass through.
+ */
+function lookupRefusal(error: unknown): unknown {
+  const errno = code(error);
+  if (errno === undefined || !errno.startsWith('E')) return error;
+  if (errno === 'ENAMETOOLONG') return new PathTraversalError('too_long');
+  if (errno === 'ELOOP') return new PathTraversalError('symlink_loop');
+  return new PathTraversalError('inaccessible');
+}
+
+/**
  * The real path of `target` (already lexically inside `realRoot`). A target
  * that does not exist yet resolves through its deepest existing ancestor, so
  * a path about to be created is checked too.
@@ -97,8 +140,9 @@ async function realTarget(realRoot: string, target: string): Promise<string> {
       real = await realpath(current);
     } catch (error) {
       const errno = code(error);
-      if (errno === 'ELOOP') throw new PathTraversalError('symlink_loop');
-      if ((errno !== 'ENOENT' && errno !== 'ENOTDIR') || current === realRoot) throw error;
+      // The root itself failing (removed, unmounted) is the server's fault: let it be a 500.
+      if (current === realRoot) throw error;
+      if (errno !== 'ENOENT' && errno !== 'ENOTDIR') throw lookupRefusal(error);
       missing.unshift(path.basename(current));
       current = path.dirname(current);
       continue;
@@ -113,15 +157,31 @@ async function realTarget(realRoot: string, target: string): Promise<string> {
   }
 }
 
+/**
+ * Refuses a regular file with more than one hard link. A missing target (a
+ * path about to be created) passes; folders always have several links.
+ */
+async function checkLinks(real: string): Promise<void> {
+  let stats;
+  try {
+    stats = await stat(real);
+  } catch (error) {
+    if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return;
+    throw lookupRefusal(error);
+  }
+  if (stats.isFile() && stats.nlink > 1) throw new PathTraversalError('hard_link');
+}
+
 /** `resolveWithinReal` for a root already resolved to its real path. */
 export async function resolveRealFrom(
   realRoot: string,
   input: unknown,
-  rules: PathRules,
+  rules: RealPathRules,
 ): Promise<string> {
   const lexical = joinWithin(realRoot, checkRelative(input, rules));
   const real = await realTarget(realRoot, lexical);
   if (!isInside(realRoot, real)) throw new PathTraversalError('symlink_escape');
+  if (!rules.allowHardLinks) await checkLinks(real);
   return real;
 }
 
@@ -130,8 +190,13 @@ export async function resolveRealFrom(
  * and of the target, so a symlink inside `root` that points out of it is
  * refused (`symlink_escape`). A target that does not exist yet is resolved
  * through its deepest existing ancestor; a dangling symlink or a symlink loop
- * is refused. Rejects with `PathTraversalError`, or with the file-system
- * error when `root` is missing or unreadable.
+ * is refused, and so is a regular file with more than one hard link unless
+ * `allowHardLinks` is set. A file-system error met below the root (too long,
+ * not a folder, no permission) is a refusal too. Rejects with
+ * `PathTraversalError`, or with the file-system error when `root` is missing
+ * or unreadable.
+ *
+ * @param [options.allowHardLinks=false] serve files with more than one hard link
  *
  * @returns the real absolute path below the real `root`
  * @example const file = await resolveWithinReal('/srv/data', req.params.name);
@@ -139,9 +204,9 @@ export async function resolveRealFrom(
 export async function resolveWithinReal(
   root: string,
   input: string,
-  options?: PathRuleOptions,
+  options?: RealPathOptions,
 ): Promise<string> {
-  const rules = rulesOf('resolveWithinReal', options);
+  const rules = realRulesOf('resolveWithinReal', options);
   const realRoot = await realpath(rootOf('resolveWithinReal', root));
   return resolveRealFrom(realRoot, input, rules);
 }

@@ -6,6 +6,7 @@ export type PathRefusalReason =
   | 'invalid_type'
   | 'empty'
   | 'too_long'
+  | 'name_too_long'
   | 'null_byte'
   | 'control_character'
   | 'invalid_unicode'
@@ -24,6 +25,8 @@ export type PathRefusalReason =
   | 'symlink_escape'
   | 'dangling_symlink'
   | 'symlink_loop'
+  | 'hard_link'
+  | 'inaccessible'
   | 'missing';
 
 /** A refused path: a 400 `path.traversal` problem whose `reason` says which rule refused it. */
@@ -57,6 +60,10 @@ export interface PathRules {
 
 export const DEFAULT_MAX_LENGTH = 1024;
 export const MAX_MAX_LENGTH = 4096;
+/** Longest segment in UTF-8 bytes: `NAME_MAX` on Linux, macOS and the BSDs, and NTFS's 255 units. */
+export const MAX_NAME_BYTES = 255;
+/** Longest input in UTF-8 bytes: Linux `PATH_MAX`; the kernel refuses longer paths outright. */
+export const MAX_PATH_BYTES = 4096;
 
 // C0 and C1 controls: never part of a real file name; newlines forge log lines.
 // eslint-disable-next-line no-control-regex
@@ -96,6 +103,11 @@ export function checkRelative(input: unknown, rules: PathRules): string[] {
   if (BAD_UNICODE.test(input)) return refuse('invalid_unicode');
   const folded = input.normalize('NFKC');
   if (folded.length > rules.maxLength) return refuse('too_long');
+  // File systems count bytes, not characters: 1024 three-byte characters fit
+  // `maxLength` yet make 3072 bytes, and NFKC can grow them further.
+  if (Buffer.byteLength(input) > MAX_PATH_BYTES || Buffer.byteLength(folded) > MAX_PATH_BYTES) {
+    return refuse('too_long');
+  }
   if (LOOKALIKE.test(folded)) return refuse('unicode_lookalike');
   if (folded.replace(STRUCTURAL, '') !== input.replace(STRUCTURAL, '')) {
     return refuse('unicode_lookalike');
@@ -111,6 +123,8 @@ export function checkRelative(input: unknown, rules: PathRules): string[] {
   for (const [index, segment] of segments.entries()) {
     const foldedSegment = foldedSegments[index] ?? segment;
     for (const name of [segment, foldedSegment]) {
+      // Checked here, before any file-system call, so `ENAMETOOLONG` never reaches the caller.
+      if (Buffer.byteLength(name) > MAX_NAME_BYTES) return refuse('name_too_long');
       if (DOTS_AND_SPACES.test(name) || name.startsWith('..')) return refuse('dot_segment');
       if (name.endsWith('.') || name.endsWith(' ')) return refuse('trailing_dot_or_space');
       if (rules.windows && RESERVED.test(name)) return refuse('reserved_name');

@@ -3,6 +3,7 @@ import { parse as parseContentType } from 'content-type';
 import getRawBody from 'raw-body';
 import { BulwarkError, type BulwarkErrorCode } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { isRepeated } from '../internal/headers.js';
 import { Memo } from '../internal/memo.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
@@ -160,6 +161,12 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
     const length = declared === undefined || chunked ? undefined : Number(declared);
     if (!chunked && (length === undefined || length === 0)) {
       next();
+      return;
+    }
+    // Node keeps the first Content-Type line and refuses a second Content-Length
+    // itself; a component that reads the last type would parse another body.
+    if (isRepeated(req, 'content-type') || isRepeated(req, 'content-length')) {
+      reject(req, res, 'request.bad_request', 'duplicate_header');
       return;
     }
     if (bodyAlreadyRead(req)) {

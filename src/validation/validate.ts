@@ -1,14 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   $ZodAsyncError,
-  $ZodNever,
-  $ZodObject,
-  _never,
   safeParse,
   safeParseAsync,
-  util,
   type $ZodIssue,
-  type $ZodObjectDef,
   type $ZodType,
   type output,
 } from 'zod/v4/core';
@@ -19,10 +14,11 @@ import { defineOwn } from '../internal/own.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
 import { publicIssues, type ValidationIssue } from './issues.js';
+import { deepStrict } from './strict.js';
 
 /** The request parts `validate()` checks, each with a zod 4 schema (classic or mini). */
 export interface ValidationSchemas {
-  /** `req.body`; replaced by the parsed output. A top-level `z.object` is made strict. */
+  /** `req.body`; replaced by the parsed output. Plain `z.object`s, at any depth, are made strict. */
   body?: $ZodType;
   /** `req.query`; replaced by the parsed output (also on Express 5). Made strict like `body`. */
   query?: $ZodType;
@@ -68,18 +64,6 @@ function isSchema(value: unknown): value is $ZodType {
 
 function isStackOverflow(error: unknown): boolean {
   return error instanceof RangeError && /call stack/i.test(error.message);
-}
-
-/**
- * A top-level object schema in zod's default "strip" mode becomes strict, so
- * an unknown key is a 400 instead of being dropped without a word. Schemas
- * that chose a catchall (`z.looseObject`, `.catchall()`) are left as written.
- */
-function strictTopLevel(schema: $ZodType): $ZodType {
-  if (!(schema instanceof $ZodObject) || schema._zod.def.catchall !== undefined) return schema;
-  // mergeDefs copies property descriptors, so a lazily built `shape` is not forced.
-  const def = util.mergeDefs(schema._zod.def, { catchall: _never($ZodNever) }) as $ZodObjectDef;
-  return util.clone(schema, def);
 }
 
 function settle(result: { success: boolean; data?: unknown; error?: { issues: $ZodIssue[] } }) {
@@ -128,9 +112,10 @@ function replace(req: Request, part: Part, value: unknown): void {
  * `req.query` and `req.params` with the parsed output, so the handler sees
  * only what the schema allows, with the schema's types.
  *
- * - A top-level `z.object` is made strict: unknown keys answer 400 (no mass
- *   assignment). Nested plain `z.object`s strip unknown keys; use
- *   `z.strictObject` to have them rejected too.
+ * - Every plain `z.object` is made strict, at any depth (in arrays, unions,
+ *   records, optional and lazy schemas): unknown keys answer 400 (no mass
+ *   assignment). Objects that chose a mode keep it: `z.looseObject`,
+ *   `.passthrough()`, `.loose()`, `.catchall()`, an explicit `.strip()`.
  * - No coercion: `"5"` is not a number unless the schema says `z.coerce.number()`.
  * - Rejections are 400 `validation.failed` with `errors: [{path, code, message}]`
  *   whose messages never contain request values, and a `validation.rejected` event.
@@ -255,7 +240,7 @@ function prepare(schemas: ValidationSchemas): Partial<Record<Part, $ZodType>> {
       problems.push(`\`${part}\` must be a zod 4 schema`);
       continue;
     }
-    prepared[part] = part === 'headers' ? schema : strictTopLevel(schema);
+    prepared[part] = part === 'headers' ? schema : deepStrict(schema);
   }
   if (problems.length === 0 && Object.keys(prepared).length === 0) {
     problems.push('give at least one schema: body, query, params or headers');

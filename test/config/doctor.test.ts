@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/config/doctor.js';
-import { FAKE_JWT_KEY, READY_ENV, fakeHexKey, tempDir } from './helpers.js';
+import { FAKE_JWT_KEY, FAKE_METRICS_PASSWORD, READY_ENV, fakeHexKey, tempDir } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/config/cli.ts', import.meta.url));
 // An absolute loader URL lets the CLI run from a temporary working folder.
@@ -40,11 +40,11 @@ function bulwark(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-const SECRETS = [FAKE_JWT_KEY, fakeHexKey('current'), 'FAKE-test-metrics-password-0123456789'];
+const SECRETS = [FAKE_JWT_KEY, fakeHexKey('current'), FAKE_METRICS_PASSWORD];
 const READY = {
   ...READY_ENV,
   METRICS_USERNAME: 'metrics',
-  METRICS_PASSWORD: 'FAKE-test-metrics-password-0123456789',
+  METRICS_PASSWORD: FAKE_METRICS_PASSWORD,
 };
 
 function expectNoSecrets(run: Run): void {

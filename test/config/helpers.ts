@@ -27,7 +27,17 @@ export function fakeHexKey(label: string): string {
   return createHash('sha256').update(`FAKE test key ${label}`).digest('hex');
 }
 
-export const FAKE_JWT_KEY = 'FAKE-test-jwt-signing-key-0123456789abcdef';
+/**
+ * A secret that passes the production strength rules, derived from a label and
+ * marked FAKE: hand-typed fixtures such as `FAKE-test-jwt-key-0123456789` are
+ * words and sequences, which production now refuses.
+ */
+export function fakeSecret(label: string): string {
+  return `FAKE-${createHash('sha256').update(`FAKE test secret ${label}`).digest('base64url')}`;
+}
+
+export const FAKE_JWT_KEY = fakeSecret('jwt');
+export const FAKE_METRICS_PASSWORD = fakeSecret('metrics');
 
 /** Everything production asks for, all obviously fake. */
 export const READY_ENV: NodeJS.ProcessEnv = {

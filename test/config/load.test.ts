@@ -10,7 +10,15 @@ import {
   type ConfigVariable,
   type LoadConfigOptions,
 } from '../../src/index.js';
-import { FAKE_JWT_KEY, READY_ENV, fakeHexKey, load, problemsOf, tempDir } from './helpers.js';
+import {
+  FAKE_JWT_KEY,
+  FAKE_METRICS_PASSWORD,
+  READY_ENV,
+  fakeHexKey,
+  load,
+  problemsOf,
+  tempDir,
+} from './helpers.js';
 
 describe('loadConfig defaults', () => {
   it('returns the documented defaults, grouped and camelCased', () => {
@@ -505,7 +513,7 @@ const MALFORMED: MalformedCase[] = [
   })),
   {
     name: 'METRICS_PASSWORD',
-    value: 'FAKE-test-metrics-password-0123456789',
+    value: FAKE_METRICS_PASSWORD,
     message: 'METRICS_USERNAME and METRICS_PASSWORD must be set together',
   },
   {

@@ -5,7 +5,15 @@ import {
   type ProductionReadinessOptions,
   type ReadinessCheck,
 } from '../../src/index.js';
-import { READY_ENV, fakeHexKey, load, problemsOf, tempDir } from './helpers.js';
+import {
+  FAKE_METRICS_PASSWORD,
+  READY_ENV,
+  fakeHexKey,
+  fakeSecret,
+  load,
+  problemsOf,
+  tempDir,
+} from './helpers.js';
 
 /** Fails every production check at once, and trips both production warnings. */
 const UNSAFE_ENV: NodeJS.ProcessEnv = {
@@ -116,10 +124,10 @@ describe('loadConfig in production', () => {
   });
 
   it('counts bytes, not characters, for the 32-byte minimum', () => {
-    // "é" is two bytes in UTF-8: 8 + 2 * 12 = 32 bytes in 20 characters.
-    const enough = `FAKEtest${'é'.repeat(12)}`;
+    // Each accented letter is two bytes in UTF-8: 8 + 2 * 12 = 32 bytes in 20 characters.
+    const enough = 'FAKEt3sT' + 'éàçñøåßüöäëï';
     expect(load({ ...READY_ENV, JWT_SECRET_KEY: enough }).jwt.secretKey).toBe(enough);
-    const short = `FAKEtest${'é'.repeat(11)}`;
+    const short = enough.slice(0, -1);
     expect(problemsOf(() => load({ ...READY_ENV, JWT_SECRET_KEY: short }))).toEqual([
       'JWT_SECRET_KEY is shorter than 32 bytes',
     ]);
@@ -180,10 +188,10 @@ describe('productionReadiness', () => {
     const config = load(
       {
         ...READY_ENV,
-        JWT_PREVIOUS_SECRET_KEYS: 'FAKE-test-previous-key-0123456789abcdef',
+        JWT_PREVIOUS_SECRET_KEYS: fakeSecret('previous'),
         ENCRYPTION_PREVIOUS_KEYS: fakeHexKey('previous'),
         METRICS_USERNAME: 'metrics',
-        METRICS_PASSWORD: 'FAKE-test-metrics-password-0123456789',
+        METRICS_PASSWORD: FAKE_METRICS_PASSWORD,
         METRICS_ALLOW_IPS: '10.0.0.0/8',
         CORS_ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:3000,http://127.0.0.1:8080',
       },

@@ -99,6 +99,37 @@ describe('createSecretBox: seal and open', () => {
     expect(ring.seal(SECRET).startsWith('v1.k2025.')).toBe(true);
   });
 
+  it.each([
+    [
+      'kid',
+      [
+        { kid: 'k2024', key: OLD },
+        { kid: 'k2025', key: NEW },
+      ],
+    ],
+    [
+      'id and kid alike',
+      [
+        { id: 'k2024', kid: 'k2024', key: OLD },
+        { kid: 'k2025', key: NEW },
+      ],
+    ],
+    [
+      'id and kid mixed',
+      [
+        { id: 'k2024', key: OLD },
+        { kid: 'k2025', key: NEW },
+      ],
+    ],
+  ])('takes the key id from %s (the JOSE spelling)', (_case, keys) => {
+    const ring = createSecretBox({ keys, current: 'k2025' });
+    expect(ring.keyIds).toEqual(['k2025', 'k2024']);
+    const sealed = ring.seal(SECRET);
+    expect(sealed.startsWith('v1.k2025.')).toBe(true);
+    const byId = createSecretBox({ keys: [{ id: 'k2025', key: NEW }] });
+    expect(byId.open(sealed)).toBe(SECRET);
+  });
+
   it('accepts 32 raw bytes as a key', () => {
     const bytes = Buffer.from(NEW, 'hex');
     const fromBytes = createSecretBox({ keys: [bytes] });
@@ -320,6 +351,13 @@ describe('createSecretBox options', () => {
     ],
     ['a key id with a dot', { keys: [{ id: 'a.b', key: NEW }] }],
     ['an empty key id', { keys: [{ id: '', key: NEW }] }],
+    ['an empty kid', { keys: [{ kid: '', key: NEW }] }],
+    ['a kid with a dot', { keys: [{ kid: 'a.b', key: NEW }] }],
+    ['a numeric kid', { keys: [{ kid: 7, key: NEW }] }],
+    ['id and kid that differ', { keys: [{ id: 'a', kid: 'b', key: NEW }] }],
+    ['an unknown member', { keys: [{ keyId: 'a', key: NEW }] }],
+    ['an alg member', { keys: [{ kid: 'a', alg: 'A256GCM', key: NEW }] }],
+    ['a k member (JWK) instead of key', { keys: [{ kid: 'a', k: NEW }] }],
     ['an unknown current', { keys: [{ id: 'a', key: NEW }], current: 'b' }],
     ['current with key', { key: NEW, current: 'x' }],
     ['maxPlaintextBytes -1', { key: NEW, maxPlaintextBytes: -1 }],
@@ -340,6 +378,20 @@ describe('createSecretBox options', () => {
       createSecretBox({ key: '0'.repeat(64), previousKeys: ['short'], maxPlaintextBytes: 0 }),
     );
     expect(error.problems.length).toBe(3);
+  });
+
+  it('names the unknown member of a key entry', () => {
+    const error = configError(() =>
+      createSecretBox({
+        keys: [
+          { kid: 'a', key: NEW },
+          { keyId: 'b', key: OLD },
+        ],
+      } as never),
+    );
+    expect(error.problems).toEqual([
+      expect.stringMatching(/`keys\[1\]` has an unknown member `keyId`/),
+    ]);
   });
 
   it('suggests the right name for a typo', () => {

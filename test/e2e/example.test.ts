@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { freePort, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
@@ -43,7 +44,9 @@ describe('example server in production', () => {
     const server = await ExampleProcess.start({
       ENVIRONMENT: 'production',
       PORT: String(port),
-      JWT_SECRET_KEY: 'production-like-test-secret-0123456789-abcdefghij',
+      // Random: production refuses word-and-sequence secrets such as
+      // 'production-like-test-secret-0123456789'.
+      JWT_SECRET_KEY: `FAKE-${randomBytes(32).toString('base64url')}`,
       TRUSTED_HOSTS: `127.0.0.1:${String(port)}`,
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
       REDIS_URL: SHARED_REDIS_URL,

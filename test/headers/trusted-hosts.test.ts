@@ -135,11 +135,62 @@ describe.each(EXPRESS_VERSIONS)('trustedHosts on %s', (_name, factory) => {
     expect(seen.at(-1)!.reason).toBe('host_not_listed');
   });
 
+  it.each([
+    ['a second Host line naming another host', ['Host: api.example.com', 'Host: evil.com'], false],
+    [
+      'a second Host line naming the same host',
+      ['Host: api.example.com', 'Host: api.example.com'],
+      false,
+    ],
+    ['a listed Host after an unlisted one', ['Host: evil.com', 'Host: api.example.com'], false],
+    ['two Host lines spelt in different case', ['Host: api.example.com', 'host: evil.com'], false],
+    ['two Host lines behind a trusted proxy', ['Host: api.example.com', 'Host: evil.com'], true],
+  ])('rejects %s with 400 duplicate_host', async (_case, lines, trustProxy) => {
+    const { app, hits } = build(factory, HOSTS, trustProxy);
+    const seen: SecurityEvent[] = [];
+    const off = securityEvents.on('host.rejected', (e) => seen.push(e));
+    const res = await rawRequest(app, ['GET / HTTP/1.1', ...lines]);
+    off();
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).code).toBe('host.untrusted');
+    expect(hits).toEqual([]);
+    expect(seen.map((e) => e.reason)).toEqual(['duplicate_host']);
+  });
+
+  it.each([
+    ['a Host list', ['Host: api.example.com, evil.com'], false],
+    [
+      'a forwarded list',
+      ['Host: internal:8080', 'X-Forwarded-Host: evil.com, api.example.com'],
+      true,
+    ],
+    [
+      'a forwarded list of listed hosts',
+      ['Host: internal:8080', 'X-Forwarded-Host: api.example.com, admin.example.com:8443'],
+      true,
+    ],
+    [
+      'two X-Forwarded-Host lines',
+      ['Host: internal:8080', 'X-Forwarded-Host: api.example.com', 'X-Forwarded-Host: evil.com'],
+      true,
+    ],
+  ])('rejects %s with 400 ambiguous_host', async (_case, lines, trustProxy) => {
+    const { app, hits } = build(factory, HOSTS, trustProxy);
+    const seen: SecurityEvent[] = [];
+    const off = securityEvents.on('host.rejected', (e) => seen.push(e));
+    const res = await rawRequest(app, ['GET / HTTP/1.1', ...lines]);
+    off();
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body).code).toBe('host.untrusted');
+    expect(hits).toEqual([]);
+    expect(seen.map((e) => e.reason)).toEqual(['ambiguous_host']);
+  });
+
   it('reads X-Forwarded-Host only when trust proxy trusts the peer', async () => {
     const trusted = build(factory, HOSTS, true);
     const ok = await rawRequest(
       trusted.app,
-      get('internal:8080', ['X-Forwarded-Host: api.example.com, proxy.local']),
+      get('internal:8080', ['X-Forwarded-Host: api.example.com']),
     );
     expect(ok.status).toBe(200);
     const bad = await rawRequest(

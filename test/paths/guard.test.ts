@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
@@ -12,7 +20,8 @@ import {
   type SecurityEvent,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express.js';
-import { rawGet } from '../helpers/raw-http.js';
+import { onTheWire, rawGet } from '../helpers/raw-http.js';
+import { LONG_NAMES } from './long-names.js';
 
 const base = realpathSync(mkdtempSync(path.join(tmpdir(), 'bulwark-guard-')));
 const root = path.join(base, 'files');
@@ -26,6 +35,7 @@ writeFileSync(path.join(outside, 'secret.txt'), 'FAKE secret');
 writeFileSync(path.join(base, 'a-file'), 'x');
 symlinkSync(outside, path.join(root, 'escape'));
 symlinkSync(root, path.join(base, 'files-link'));
+linkSync(path.join(outside, 'secret.txt'), path.join(root, 'docs', 'hard-link.txt'));
 
 afterAll(() => {
   rmSync(base, { recursive: true, force: true });
@@ -115,6 +125,46 @@ describe.each(EXPRESS_VERSIONS)('pathGuard on %s', (name, factory) => {
     expect(ran).toBe(0);
   });
 
+  it.each(LONG_NAMES)(
+    'refuses a segment of %s with 400 before the handler',
+    async (_case, long) => {
+      const app = appWith(splat, { root, from: splatParam });
+      for (const target of [`/files/${long}`, `/files/docs/${long}`, `/files/${long}/x.txt`]) {
+        const res = await rawGet(app, onTheWire(target));
+        expect(res.status).toBe(400);
+        expect(JSON.parse(res.body)).toMatchObject({ status: 400, code: 'path.traversal' });
+      }
+      expect(events.map((e) => e.reason)).toEqual(Array(3).fill('name_too_long'));
+      expect(ran).toBe(0);
+    },
+  );
+
+  it.each(LONG_NAMES)('lets a 255-byte name through (%s, one byte shorter)', async (_c, _l, ok) => {
+    const app = factory();
+    app.get(splat, pathGuard({ root, from: splatParam }), (req, res) => {
+      ran++;
+      res.json({ safePath: req.safePath });
+    });
+    const res = await rawGet(app, onTheWire(`/files/${ok}`));
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ safePath: path.join(root, ok) });
+    expect(ran).toBe(1);
+    expect(events).toHaveLength(0);
+  });
+
+  it('refuses a hard-linked file unless allowHardLinks', async () => {
+    const strict = appWith(splat, { root, from: splatParam });
+    const res = await request(strict).get('/files/docs/hard-link.txt');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('path.traversal');
+    expect(res.text).not.toContain('FAKE');
+    expect(events[0]?.reason).toBe('hard_link');
+    expect(ran).toBe(0);
+    const allowed = appWith(splat, { root, from: splatParam, allowHardLinks: true });
+    expect((await request(allowed).get('/files/docs/hard-link.txt')).text).toBe('FAKE secret');
+    expect(ran).toBe(1);
+  });
+
   it('honours maxLength', async () => {
     const app = appWith(splat, { root, from: splatParam, maxLength: 10 });
     expect((await request(app).get('/files/docs/readme.txt')).status).toBe(400);
@@ -198,6 +248,7 @@ describe('pathGuard options', () => {
     ['extensions as a string', { ...valid, extensions: '.txt' }],
     ['an empty extension list', { ...valid, extensions: [] }],
     ['an unknown key', { ...valid, allowDotFiles: true }],
+    ['allowHardLinks "yes"', { ...valid, allowHardLinks: 'yes' }],
   ])('refuses %s', (_case, options) => {
     expect(() => pathGuard(options as never)).toThrow(BulwarkConfigError);
   });

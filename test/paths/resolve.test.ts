@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +19,7 @@ import {
   type PathRefusalReason,
 } from '../../src/index.js';
 import { checkRelative, isInside, type PathRules } from '../../src/paths/rules.js';
+import { LONG_NAMES } from './long-names.js';
 
 const base = realpathSync(mkdtempSync(path.join(tmpdir(), 'bulwark-paths-')));
 const root = path.join(base, 'data');
@@ -34,6 +44,9 @@ symlinkSync(path.join(root, 'loop-b'), path.join(root, 'loop-a'));
 symlinkSync(path.join(root, 'loop-a'), path.join(root, 'loop-b'));
 // A root that is itself reached through a symlink.
 symlinkSync(root, path.join(base, 'root-link'));
+// A hard link inside the root to a file outside it: to the file system it is
+// the same file as the original, found under two names.
+linkSync(path.join(outside, 'secret.txt'), path.join(root, 'hard-link.txt'));
 
 afterAll(() => {
   rmSync(base, { recursive: true, force: true });
@@ -58,6 +71,61 @@ async function realReasonOf(promise: Promise<unknown>): Promise<PathRefusalReaso
   }
   return undefined;
 }
+
+describe('over-long names and paths', () => {
+  it.each(LONG_NAMES)('refuses a segment of %s, alone and nested', (_case, long) => {
+    expect(Buffer.byteLength(long)).toBeGreaterThan(255);
+    for (const input of [long, `docs/${long}`, `${long}/readme.txt`]) {
+      expect(reasonOf(() => resolveWithin(root, input))).toBe('name_too_long');
+    }
+  });
+
+  it.each(LONG_NAMES)(
+    'refuses a segment of %s before touching the file system',
+    async (_c, long) => {
+      for (const input of [long, `docs/${long}`, `${long}/readme.txt`]) {
+        expect(await realReasonOf(resolveWithinReal(root, input))).toBe('name_too_long');
+      }
+    },
+  );
+
+  it.each(LONG_NAMES)('accepts 255 bytes (%s, one byte shorter)', async (_case, _long, limit) => {
+    expect(Buffer.byteLength(limit)).toBeLessThanOrEqual(255);
+    expect(resolveWithin(root, `docs/${limit}`)).toBe(path.join(root, 'docs', limit));
+    await expect(resolveWithinReal(root, `docs/${limit}`)).resolves.toBe(
+      path.join(root, 'docs', limit),
+    );
+  });
+
+  it('refuses a segment that NFKC grows past 255 bytes', () => {
+    // U+FDFA is 3 bytes and becomes 18 characters (33 bytes) under NFKC.
+    const input = '\ufdfa'.repeat(10);
+    expect(Buffer.byteLength(input)).toBeLessThanOrEqual(255);
+    expect(reasonOf(() => resolveWithin(root, input))).toBe('name_too_long');
+  });
+
+  it.each([
+    ['two-byte characters', 'é'.repeat(100)],
+    ['three-byte characters', '€'.repeat(80)],
+  ])('refuses a path over 4096 bytes in %s, within maxLength', async (_case, name) => {
+    const input = Array.from({ length: 24 }, () => name).join('/');
+    expect(input.length).toBeLessThanOrEqual(4096);
+    expect(Buffer.byteLength(input)).toBeGreaterThan(4096);
+    expect(reasonOf(() => resolveWithin(root, input, { maxLength: 4096 }))).toBe('too_long');
+    expect(await realReasonOf(resolveWithinReal(root, input, { maxLength: 4096 }))).toBe(
+      'too_long',
+    );
+  });
+
+  it('maps ENAMETOOLONG of a path the root makes too long to a refusal', async () => {
+    // Under 4096 bytes itself, but over PATH_MAX once joined with the root.
+    const input = [...Array.from({ length: 16 }, () => 'a'.repeat(250)), 'b'.repeat(79)].join('/');
+    expect(Buffer.byteLength(input)).toBe(4095);
+    expect(await realReasonOf(resolveWithinReal(root, input, { maxLength: 4096 }))).toBe(
+      'too_long',
+    );
+  });
+});
 
 describe('resolveWithin', () => {
   it.each([
@@ -243,9 +311,51 @@ describe('resolveWithinReal', () => {
     ['dangling.txt', 'dangling_symlink'],
     ['loop-a/x', 'symlink_loop'],
     ['../outside/secret.txt', 'dot_segment'],
+    ['hard-link.txt', 'hard_link'],
   ])('refuses %j', async (input, reason) => {
     expect(await realReasonOf(resolveWithinReal(root, input))).toBe(reason);
   });
+
+  it('serves a hard-linked file only with allowHardLinks', async () => {
+    await expect(resolveWithinReal(root, 'hard-link.txt', { allowHardLinks: true })).resolves.toBe(
+      path.join(root, 'hard-link.txt'),
+    );
+    await expect(resolveWithinReal(root, 'docs/readme.txt')).resolves.toBe(
+      path.join(root, 'docs/readme.txt'),
+    );
+  });
+
+  it.each([[{ allowHardLinks: 'true' }], [{ allowHardLinks: 1 }], [{ allowHardlinks: true }]])(
+    'refuses the option %j',
+    async (options) => {
+      await expect(resolveWithinReal(root, 'docs/readme.txt', options as never)).rejects.toThrow(
+        BulwarkConfigError,
+      );
+    },
+  );
+
+  it('does not take allowHardLinks where it means nothing (resolveWithin)', () => {
+    expect(() => resolveWithin(root, 'x', { allowHardLinks: true } as never)).toThrow(
+      BulwarkConfigError,
+    );
+  });
+
+  // root can read a folder whatever its mode, so this needs an unprivileged user.
+  it.skipIf(process.getuid?.() === 0)(
+    'maps EACCES below the root to a refusal, not the raw error',
+    async () => {
+      const locked = path.join(root, 'locked');
+      mkdirSync(path.join(locked, 'inner'), { recursive: true });
+      chmodSync(locked, 0o000);
+      try {
+        expect(await realReasonOf(resolveWithinReal(root, 'locked/inner/x.txt'))).toBe(
+          'inaccessible',
+        );
+      } finally {
+        chmodSync(locked, 0o755);
+      }
+    },
+  );
 
   it('resolves a root reached through a symlink to its real path', async () => {
     await expect(resolveWithinReal(path.join(base, 'root-link'), 'docs/readme.txt')).resolves.toBe(
