@@ -74,7 +74,12 @@ export type { MetricsCredentials, ProtectMetricsOptions } from './monitoring/pro
 export { securityMetrics } from './monitoring/security-metrics.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
 export { validate } from './validation/validate.js';
-export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
+export type {
+  RouteAgnosticHandler,
+  ValidatedHandler,
+  ValidatedPart,
+  ValidationSchemas,
+} from './validation/validate.js';
 export type { ValidationIssue } from './validation/issues.js';
 
 export { resolveWithin, resolveWithinReal } from './paths/resolve.js';
