@@ -26,7 +26,13 @@ function deny(req: Request, res: Response, reason: string, required: readonly st
     sub: req.auth?.sub,
     keyId: req.apiKey?.id,
   });
-  sendProblem(res, new BulwarkError('auth.forbidden'));
+  // The requirement is the route's, not the caller's input: naming it tells the
+  // client which credential to ask for.
+  const detail =
+    reason === 'missing_role'
+      ? `Requires one of the roles: ${required.join(', ')}.`
+      : `Requires the scopes: ${required.join(', ')}.`;
+  sendProblem(res, new BulwarkError('auth.forbidden', { detail }));
 }
 
 const MISSING = bearerChallenge('api', false);
