@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../validation/validate.js';
 import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { sendProblem } from '../internal/problem.js';
@@ -25,7 +26,13 @@ function deny(req: Request, res: Response, reason: string, required: readonly st
     sub: req.auth?.sub,
     keyId: req.apiKey?.id,
   });
-  sendProblem(res, new BulwarkError('auth.forbidden'));
+  // The requirement is the route's, not the caller's input: naming it tells the
+  // client which credential to ask for.
+  const detail =
+    reason === 'missing_role'
+      ? `Requires one of the roles: ${required.join(', ')}.`
+      : `Requires the scopes: ${required.join(', ')}.`;
+  sendProblem(res, new BulwarkError('auth.forbidden', { detail }));
 }
 
 const MISSING = bearerChallenge('api', false);
@@ -37,7 +44,7 @@ const MISSING = bearerChallenge('api', false);
  *
  * @example app.get('/admin', jwtAuth({ tokens }), requireRole('admin'), handler);
  */
-export function requireRole(...roles: string[]): RequestHandler {
+export function requireRole(...roles: string[]): RouteAgnosticHandler {
   const wanted = names('requireRole', roles);
   return function requireRoleMiddleware(req: Request, res: Response, next: NextFunction): void {
     const auth = req.auth;
@@ -72,7 +79,7 @@ function grantedScopes(req: Request): readonly string[] | undefined {
  *
  * @example app.post('/v1/complete', apiKeyAuth({ keys }), requireScope('complete'), handler);
  */
-export function requireScope(...scopes: string[]): RequestHandler {
+export function requireScope(...scopes: string[]): RouteAgnosticHandler {
   const wanted = names('requireScope', scopes);
   return function requireScopeMiddleware(req: Request, res: Response, next: NextFunction): void {
     const granted = grantedScopes(req);

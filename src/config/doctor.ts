@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { BulwarkConfigError } from '../errors.js';
+import { docsUrl } from '../internal/docs-url.js';
 import { inspectConfig } from './load.js';
 import type { ReadinessStatus } from './types.js';
 
@@ -8,6 +9,8 @@ export interface CliIo {
   cwd: string;
   stdout: { write(text: string): unknown; isTTY?: boolean };
   stderr: { write(text: string): unknown };
+  /** Printed by `--version`. */
+  version?: string;
 }
 
 /** Exit codes: 0 ready (warnings allowed), 1 a check failed, 2 the command line was wrong. */
@@ -23,10 +26,11 @@ Commands:
 Options:
   --json        (doctor) Print the checklist as JSON.
   -h, --help    Show this help.
+  -v, --version Print the version of bulwark.
 
 Settings are read like loadConfig() reads them: environment variables,
 NAME_FILE files and the secrets folder (SETTINGS_SECRETS_DIR or /run/secrets).
-See docs/config.md.
+See ${docsUrl('config.md')}
 `;
 
 interface Line {
@@ -97,7 +101,11 @@ export function runCli(argv: readonly string[], io: CliIo): number {
   try {
     parsed = parseArgs({
       args: [...argv],
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -114,6 +122,10 @@ export function runCli(argv: readonly string[], io: CliIo): number {
 
   if (values.help === true || command === 'help') {
     io.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  if (values.version === true) {
+    io.stdout.write(`${io.version ?? 'unknown'}\n`);
     return EXIT.ok;
   }
   if (command === undefined) {

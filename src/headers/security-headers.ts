@@ -27,6 +27,14 @@ export interface SecurityHeadersOptions {
    */
   cspNonce?: boolean;
   /**
+   * Sends no `Content-Security-Policy` at all. Only for an API whose responses
+   * another layer (a gateway, the app serving the pages) already covers with
+   * its own CSP; every other header stays. Refused with `contentSecurityPolicy`
+   * or `cspNonce`. helmet's `contentSecurityPolicy: false`.
+   * @default false
+   */
+  dangerouslyDisableContentSecurityPolicy?: boolean;
+  /**
    * Permissions-Policy features merged over the restrictive default: an empty
    * list disables a feature, `['self']` or origins allow it. @default every listed feature `()`
    */
@@ -52,6 +60,7 @@ const KNOWN: KnownKeys<SecurityHeadersOptions> = {
   hstsPreload: true,
   contentSecurityPolicy: true,
   cspNonce: true,
+  dangerouslyDisableContentSecurityPolicy: true,
   permissionsPolicy: true,
   crossOriginResourcePolicy: true,
   cacheControl: true,
@@ -267,8 +276,18 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
   const directives = new Map<string, DirectiveValue[] | null>(
     Object.entries(profile === 'api' ? API_CSP : WEB_CSP).map(([k, v]) => [k, [...v]]),
   );
+  const noCsp = check.boolean('dangerouslyDisableContentSecurityPolicy', false);
   const cspOverrides = check.raw('contentSecurityPolicy');
-  if (cspOverrides !== undefined) {
+  if (noCsp && (cspOverrides !== undefined || cspNonce)) {
+    problems.push(
+      '`dangerouslyDisableContentSecurityPolicy` sends no CSP: it cannot be combined with `contentSecurityPolicy` or `cspNonce`',
+    );
+  }
+  if (cspOverrides === false) {
+    problems.push(
+      "`contentSecurityPolicy: false` is helmet's switch; to send no CSP (an API behind another CSP layer), pass `dangerouslyDisableContentSecurityPolicy: true`",
+    );
+  } else if (cspOverrides !== undefined) {
     if (typeof cspOverrides !== 'object' || cspOverrides === null || Array.isArray(cspOverrides)) {
       problems.push('`contentSecurityPolicy` must be an object of directive -> sources');
     } else {
@@ -295,7 +314,9 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
 
   check.done();
   const helmetMiddleware = buildHelmet({
-    contentSecurityPolicy: { useDefaults: false, directives: Object.fromEntries(directives) },
+    contentSecurityPolicy: noCsp
+      ? false
+      : { useDefaults: false, directives: Object.fromEntries(directives) },
     crossOriginResourcePolicy: { policy: resourcePolicy },
     strictTransportSecurity: { maxAge, includeSubDomains, preload },
     xFrameOptions: { action: 'deny' },

@@ -1,4 +1,5 @@
 import { BulwarkConfigError } from '../errors.js';
+import { docsUrl } from './docs-url.js';
 
 /** Mapping every key of an options type to `true`, so the compiler keeps the list whole. */
 export type KnownKeys<T> = { readonly [K in keyof Required<T>]: true };
@@ -36,6 +37,56 @@ function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
+const RATE_LIMIT_HINTS: Readonly<Record<string, string>> = {
+  max: 'Did you mean `limit`? (express-rate-limit calls it `max`)',
+  keyGenerator: 'Did you mean `keyBy`? (`ip`, `apiKey`, `user` or a function of the request)',
+  message:
+    'bulwark answers 429 with a `rate_limit.exceeded` problem; change its rendering in `errorHandler()`',
+  handler:
+    'bulwark answers 429 with a `rate_limit.exceeded` problem; change its rendering in `errorHandler()`',
+  statusCode: 'bulwark always answers 429 `rate_limit.exceeded` (the status its clients retry on)',
+};
+
+/**
+ * Option names users bring from the libraries a factory replaces
+ * (express-rate-limit, helmet, express.json, cors): scope -> name -> hint,
+ * each with the page that explains the bulwark way.
+ */
+const MIGRATION_HINTS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  rateLimit: RATE_LIMIT_HINTS,
+  loginRateLimit: RATE_LIMIT_HINTS,
+  securityHeaders: {
+    hsts: 'Did you mean `hstsMaxAge`, `hstsIncludeSubDomains` and `hstsPreload`? (helmet nests them under `hsts`)',
+    strictTransportSecurity:
+      'Did you mean `hstsMaxAge`, `hstsIncludeSubDomains` and `hstsPreload`?',
+  },
+  bodyLimits: {
+    limit: 'Did you mean `maxBytes`? (a number of bytes; express.json() takes `limit: "100kb"`)',
+    type: 'Did you mean `types`? (a list of media types)',
+  },
+  corsPolicy: {
+    origin:
+      'Did you mean `origins`? (a list of exact origins, `https://*.example.com` patterns or RegExps)',
+  },
+};
+
+const HINT_PAGES: Readonly<Record<string, string>> = {
+  rateLimit: 'rate-limiting.md',
+  loginRateLimit: 'rate-limiting.md#loginratelimitoptions',
+  securityHeaders: 'headers.md#options',
+  bodyLimits: 'request.md',
+  corsPolicy: 'cors.md#options',
+};
+
+function migrationHint(scope: string, key: string): string | undefined {
+  const hints = MIGRATION_HINTS[scope];
+  if (hints === undefined || !Object.hasOwn(hints, key)) return undefined;
+  const hint = hints[key];
+  if (hint === undefined) return undefined;
+  const page = HINT_PAGES[scope];
+  return page === undefined ? ` ${hint}.` : ` ${hint}; see ${docsUrl(page)}`;
+}
+
 function suggestion(key: string, known: readonly string[]): string {
   const lower = key.toLowerCase();
   const close = known.find((k) => k.toLowerCase() === lower || editDistance(k, key) <= 2);
@@ -68,7 +119,8 @@ export class OptionChecker<T extends object> {
     const names = Object.keys(known);
     for (const key of Object.keys(options)) {
       if (!Object.hasOwn(known, key)) {
-        this.#problems.push(`unknown option \`${key}\`.${suggestion(key, names)}`);
+        const hint = migrationHint(scope, key) ?? suggestion(key, names);
+        this.#problems.push(`unknown option \`${key}\`.${hint}`);
       }
     }
   }

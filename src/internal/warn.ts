@@ -1,3 +1,5 @@
+import { docsUrl } from './docs-url.js';
+
 const warned = new Set<string>();
 
 /**
@@ -8,7 +10,7 @@ const warned = new Set<string>();
 export function warnOnce(code: string, message: string): void {
   if (warned.has(code)) return;
   warned.add(code);
-  process.emitWarning(`${message} See docs/error-codes.md#${code.toLowerCase()}.`, {
+  process.emitWarning(`${message} See ${docsUrl(`error-codes.md#${code.toLowerCase()}`)}`, {
     type: 'BulwarkWarning',
     code,
   });

@@ -7,6 +7,7 @@ import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
+import { appendRateLimitItem } from './headers.js';
 import { keyGenerator, type RateLimitKeyBy } from './keys.js';
 import type { RateLimitStoreErrorMode } from './redis-store.js';
 
@@ -275,8 +276,9 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
         used = await memory.charge(key, spend);
       }
       const resetSeconds = Math.max(1, Math.ceil(used.resetMs / 1000));
-      res.setHeader('RateLimit-Policy', policy);
-      res.setHeader(
+      appendRateLimitItem(res, 'RateLimit-Policy', policy);
+      appendRateLimitItem(
+        res,
         'RateLimit',
         `"cost";r=${String(Math.max(0, budget - used.used))};t=${String(resetSeconds)}`,
       );

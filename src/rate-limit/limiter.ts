@@ -8,6 +8,7 @@ import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
 import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
+import { mergeRateLimitField } from './headers.js';
 import { BoundedMemoryStore } from './memory-store.js';
 import {
   ResilientRedisStore,
@@ -245,6 +246,7 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     // The key generators group IPv6 through ipKeyGenerator; this check only reads their source.
     validate: { keyGeneratorIpFallback: false },
     handler(req: Request, res: Response) {
+      mergeEarlierPolicies(req, res);
       const info = (req as { rateLimit?: { used: number; limit: number } }).rateLimit;
       // Once per key and window: a flood of rejected requests must not flood the event log.
       if (info !== undefined && info.used === info.limit + 1) {
@@ -260,9 +262,28 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     },
   });
 
+  // express-rate-limit sets its fields outright; keep what an earlier limiter on the route wrote.
+  const earlier = new WeakMap<Request, [string | undefined, string | undefined]>();
+  function mergeEarlierPolicies(req: Request, res: Response): void {
+    const before = earlier.get(req);
+    if (before === undefined) return;
+    earlier.delete(req);
+    mergeRateLimitField(res, 'RateLimit', before[0]);
+    mergeRateLimitField(res, 'RateLimit-Policy', before[1]);
+  }
+
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     checkTrustProxy(req);
+    const rateLimit = res.getHeader('RateLimit');
+    const policy = res.getHeader('RateLimit-Policy');
+    if (typeof rateLimit === 'string' || typeof policy === 'string') {
+      earlier.set(req, [
+        typeof rateLimit === 'string' ? rateLimit : undefined,
+        typeof policy === 'string' ? policy : undefined,
+      ]);
+    }
     limiter(req, res, (error?: unknown) => {
+      mergeEarlierPolicies(req, res);
       if (error instanceof StoreUnavailableError) {
         if (failOpen) next();
         else sendProblem(res, unavailable);

@@ -29,6 +29,12 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** A forbidden key can only appear in text containing one of these (`\u` covers escaped spellings). */
 const FORBIDDEN_HINTS = ['__proto__', 'constructor', 'prototype', '\\u'];
 
+/** raw-body failures the client caused; every other one is an internal error. */
+const CLIENT_READ_ERRORS: ReadonlySet<string> = new Set([
+  'request.aborted',
+  'request.size.invalid',
+]);
+
 const MAX_REMEMBERED_TYPES = 64;
 const MAX_REMEMBERED_TYPE_LENGTH = 256;
 
@@ -132,6 +138,22 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   }
   check.done();
 
+  // Short details that help the caller fix the request; they carry settings, never input.
+  const accepted = [...types.keys()].join(', ');
+  const DETAILS: Readonly<Record<string, string>> = {
+    missing_or_malformed_content_type: `Send a Content-Type header; accepted: ${accepted}.`,
+    unsupported_media_type: `Accepted content types: ${accepted}.`,
+    content_encoding: 'Send the body uncompressed (no Content-Encoding).',
+    unsupported_charset: 'JSON bodies must be UTF-8.',
+    declared_too_large: `Request bodies are limited to ${String(maxBytes)} bytes.`,
+    too_large: `Request bodies are limited to ${String(maxBytes)} bytes.`,
+    too_deep: `JSON bodies may nest at most ${String(maxDepth)} levels deep.`,
+    invalid_json: 'The body is not valid JSON.',
+    forbidden_key: 'Keys named __proto__, constructor or prototype are not accepted.',
+    'request.aborted': 'The body ended before it was complete.',
+    'request.size.invalid': 'The body length does not match Content-Length.',
+  };
+
   // Parsed Content-Type values per raw header: an API sees a handful, so each is parsed once.
   const mediaTypes = new Memo<MediaType | null>(MAX_REMEMBERED_TYPES, MAX_REMEMBERED_TYPE_LENGTH);
   function mediaTypeOf(header: string | undefined): MediaType | undefined {
@@ -151,7 +173,8 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
 
   function reject(req: Request, res: Response, code: BulwarkErrorCode, reason: string): void {
     securityEvents.emit('request.rejected', req, { reason });
-    sendProblem(res, new BulwarkError(code));
+    const detail = DETAILS[reason];
+    sendProblem(res, new BulwarkError(code, detail === undefined ? {} : { detail }));
   }
 
   return function bodyLimitsMiddleware(req: Request, res: Response, next: NextFunction): void {
@@ -207,7 +230,11 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
         // raw-body pauses the stream on error; let the rest drain so the connection stays usable.
         req.resume();
         if (error.type === 'entity.too.large') reject(req, res, 'request.too_large', 'too_large');
-        else reject(req, res, 'request.bad_request', error.type);
+        else if (CLIENT_READ_ERRORS.has(error.type))
+          reject(req, res, 'request.bad_request', error.type);
+        // Anything else (a decoder that failed to load, a stream already consumed) is
+        // this server's fault: a 500 through the error handler, not the client's 400.
+        else next(error);
         return;
       }
       (req as ParsedBodyMarker)._body = true;
@@ -234,12 +261,16 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
       req.body = value;
       next();
     };
-    getRawBody(
-      req,
-      { length, limit: maxBytes, encoding: json ? 'utf-8' : null },
-      (error: getRawBody.RawBodyError | undefined, body: Buffer | string) => {
-        onBody(error ?? null, body);
-      },
-    );
+    try {
+      getRawBody(
+        req,
+        { length, limit: maxBytes, encoding: json ? 'utf-8' : null },
+        (error: getRawBody.RawBodyError | undefined, body: Buffer | string) => {
+          onBody(error ?? null, body);
+        },
+      );
+    } catch (error) {
+      next(error);
+    }
   };
 }

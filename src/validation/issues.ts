@@ -24,12 +24,26 @@ function pathOf(location: string, path: readonly PropertyKey[]): string {
   return [location, ...path.map(segment)].join('.');
 }
 
-const UNITS: Readonly<Record<string, string>> = {
-  string: ' characters',
-  array: ' items',
-  set: ' items',
-  file: ' bytes',
+const UNITS: Readonly<Record<string, readonly [string, string]>> = {
+  string: [' character', ' characters'],
+  array: [' item', ' items'],
+  set: [' item', ' items'],
+  file: [' byte', ' bytes'],
 };
+
+const FORMATS: Readonly<Record<string, string>> = {
+  regex: 'Does not match the required pattern.',
+  email: 'Must be a valid email address.',
+  url: 'Must be a valid URL.',
+  uuid: 'Must be a valid UUID.',
+  datetime: 'Must be an ISO 8601 date and time.',
+  date: 'Must be an ISO 8601 date.',
+};
+
+/** "a number", "an object": messages read as sentences. */
+function withArticle(noun: string): string {
+  return /^[aeiou]/i.test(noun) ? `an ${noun}` : `a ${noun}`;
+}
 
 function bound(
   origin: string,
@@ -38,15 +52,16 @@ function bound(
   exact: boolean | undefined,
   side: 'max' | 'min',
 ): string {
-  const unit = UNITS[origin] ?? '';
+  const units = UNITS[origin];
   const value = String(limit);
-  if (exact === true) return `Must be exactly ${value}${unit}`;
-  if (unit !== '') {
-    return side === 'max' ? `Must be at most ${value}${unit}` : `Must be at least ${value}${unit}`;
+  const unit = units === undefined ? '' : value === '1' ? units[0] : units[1];
+  if (exact === true) return `Must be exactly ${value}${unit}.`;
+  if (units !== undefined || inclusive !== false) {
+    return side === 'max'
+      ? `Must be at most ${value}${unit}.`
+      : `Must be at least ${value}${unit}.`;
   }
-  const relation =
-    side === 'max' ? (inclusive === false ? '<' : '<=') : inclusive === false ? '>' : '>=';
-  return `Must be ${relation} ${value}`;
+  return side === 'max' ? `Must be less than ${value}.` : `Must be greater than ${value}.`;
 }
 
 /**
@@ -58,7 +73,7 @@ export function publicIssues(location: string, issue: $ZodIssue): ValidationIssu
   const path = pathOf(location, issue.path);
   switch (issue.code) {
     case 'invalid_type':
-      return [{ path, code: issue.code, message: `Expected ${issue.expected}` }];
+      return [{ path, code: issue.code, message: `Expected ${withArticle(issue.expected)}.` }];
     case 'too_big':
       return [
         {
@@ -80,26 +95,32 @@ export function publicIssues(location: string, issue: $ZodIssue): ValidationIssu
         {
           path,
           code: issue.code,
-          message: SAFE_KEY.test(issue.format) ? `Invalid ${issue.format}` : 'Invalid format',
+          message:
+            (Object.hasOwn(FORMATS, issue.format) ? FORMATS[issue.format] : undefined) ??
+            (SAFE_KEY.test(issue.format)
+              ? `Must be a valid ${issue.format}.`
+              : 'Does not have the required format.'),
         },
       ];
     case 'not_multiple_of':
-      return [{ path, code: issue.code, message: `Must be a multiple of ${issue.divisor}` }];
+      return [
+        { path, code: issue.code, message: `Must be a multiple of ${String(issue.divisor)}.` },
+      ];
     case 'unrecognized_keys':
       return issue.keys.map((key) => ({
         path: pathOf(location, [...issue.path, key]),
         code: issue.code,
-        message: 'Unknown field',
+        message: 'This field is not allowed.',
       }));
     case 'invalid_union':
-      return [{ path, code: issue.code, message: 'Does not match any allowed shape' }];
+      return [{ path, code: issue.code, message: 'Does not match any allowed shape.' }];
     case 'invalid_key':
-      return [{ path, code: issue.code, message: 'Invalid key' }];
+      return [{ path, code: issue.code, message: 'Has a key that is not allowed.' }];
     case 'invalid_element':
-      return [{ path, code: issue.code, message: 'Invalid element' }];
+      return [{ path, code: issue.code, message: 'Has an element that is not allowed.' }];
     case 'invalid_value':
-      return [{ path, code: issue.code, message: 'Not an allowed value' }];
+      return [{ path, code: issue.code, message: 'Must be one of the allowed values.' }];
     case 'custom':
-      return [{ path, code: issue.code, message: 'Invalid value' }];
+      return [{ path, code: issue.code, message: 'The value is not valid.' }];
   }
 }

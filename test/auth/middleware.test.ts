@@ -101,6 +101,7 @@ describe.each(EXPRESS_VERSIONS)('jwtAuth and authorization on %s', (_label, fact
       denied.stop();
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('auth.forbidden');
+      expect(res.body.detail).toBe('Requires one of the roles: admin, owner.');
       expect(built.ran()).toBe(before);
       expect(denied.events[0]).toMatchObject({
         reason: 'missing_role',
@@ -143,6 +144,7 @@ describe.each(EXPRESS_VERSIONS)('jwtAuth and authorization on %s', (_label, fact
       expect(res.status).toBe(status);
       if (status === 403) {
         expect(res.body.code).toBe('auth.forbidden');
+        expect(res.body.detail).toMatch(/^Requires the scopes: notes:\w+, notes:\w+\.$/);
         expect(built.ran()).toBe(before);
       }
     });

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -173,6 +174,18 @@ describe('bulwark doctor', () => {
       expect(run.stdout).toContain('--json');
     },
   );
+
+  it.each([['--version'], ['-v']])('%s prints the package version and exits 0', async (flag) => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const run = await bulwark([flag]);
+    expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({
+      status: 0,
+      stdout: `${version}\n`,
+      stderr: '',
+    });
+  });
 
   it.each([
     [['doctor', '--bogus'], /^bulwark: unknown option "--bogus"$/],

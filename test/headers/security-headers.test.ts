@@ -213,7 +213,34 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
   });
 });
 
+describe.each(EXPRESS_VERSIONS)(
+  'dangerouslyDisableContentSecurityPolicy on %s',
+  (_name, factory) => {
+    it('sends every other header and no CSP', async () => {
+      await check(factory, securityHeaders({ dangerouslyDisableContentSecurityPolicy: true }), {
+        ...COMMON,
+        'content-security-policy': null,
+      });
+    });
+  },
+);
+
 describe('securityHeaders options', () => {
+  it.each([
+    [{ contentSecurityPolicy: false }, /dangerouslyDisableContentSecurityPolicy: true/],
+    [
+      { dangerouslyDisableContentSecurityPolicy: true, contentSecurityPolicy: { scriptSrc: null } },
+      /cannot be combined/,
+    ],
+    [
+      { profile: 'web', dangerouslyDisableContentSecurityPolicy: true, cspNonce: true },
+      /cannot be combined/,
+    ],
+    [{ dangerouslyDisableContentSecurityPolicy: 'yes' }, /must be true or false/],
+  ])('refuses %j with a message that says what to do', (options, message) => {
+    expect(() => securityHeaders(options as never)).toThrow(message);
+  });
+
   it.each([
     [{ profile: 'html' }],
     [{ profile: null }],

@@ -322,3 +322,77 @@ describe('bodyLimits options', () => {
     expect(bodyLimits().name).toBe('bodyLimitsMiddleware');
   });
 });
+
+describe.each(EXPRESS_VERSIONS)('bodyLimits problem details on %s', (_name, factory) => {
+  it.each([
+    [
+      'a body over the limit',
+      (r: request.Test) => r.set('Content-Type', 'application/json').send(`"${'x'.repeat(64)}"`),
+      413,
+      'request.too_large',
+      'Request bodies are limited to 32 bytes.',
+    ],
+    [
+      'an unaccepted type',
+      (r: request.Test) => r.set('Content-Type', 'text/plain').send('hi'),
+      415,
+      'request.unsupported_media_type',
+      'Accepted content types: application/json.',
+    ],
+    [
+      'a non-UTF-8 JSON body',
+      (r: request.Test) => r.set('Content-Type', 'application/json; charset=latin1').send('{}'),
+      415,
+      'request.unsupported_media_type',
+      'JSON bodies must be UTF-8.',
+    ],
+    [
+      'a body nested too deeply',
+      (r: request.Test) => r.set('Content-Type', 'application/json').send('[[[1]]]'),
+      400,
+      'request.too_deep',
+      'JSON bodies may nest at most 2 levels deep.',
+    ],
+  ])(
+    '%s gets a detail naming the setting, not the input',
+    async (_case, send, status, code, detail) => {
+      const { app, hits } = build(factory, { maxBytes: 32, maxDepth: 2 });
+      const res = await send(request(app).post('/'));
+      expect({ status: res.status, code: res.body.code, detail: res.body.detail }).toEqual({
+        status,
+        code,
+        detail,
+      });
+      expect(hits).toEqual([]);
+    },
+  );
+
+  it('sends an internal failure (a stream another middleware set an encoding on) to next(err), not a 400', async () => {
+    const app = factory();
+    const errors: unknown[] = [];
+    let ran = false;
+    app.use((req, _res, next) => {
+      req.setEncoding('latin1');
+      next();
+    });
+    app.use(bodyLimits());
+    app.use(() => {
+      ran = true;
+    });
+    app.use(
+      (
+        error: unknown,
+        _req: unknown,
+        res: { status(code: number): { end(): void } },
+        _next: unknown,
+      ) => {
+        errors.push(error);
+        res.status(500).end();
+      },
+    );
+    const res = await request(app).post('/').send({ a: 1 });
+    expect(res.status).toBe(500);
+    expect(errors).toHaveLength(1);
+    expect(ran).toBe(false);
+  });
+});

@@ -204,7 +204,7 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const res = await request(app).post('/t').set('Content-Type', 'application/json').send(raw);
     expect(res.status).toBe(400);
     expect(problem(res).errors).toEqual([
-      { path: 'body', code: 'invalid_type', message: 'Expected object' },
+      { path: 'body', code: 'invalid_type', message: 'Expected an object.' },
     ]);
     expect(ran).toBe(0);
   });
@@ -294,7 +294,11 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
       expect(res.status).toBe(400);
       expect(res.text).not.toContain(FAKE_SECRET.toUpperCase());
       expect(problem(res).errors).toEqual([
-        { path: 'body.token', code: 'invalid_value', message: 'Not an allowed value' },
+        {
+          path: 'body.token',
+          code: 'invalid_value',
+          message: 'Must be one of the allowed values.',
+        },
       ]);
     });
   });
@@ -306,9 +310,9 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
       .send({ message: '', max_tokens: '5', extra: 'x' });
     off();
     expect(problem(res).errors).toEqual([
-      { path: 'body.message', code: 'too_small', message: 'Must be at least 1 characters' },
-      { path: 'body.max_tokens', code: 'invalid_type', message: 'Expected number' },
-      { path: 'body.extra', code: 'unrecognized_keys', message: 'Unknown field' },
+      { path: 'body.message', code: 'too_small', message: 'Must be at least 1 character.' },
+      { path: 'body.max_tokens', code: 'invalid_type', message: 'Expected a number.' },
+      { path: 'body.extra', code: 'unrecognized_keys', message: 'This field is not allowed.' },
     ]);
     expect(events[0]).toMatchObject({
       type: 'validation.rejected',
@@ -347,8 +351,16 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
       });
     expect(res.status).toBe(400);
     expect(problem(res).errors).toEqual([
-      { path: 'body.messages.1.role', code: 'invalid_value', message: 'Not an allowed value' },
-      { path: 'body.messages.1.x', code: 'unrecognized_keys', message: 'Unknown field' },
+      {
+        path: 'body.messages.1.role',
+        code: 'invalid_value',
+        message: 'Must be one of the allowed values.',
+      },
+      {
+        path: 'body.messages.1.x',
+        code: 'unrecognized_keys',
+        message: 'This field is not allowed.',
+      },
     ]);
     expect(ran).toBe(0);
   });
@@ -360,11 +372,11 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const app = bodyApp(schema);
     const extra = await request(app).post('/t').send({ a: 1, b: 2, c: 3 });
     expect(problem(extra).errors).toEqual([
-      { path: 'body.c', code: 'unrecognized_keys', message: 'Unknown field' },
+      { path: 'body.c', code: 'unrecognized_keys', message: 'This field is not allowed.' },
     ]);
     const refined = await request(app).post('/t').send({ a: 3, b: 2 });
     expect(problem(refined).errors).toEqual([
-      { path: 'body.a', code: 'custom', message: 'Invalid value' },
+      { path: 'body.a', code: 'custom', message: 'The value is not valid.' },
     ]);
     const ok = await request(app).post('/t').send({ a: 1, b: 2 });
     expect(ok.status).toBe(200);
@@ -441,7 +453,7 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const extra = await request(app).get('/q?limit=7&debug=1');
     expect(extra.status).toBe(400);
     expect(problem(extra).errors).toEqual([
-      { path: 'query.debug', code: 'unrecognized_keys', message: 'Unknown field' },
+      { path: 'query.debug', code: 'unrecognized_keys', message: 'This field is not allowed.' },
     ]);
     expect(ran).toBe(2);
   });
@@ -473,7 +485,11 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const bad = await request(app).get('/items/4a');
     expect(bad.status).toBe(400);
     expect(problem(bad).errors).toEqual([
-      { path: 'params.id', code: 'invalid_format', message: 'Invalid regex' },
+      {
+        path: 'params.id',
+        code: 'invalid_format',
+        message: 'Does not match the required pattern.',
+      },
     ]);
     expect(ran).toBe(1);
   });
@@ -493,7 +509,7 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const missing = await request(app).get('/h');
     expect(missing.status).toBe(400);
     expect(problem(missing).errors).toEqual([
-      { path: 'headers.x-tenant', code: 'invalid_type', message: 'Expected string' },
+      { path: 'headers.x-tenant', code: 'invalid_type', message: 'Expected a string.' },
     ]);
     expect(ran).toBe(1);
   });
@@ -529,7 +545,7 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const res = await request(app).post('/t').send({ message: 'hi' });
     expect(res.status).toBe(400);
     expect(problem(res).errors).toEqual([
-      { path: 'body', code: 'invalid_type', message: 'Expected object' },
+      { path: 'body', code: 'invalid_type', message: 'Expected an object.' },
     ]);
     expect(ran).toBe(0);
   });
@@ -600,7 +616,7 @@ describe.each(EXPRESS_VERSIONS)('validate on %s', (_name, factory) => {
     const taken = await request(app).post('/t').send({ name: 'taken' });
     expect(taken.status).toBe(400);
     expect(problem(taken).errors).toEqual([
-      { path: 'body.name', code: 'custom', message: 'Invalid value' },
+      { path: 'body.name', code: 'custom', message: 'The value is not valid.' },
     ]);
     expect(ran).toBe(1);
   });

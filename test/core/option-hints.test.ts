@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BulwarkConfigError,
+  bodyLimits,
+  corsPolicy,
+  loginRateLimit,
+  rateLimit,
+  securityHeaders,
+} from '../../src/index.js';
+import { DOCS_URL } from '../../src/internal/docs-url.js';
+
+// Names users bring from express-rate-limit, helmet, express.json and cors get
+// the bulwark name and a link, not a bare "unknown option".
+function problemsOf(make: () => unknown): string[] {
+  try {
+    make();
+  } catch (error) {
+    if (error instanceof BulwarkConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('no BulwarkConfigError');
+}
+
+describe('migration hints for other libraries option names', () => {
+  it.each([
+    ['rateLimit', () => rateLimit({ max: 10 } as never), 'max', /Did you mean `limit`\?/],
+    ['rateLimit', () => rateLimit({ keyGenerator: () => 'k' } as never), 'keyGenerator', /`keyBy`/],
+    [
+      'rateLimit',
+      () => rateLimit({ message: 'slow down' } as never),
+      'message',
+      /errorHandler\(\)/,
+    ],
+    [
+      'rateLimit',
+      () => rateLimit({ handler: () => undefined } as never),
+      'handler',
+      /errorHandler\(\)/,
+    ],
+    ['rateLimit', () => rateLimit({ statusCode: 503 } as never), 'statusCode', /429/],
+    ['loginRateLimit', () => loginRateLimit({ max: 5 } as never), 'max', /`limit`/],
+    [
+      'securityHeaders',
+      () => securityHeaders({ hsts: { maxAge: 1 } } as never),
+      'hsts',
+      /`hstsMaxAge`/,
+    ],
+    ['bodyLimits', () => bodyLimits({ limit: '100kb' } as never), 'limit', /`maxBytes`/],
+    [
+      'corsPolicy',
+      () => corsPolicy({ origin: 'https://a.example' } as never),
+      'origin',
+      /`origins`/,
+    ],
+  ])('%s: `%s` names the bulwark option and links its docs', (_scope, make, key, hint) => {
+    const problems = problemsOf(make);
+    const problem = problems.find((p) => p.startsWith(`unknown option \`${key}\``));
+    expect(problem).toMatch(hint);
+    expect(problem).toContain(DOCS_URL);
+  });
+
+  it('leaves keys that only look like table entries alone', () => {
+    const problems = problemsOf(() => rateLimit({ constructor: 1, toString: 2 } as never));
+    expect(problems).toEqual(['unknown option `constructor`.', 'unknown option `toString`.']);
+  });
+});
