@@ -39,9 +39,17 @@ export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
 export { createRedisClient, RedisTimeoutError, whenRedisReady } from './stores/redis-client.js';
 export type {
+  BulwarkRedis,
   BulwarkRedisClient,
+  BulwarkRedisCluster,
   RedisClientLike,
   RedisClientOptions,
+  RedisClusterClientLike,
+  RedisClusterNodeLike,
+  RedisClusterTarget,
+  RedisCommandOptions,
+  RedisConnection,
+  RedisNodeClientLike,
 } from './stores/redis-client.js';
 
 export { circuitBreaker } from './llm/circuit-breaker.js';

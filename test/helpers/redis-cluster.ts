@@ -1,0 +1,280 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'redis';
+import { afterAll } from 'vitest';
+import { createRedisClient, type BulwarkRedis, type RedisClientOptions } from '../../src/index.js';
+import { redisCommand, redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
+import { freePort, SHARED_REDIS_URL } from './redis.js';
+
+const NODES = 3;
+// Long enough that a loaded test machine does not flag a live node as failing,
+// short enough that a killed node is marked failed while a test still runs.
+const NODE_TIMEOUT_MS = 3000;
+
+async function until(predicate: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`redis cluster: ${what} not reached in time`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function ask(port: number, args: string[]): Promise<string | undefined> {
+  const client = createClient({
+    socket: { host: '127.0.0.1', port, connectTimeout: 300, reconnectStrategy: false },
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const reply = await client.sendCommand(args);
+    return typeof reply === 'string' ? reply : JSON.stringify(reply);
+  } catch {
+    return undefined;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} exited with ${String(code)}: ${stderr}`));
+    });
+  });
+}
+
+/**
+ * A private three-node Redis Cluster (no replicas) on free loopback ports,
+ * in its own temporary folder: `redis-server --cluster-enabled yes` nodes
+ * joined with `redis-cli --cluster create`. A test may kill one node and
+ * start it again; it rejoins from its nodes file. `stop()` kills every node
+ * by pid and removes the folder.
+ */
+export class RedisClusterFixture {
+  readonly ports: readonly number[];
+  readonly #dir: string;
+  readonly #processes = new Map<number, ChildProcess>();
+
+  private constructor(ports: number[], dir: string) {
+    this.ports = ports;
+    this.#dir = dir;
+  }
+
+  static async start(): Promise<RedisClusterFixture> {
+    const ports: number[] = [];
+    while (ports.length < NODES) {
+      const port = await freePort();
+      // The cluster bus listens on port + 10000: keep both in range and distinct.
+      if (port < 55_535 && !ports.includes(port)) ports.push(port);
+    }
+    const fixture = new RedisClusterFixture(ports, mkdtempSync(join(tmpdir(), 'bulwark-cluster-')));
+    try {
+      await Promise.all(ports.map((port) => fixture.startNode(port)));
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${String(p)}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ]);
+      await fixture.whenHealthy();
+      return fixture;
+    } catch (error) {
+      await fixture.stop();
+      throw error;
+    }
+  }
+
+  /** `redis://` URLs of the nodes, as `REDIS_CLUSTER_NODES` would list them. */
+  get urls(): string[] {
+    return this.ports.map((p) => `redis://127.0.0.1:${String(p)}`);
+  }
+
+  /** Starts (or restarts) the node on `port`, reusing its nodes file when it has one. */
+  async startNode(port: number): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.#dir,
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${String(port)}.conf`,
+        '--cluster-node-timeout',
+        String(NODE_TIMEOUT_MS),
+      ],
+      { stdio: 'ignore' },
+    );
+    this.#processes.set(port, child);
+    await until(async () => (await ask(port, ['PING'])) === 'PONG', 20_000, `node ${String(port)}`);
+  }
+
+  /** Kills the node on `port` (SIGKILL: no goodbye to the others). */
+  async killNode(port: number): Promise<void> {
+    const child = this.#processes.get(port);
+    this.#processes.delete(port);
+    if (child === undefined || child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        resolve();
+      });
+      child.kill('SIGKILL');
+    });
+  }
+
+  /** Resolves once every node reports `cluster_state:ok`. */
+  async whenHealthy(ms = 15_000): Promise<void> {
+    await until(
+      async () => {
+        const states = await Promise.all(this.ports.map((p) => ask(p, ['CLUSTER', 'INFO'])));
+        return states.every((s) => s?.includes('cluster_state:ok') === true);
+      },
+      ms,
+      'cluster_state:ok',
+    );
+  }
+
+  /** The port of the node that owns `key`'s slot. */
+  async ownerOf(key: string): Promise<number> {
+    const port = this.ports[0] ?? 0;
+    const slot = Number(await ask(port, ['CLUSTER', 'KEYSLOT', key]));
+    const raw = await ask(port, ['CLUSTER', 'SLOTS']);
+    const ranges = JSON.parse(raw ?? '[]') as [number, number, [string, number, ...unknown[]]][];
+    const owner = ranges.find(([from, to]) => slot >= from && slot <= to);
+    if (owner === undefined) throw new Error(`redis cluster: no owner for slot ${String(slot)}`);
+    return owner[2][1];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#processes.keys()].map((port) => this.killNode(port)));
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** Whether `redis-server` and `redis-cli` can be run here (a cluster needs both). */
+export async function clusterToolsAvailable(): Promise<boolean> {
+  try {
+    await Promise.all([run('redis-server', ['--version']), run('redis-cli', ['--version'])]);
+    return true;
+  } catch {
+    if (process.env.CI === 'true') throw new Error('CI=true but redis-server/redis-cli missing');
+    return false;
+  }
+}
+
+export type RedisTargetKind = 'single node' | 'cluster';
+export const REDIS_TARGET_KINDS: readonly RedisTargetKind[] = ['single node', 'cluster'];
+
+/** One Redis deployment a test runs against, with what the test needs to look inside it. */
+export interface RedisTarget {
+  readonly kind: RedisTargetKind;
+  /** The environment a child process reads: `REDIS_URL` or `REDIS_CLUSTER_NODES`. */
+  readonly env: Readonly<Record<string, string>>;
+  /** The cluster fixture, for tests that kill a node. */
+  readonly cluster: RedisClusterFixture | undefined;
+  /** A new client made by `createRedisClient`, ready; closed when the file ends. */
+  client(options?: RedisClientOptions): Promise<BulwarkRedis>;
+  /** Runs one command for inspection (routed by `key` on the cluster). */
+  command(args: string[], key?: string): Promise<unknown>;
+  /** Every key starting with `prefix`, from every node, sorted. */
+  keys(prefix: string): Promise<string[]>;
+}
+
+async function whenReady(client: BulwarkRedis): Promise<BulwarkRedis> {
+  const deadline = Date.now() + 10_000;
+  while (!client.isReady) {
+    if (Date.now() > deadline) throw new Error('redis client not ready in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return client;
+}
+
+/**
+ * The Redis deployments of one test file: the shared single node and a
+ * private cluster, started on first use and stopped when the file ends, so a
+ * file starts at most one cluster however many suites run on it.
+ *
+ * @example
+ * const targets = new RedisTargets();
+ * describe.each(REDIS_TARGET_KINDS)('on %s', (kind) => {
+ *   let target: RedisTarget;
+ *   beforeAll(async () => { target = await targets.get(kind); });
+ * });
+ */
+export class RedisTargets {
+  #cluster: Promise<RedisClusterFixture> | undefined;
+  readonly #clients: BulwarkRedis[] = [];
+  readonly #targets = new Map<RedisTargetKind, Promise<RedisTarget>>();
+
+  constructor() {
+    afterAll(async () => {
+      await Promise.all(this.#clients.map((c) => c.quit().catch(() => undefined)));
+      if (this.#cluster !== undefined) await (await this.#cluster).stop();
+    });
+  }
+
+  /** Resolves `kind`'s target, starting the cluster on first use. */
+  get(kind: RedisTargetKind): Promise<RedisTarget> {
+    let target = this.#targets.get(kind);
+    if (target === undefined) {
+      target = this.#make(kind);
+      this.#targets.set(kind, target);
+    }
+    return target;
+  }
+
+  /** The file's cluster, started on first use. */
+  cluster(): Promise<RedisClusterFixture> {
+    this.#cluster ??= RedisClusterFixture.start();
+    return this.#cluster;
+  }
+
+  async #make(kind: RedisTargetKind): Promise<RedisTarget> {
+    const cluster = kind === 'cluster' ? await this.cluster() : undefined;
+    const connect = async (options?: RedisClientOptions): Promise<BulwarkRedis> => {
+      const client =
+        cluster === undefined
+          ? createRedisClient(SHARED_REDIS_URL, options)
+          : createRedisClient({ cluster: cluster.urls }, options);
+      this.#clients.push(client);
+      return whenReady(client);
+    };
+    const inspector = await connect();
+    return {
+      kind,
+      cluster,
+      env:
+        cluster === undefined
+          ? { REDIS_URL: SHARED_REDIS_URL }
+          : { REDIS_CLUSTER_NODES: cluster.urls.join(',') },
+      client: connect,
+      command: (args, key) => redisCommand(inspector, args, key),
+      async keys(prefix) {
+        const outcomes = await redisCommandOnEveryNode(inspector, ['KEYS', `${prefix}*`]);
+        const found: string[] = [];
+        for (const outcome of outcomes) {
+          if (outcome.status === 'rejected') throw outcome.reason;
+          found.push(...(outcome.value as string[]));
+        }
+        return found.sort();
+      },
+    };
+  }
+}
