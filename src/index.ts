@@ -9,7 +9,7 @@ export {
 } from './errors.js';
 export type { BulwarkErrorCode, BulwarkErrorOptions, ProblemDocument } from './errors.js';
 
-export { errorHandler } from './error-handler.js';
+export { errorHandler, notFound } from './error-handler.js';
 export type { ErrorHandlerOptions } from './error-handler.js';
 
 export { securityEvents, SecurityEventBus, SECURITY_EVENT_TYPES } from './events.js';
@@ -80,6 +80,14 @@ export type { SuspiciousActivityOptions } from './monitoring/suspicious-activity
 export { protectMetrics } from './monitoring/protect-metrics.js';
 export type { MetricsCredentials, ProtectMetricsOptions } from './monitoring/protect-metrics.js';
 export { securityMetrics } from './monitoring/security-metrics.js';
+export { checkStores, pingRedis, readinessRoute } from './monitoring/readiness-route.js';
+export type {
+  ReadinessRouteOptions,
+  StoreCheck,
+  StoreCheckOptions,
+  StoreCheckReport,
+  StoreCheckStatus,
+} from './monitoring/readiness-route.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
 export { validate } from './validation/validate.js';
 export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';

@@ -1,7 +1,11 @@
 import { createRequire } from 'node:module';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { RedisClusterConnection, type NodeRedisCluster } from './redis-cluster.js';
+import {
+  RedisClusterConnection,
+  RedisClusterNotConnectedError,
+  type NodeRedisCluster,
+} from './redis-cluster.js';
 
 /** Per-command options bulwark passes to node-redis. */
 export interface RedisCommandOptions {
@@ -96,7 +100,18 @@ const KNOWN: KnownKeys<RedisClientOptions> = {
 };
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
-const commandTimeouts = new WeakMap<RedisClientLike, number>();
+
+/**
+ * What `redisCommand` knows of a client `createRedisClient` made: its
+ * deadline, and whether its first connection attempt is still under way
+ * (`firstAttempt` settles when that attempt succeeds or fails).
+ */
+interface ClientState {
+  readonly commandTimeout: number;
+  connecting: boolean;
+  readonly firstAttempt: Promise<void>;
+}
+const clientStates = new WeakMap<RedisClientLike, ClientState>();
 
 interface NodeRedisModule {
   createClient(
@@ -183,6 +198,13 @@ function clusterUrls(target: object, check: OptionChecker<RedisClientOptions>): 
  * connection errors become `rate_limit.store_error` events instead of
  * unhandled `error` events. The connection starts at once.
  *
+ * The client is usable before it connects: while its first connection
+ * attempt is under way, a command waits for it (within the command
+ * deadline) instead of failing, so parts built on it at start-up count and
+ * answer from the first request. Once an attempt has failed, commands fail
+ * fast until Redis is back. An outage is reported once, when it is first
+ * seen, and its end once (`rate_limit.store_recovered`).
+ *
  * Given `{ cluster: [url, ...] }` it makes a node-redis cluster client
  * (`createCluster`) with the same defaults on every node connection: it
  * discovers the other nodes from any one that answers (retrying with backoff
@@ -235,7 +257,26 @@ export function createRedisClient(
   const reconnectDelay = (retries: number): number =>
     Math.min(maxDelay, 50 * 2 ** Math.min(retries, 16)) + Math.floor(Math.random() * 50);
   const socket = { connectTimeout, reconnectStrategy: reconnectDelay };
-  const report = (error: Error, where: string): void => {
+
+  let endFirstAttempt = (): void => undefined;
+  const state: ClientState = {
+    commandTimeout,
+    connecting: true,
+    firstAttempt: new Promise((resolve) => {
+      endFirstAttempt = resolve;
+    }),
+  };
+  const settleFirstAttempt = (): void => {
+    state.connecting = false;
+    endFirstAttempt();
+  };
+
+  // One event per outage, not one per reconnect attempt; one when it ends.
+  let down = false;
+  const failed = (error: Error, where: string): void => {
+    settleFirstAttempt();
+    if (down) return;
+    down = true;
     securityEvents.emit('rate_limit.store_error', undefined, {
       reason: 'redis_connection_error',
       store: 'redis',
@@ -243,9 +284,20 @@ export function createRedisClient(
       error: error.message,
     });
   };
+  const ready = (where: string): void => {
+    settleFirstAttempt();
+    if (!down) return;
+    down = false;
+    securityEvents.emit('rate_limit.store_recovered', undefined, {
+      reason: 'redis_ready',
+      store: 'redis',
+      url: where,
+    });
+  };
 
   if (cluster !== undefined) {
     const first = new URL(cluster[0] ?? '');
+    const where = cluster.map(safeUrl).join(',');
     const client = new RedisClusterConnection(
       loadNodeRedis().createCluster({
         rootNodes: cluster.map((node) => ({ url: node })),
@@ -261,12 +313,18 @@ export function createRedisClient(
         },
         commandOptions: { timeout: commandTimeout },
       }),
-      reconnectDelay,
-      (error, node) => {
-        report(error, node ?? cluster.map(safeUrl).join(','));
+      {
+        retryDelay: reconnectDelay,
+        failed: (error, node) => {
+          failed(error, node ?? where);
+        },
+        ready: () => {
+          ready(where);
+        },
+        settled: settleFirstAttempt,
       },
     );
-    commandTimeouts.set(client, commandTimeout);
+    clientStates.set(client, state);
     return client;
   }
 
@@ -278,18 +336,14 @@ export function createRedisClient(
     commandOptions: { timeout: commandTimeout },
     socket,
   });
-  commandTimeouts.set(client, commandTimeout);
-
-  // One event per outage, not one per reconnect attempt.
-  let reported = false;
+  clientStates.set(client, state);
   client.on('error', (error: Error) => {
-    if (reported) return;
-    reported = true;
-    report(error, safeUrl(url));
+    failed(error, safeUrl(url));
   });
   client.on('ready', () => {
-    reported = false;
+    ready(safeUrl(url));
   });
+  client.on('end', settleFirstAttempt);
   client.connect().catch(() => {
     // Reported through the 'error' listener; the reconnect strategy keeps trying.
   });
@@ -310,14 +364,29 @@ export function isRedisCluster(client: RedisClientLike): client is RedisClusterC
   return Array.isArray(candidate.masters) && typeof candidate.nodeClient === 'function';
 }
 
-function withDeadline(sent: Promise<unknown>, timeout: number): Promise<unknown> {
+/**
+ * Runs `send` within `timeout` ms. While the client's first connection
+ * attempt is under way, `send` waits for it, inside the same deadline; a
+ * command whose caller has given up by then is never sent.
+ */
+function withDeadline(
+  state: ClientState | undefined,
+  timeout: number,
+  send: () => Promise<unknown>,
+): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
+  let expired = false;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
+      expired = true;
       reject(new RedisTimeoutError(timeout));
     }, timeout);
   });
-  return Promise.race([sent, deadline]).finally(() => {
+  const reply =
+    state?.connecting === true
+      ? state.firstAttempt.then(() => (expired ? undefined : send()))
+      : send();
+  return Promise.race([reply, deadline]).finally(() => {
     clearTimeout(timer);
   });
 }
@@ -325,6 +394,9 @@ function withDeadline(sent: Promise<unknown>, timeout: number): Promise<unknown>
 /**
  * Runs one command with a deadline: the client's own when it came from
  * `createRedisClient`, else one second, so a foreign client cannot hang a request.
+ * A command given to a client still making its first connection waits for
+ * it, inside the same deadline.
+ *
  * On a cluster the command goes to the primary owning `key` (its first key);
  * a command without one goes to any node. Reads go to primaries too, so a
  * write is seen by the next read at once.
@@ -339,11 +411,13 @@ export function redisCommand(
   args: string[],
   key?: string,
 ): Promise<unknown> {
-  const timeout = commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const sent = isRedisCluster(client)
-    ? client.sendCommand(key, false, args, { timeout })
-    : client.sendCommand(args, { timeout });
-  return withDeadline(sent, timeout);
+  const state = clientStates.get(client);
+  const timeout = state?.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  return withDeadline(state, timeout, () =>
+    isRedisCluster(client)
+      ? client.sendCommand(key, false, args, { timeout })
+      : client.sendCommand(args, { timeout }),
+  );
 }
 
 /**
@@ -351,17 +425,24 @@ export function redisCommand(
  * node), each with the command deadline; for the rare operation that is per
  * node, such as loading a script. Settles with every node's outcome.
  */
-export function redisCommandOnEveryNode(
+export async function redisCommandOnEveryNode(
   client: RedisClientLike,
   args: string[],
 ): Promise<PromiseSettledResult<unknown>[]> {
   if (!isRedisCluster(client)) return Promise.allSettled([redisCommand(client, args)]);
-  const timeout = commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const state = clientStates.get(client);
+  const timeout = state?.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  // The primaries are known once the first discovery is over.
+  if (state?.connecting === true) {
+    await withDeadline(state, timeout, () => Promise.resolve()).catch(() => undefined);
+  }
+  if (client.masters.length === 0) {
+    return [{ status: 'rejected', reason: new RedisClusterNotConnectedError() }];
+  }
   return Promise.allSettled(
     client.masters.map((node) =>
-      withDeadline(
+      withDeadline(undefined, timeout, () =>
         client.nodeClient(node).then((nodeClient) => nodeClient.sendCommand(args, { timeout })),
-        timeout,
       ),
     ),
   );

@@ -8,7 +8,10 @@ import type {
 
 /** A cluster node as node-redis keeps it: its address and, once made, its client. */
 interface NodeRedisClusterNode extends RedisClusterNodeLike {
-  readonly client?: { readonly isReady: boolean };
+  readonly client?: {
+    readonly isReady: boolean;
+    on(event: 'ready', listener: () => void): unknown;
+  };
 }
 
 /** What this wrapper uses of node-redis's `createCluster()` result. */
@@ -35,6 +38,18 @@ export class RedisClusterNotConnectedError extends Error {
   }
 }
 
+/** What the cluster connection tells its maker. */
+export interface ClusterLifecycle {
+  /** Pause before discovery attempt number `retries` (from 0). */
+  retryDelay(retries: number): number;
+  /** A node (`host:port`) or discovery failed; called for every failure. */
+  failed(error: Error, node: string | undefined): void;
+  /** Every primary is connected again. */
+  ready(): void;
+  /** The first discovery attempt is over, whichever way it went. */
+  settled(): void;
+}
+
 /**
  * node-redis's cluster client, given the lifecycle of bulwark's single-node
  * client.
@@ -45,28 +60,22 @@ export class RedisClusterNotConnectedError extends Error {
  * restart. Until the slot map is known, commands fail at once instead of
  * throwing a `TypeError` from an empty map. `isReady` is true while every
  * primary's connection is up; `ready` is emitted each time that becomes true.
- * Node errors become `report` calls (one per outage), never unhandled
- * `error` events.
+ * Node errors go to `lifecycle.failed`, never to unhandled `error` events.
  */
 export class RedisClusterConnection extends EventEmitter implements BulwarkRedisCluster {
   readonly #cluster: NodeRedisCluster;
-  readonly #retryDelay: (retries: number) => number;
-  readonly #report: (error: Error, node: string | undefined) => void;
+  readonly #lifecycle: ClusterLifecycle;
   #retries = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #ready = false;
-  #reported = false;
+  // node-redis reports a node's first 'ready' only; later ones are heard here.
+  readonly #watched = new WeakSet<object>();
 
-  constructor(
-    cluster: NodeRedisCluster,
-    retryDelay: (retries: number) => number,
-    report: (error: Error, node: string | undefined) => void,
-  ) {
+  constructor(cluster: NodeRedisCluster, lifecycle: ClusterLifecycle) {
     super();
     this.#cluster = cluster;
-    this.#retryDelay = retryDelay;
-    this.#report = report;
+    this.#lifecycle = lifecycle;
     cluster.on('error', (error: Error) => {
       this.#failed(error, undefined);
     });
@@ -126,30 +135,40 @@ export class RedisClusterConnection extends EventEmitter implements BulwarkRedis
       // Resolves once every primary has connected; slots are routable before that.
       await this.#cluster.connect();
       this.#retries = 0;
+      this.#lifecycle.settled();
       this.#refresh();
     } catch (error) {
       if (this.#closed) return;
       this.#failed(error instanceof Error ? error : new Error(String(error)), undefined);
       this.#retryTimer = setTimeout(() => {
         void this.#connect();
-      }, this.#retryDelay(this.#retries++));
+      }, this.#lifecycle.retryDelay(this.#retries++));
       this.#retryTimer.unref();
     }
   }
 
   #close(): void {
     this.#closed = true;
+    this.#lifecycle.settled();
     clearTimeout(this.#retryTimer);
     this.#refresh();
     this.emit('end');
   }
 
   #refresh(): void {
+    for (const node of this.#cluster.masters) {
+      const client = node.client;
+      if (client === undefined || this.#watched.has(client)) continue;
+      this.#watched.add(client);
+      client.on('ready', () => {
+        this.#refresh();
+      });
+    }
     const ready = !this.#closed && this.isReady;
     if (ready === this.#ready) return;
     this.#ready = ready;
     if (ready) {
-      this.#reported = false;
+      this.#lifecycle.ready();
       this.emit('connect');
       this.emit('ready');
     }
@@ -158,9 +177,7 @@ export class RedisClusterConnection extends EventEmitter implements BulwarkRedis
   #failed(error: Error, node: string | undefined): void {
     this.#refresh();
     if (this.#closed) return;
+    this.#lifecycle.failed(error, node);
     if (this.listenerCount('error') > 0) this.emit('error', error);
-    if (this.#reported) return;
-    this.#reported = true;
-    this.#report(error, node);
   }
 }
