@@ -162,6 +162,35 @@ export class RedisClusterFixture {
     return owner[2][1];
   }
 
+  /**
+   * Moves the slot of `key` (with its keys) to the node on `to`, the way
+   * `redis-cli --cluster reshard` does, so a client still routing by the old
+   * map is answered `MOVED`.
+   */
+  async moveSlotOf(key: string, to: number): Promise<void> {
+    const from = await this.ownerOf(key);
+    if (from === to) return;
+    const slot = String(await ask(from, ['CLUSTER', 'KEYSLOT', key]));
+    const id = async (port: number) => String(await ask(port, ['CLUSTER', 'MYID']));
+    const [fromId, toId] = await Promise.all([id(from), id(to)]);
+    await ask(to, ['CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId]);
+    await ask(from, ['CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId]);
+    const keys = JSON.parse((await ask(from, ['CLUSTER', 'GETKEYSINSLOT', slot, '1000'])) ?? '[]');
+    if (Array.isArray(keys) && keys.length > 0) {
+      await ask(from, [
+        'MIGRATE',
+        '127.0.0.1',
+        String(to),
+        '',
+        '0',
+        '5000',
+        'KEYS',
+        ...(keys as string[]),
+      ]);
+    }
+    for (const port of this.ports) await ask(port, ['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.#processes.keys()].map((port) => this.killNode(port)));
     rmSync(this.#dir, { recursive: true, force: true });
