@@ -171,6 +171,7 @@ export type { RedisStoreOptions } from './stores/redis-store.js';
 export type {
   AuthStore,
   RefreshFamilyInit,
+  RefreshFamilyRef,
   RefreshRotation,
   RefreshTokenInit,
 } from './stores/auth-store.js';

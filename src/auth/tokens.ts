@@ -7,7 +7,7 @@ import { securityEvents } from '../events.js';
 import { sha256Hex } from '../internal/compare.js';
 import { Memo } from '../internal/memo.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import type { AuthStore } from '../stores/auth-store.js';
+import type { AuthStore, RefreshFamilyRef } from '../stores/auth-store.js';
 import { syncReader } from '../stores/memory-store.js';
 import { signEdDsa, verifyEdDsa } from './eddsa.js';
 import { AuthFailure } from './failure.js';
@@ -68,6 +68,8 @@ export interface AccessClaims {
   sub: string;
   roles: string[];
   jti: string;
+  /** The session (refresh family) the token was minted in; absent on tokens issued before sessions. */
+  sid?: string;
   iat: number;
   exp: number;
   iss: string;
@@ -82,7 +84,11 @@ export interface TokenService {
   verifyAccess(token: string): Promise<AccessClaims>;
   /** Rotates a refresh token: the old one is spent, a new pair is issued. `req` only enriches events. */
   refresh(refreshToken: string, req?: Request): Promise<TokenPair>;
-  /** Logout: denylists the access token's `jti` until it expires and revokes the refresh token's family. */
+  /**
+   * Logout: ends the access token's session (its refresh family, every refresh
+   * token and every access token of it). A refresh token is used only when it
+   * belongs to the same session; one of another session is ignored.
+   */
   revoke(accessToken: string, refreshToken?: string): Promise<void>;
   /** Refuses every token and session issued to `sub` before now. */
   revokeAllForUser(sub: string): Promise<void>;
@@ -123,10 +129,22 @@ interface VerifiedToken {
   readonly exp: number;
   readonly nbf: number | undefined;
 }
-const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/** `<session id>.<secret>`: the session id lets every store key of a refresh be named up front. */
+const REFRESH_TOKEN = /^([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
 // Claims the service sets itself; a subject may not supply them.
-const RESERVED = new Set(['iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sub', 'roles', 'epoch']);
+const RESERVED = new Set([
+  'iss',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'sub',
+  'roles',
+  'epoch',
+  'sid',
+]);
 const STORE_METHODS = [
   'get',
   'getMany',
@@ -144,9 +162,11 @@ interface FamilyData {
   epoch?: string;
 }
 
+// A session's keys share the hash tag `{fid}`, so a Redis Cluster keeps them in one slot.
 const keys = {
-  refresh: (token: string) => `rt:${sha256Hex(token)}`,
-  family: (id: string) => `rf:${id}`,
+  refresh: (fid: string, token: string) => `rt:{${fid}}:${sha256Hex(token)}`,
+  family: (fid: string) => `rf:{${fid}}`,
+  session: (fid: string) => `rs:{${fid}}`,
   jti: (jti: string) => `jti:${jti}`,
   epoch: (sub: string) => `ep:${sub}`,
 };
@@ -182,6 +202,12 @@ function reasonOf(error: unknown): {
   if (message.includes('audience')) return { code: 'auth.invalid_token', reason: 'bad_audience' };
   if (message.includes('issuer')) return { code: 'auth.invalid_token', reason: 'bad_issuer' };
   return { code: 'auth.invalid_token', reason: 'malformed' };
+}
+
+/** The session id a well-formed refresh token names, else `undefined`. */
+function sessionOf(refreshToken: unknown): string | undefined {
+  if (typeof refreshToken !== 'string') return undefined;
+  return REFRESH_TOKEN.exec(refreshToken)?.[1];
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -330,13 +356,24 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const allowedAlgorithms = new Set([...keyRing.byKid.values()].map((k) => k.algorithm));
   const signer = keyRing.signer;
   const epochTtlMs = (Math.max(accessTtl, familyTtl) + clockTolerance) * 1000;
+  // A session's revoked mark must outlive the last access token minted in it.
+  const sessionMarkMs = (accessTtl + clockTolerance + 1) * 1000;
 
-  function sign(claims: Record<string, unknown>, epoch: string | undefined): string {
+  function familyRef(fid: string): RefreshFamilyRef {
+    return {
+      familyKey: keys.family(fid),
+      revokedKey: keys.session(fid),
+      revokedTtlMs: sessionMarkMs,
+    };
+  }
+
+  function sign(claims: Record<string, unknown>, epoch: string | undefined, sid: string): string {
     const time = now();
     const iat = Math.floor(time / 1000);
     const payload: Record<string, unknown> = {
       ...claims,
       jti: randomBytes(16).toString('base64url'),
+      sid,
       iat,
       exp: iat + accessTtl,
       iss,
@@ -455,7 +492,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       jti === '' ||
       typeof iat !== 'number' ||
       !isStringArray(roles) ||
-      (claims.epoch !== undefined && typeof claims.epoch !== 'string')
+      (claims.epoch !== undefined && typeof claims.epoch !== 'string') ||
+      (claims.sid !== undefined && (typeof claims.sid !== 'string' || claims.sid === ''))
     ) {
       fail('auth.invalid_token', 'bad_claims');
     }
@@ -473,7 +511,9 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     claims: AccessClaims,
     [denied, epoch]: readonly (string | undefined)[],
   ): AccessClaims {
-    if (denied !== undefined) fail('auth.token_revoked', 'revoked');
+    if (denied !== undefined) {
+      fail('auth.token_revoked', claims.sid === undefined ? 'revoked' : 'session_revoked');
+    }
     if (epoch !== undefined && claims.epoch !== epoch) fail('auth.token_revoked', 'revoked_all');
     return claims;
   }
@@ -484,7 +524,11 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
    */
   function verifyAccessNow(token: string): AccessClaims | Promise<AccessClaims> {
     const claims = verifySigned(token, false);
-    const wanted = [keys.jti(claims.jti), keys.epoch(claims.sub)];
+    // A token of a session is revoked with its session; one issued before sessions, by its `jti`.
+    const wanted = [
+      claims.sid === undefined ? keys.jti(claims.jti) : keys.session(claims.sid),
+      keys.epoch(claims.sub),
+    ];
     if (reader !== undefined && authStore.getMany === reader.getMany) {
       let found: (string | undefined)[];
       try {
@@ -531,15 +575,15 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       const claims = checkSubject(subject);
       const sub = claims.sub as string;
       const epoch = await storeCall(() => authStore.get(keys.epoch(sub)));
-      const refreshToken = randomBytes(32).toString('base64url');
       const fid = randomBytes(16).toString('base64url');
+      const refreshToken = `${fid}.${randomBytes(32).toString('base64url')}`;
       const data: FamilyData = { fid, claims };
       if (epoch !== undefined) data.epoch = epoch;
-      const accessToken = sign(claims, epoch);
+      const accessToken = sign(claims, epoch, fid);
       await storeCall(() =>
         authStore.createRefreshFamily(
           { familyKey: keys.family(fid), data: JSON.stringify(data), ttlMs: familyTtl * 1000 },
-          { tokenKey: keys.refresh(refreshToken), ttlMs: refreshTtl * 1000 },
+          { tokenKey: keys.refresh(fid, refreshToken), ttlMs: refreshTtl * 1000 },
         ),
       );
       return pair(accessToken, refreshToken);
@@ -548,46 +592,55 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     verifyAccess,
 
     async refresh(refreshToken, req) {
-      if (typeof refreshToken !== 'string' || !REFRESH_TOKEN.test(refreshToken)) {
-        fail('auth.invalid_token', 'malformed_refresh');
-      }
-      const successor = randomBytes(32).toString('base64url');
-      const successorKey = keys.refresh(successor);
+      const fid = sessionOf(refreshToken);
+      if (fid === undefined) fail('auth.invalid_token', 'malformed_refresh');
+      const family = familyRef(fid);
+      const successor = `${fid}.${randomBytes(32).toString('base64url')}`;
       const rotation = await storeCall(() =>
-        authStore.rotateRefreshToken(keys.refresh(refreshToken), {
-          tokenKey: successorKey,
+        authStore.rotateRefreshToken(family, keys.refresh(fid, refreshToken), {
+          tokenKey: keys.refresh(fid, successor),
           ttlMs: refreshTtl * 1000,
         }),
       );
       if (rotation.status === 'unknown') fail('auth.invalid_token', 'unknown_refresh');
-      const family = JSON.parse(rotation.family) as FamilyData;
-      const sub = family.claims.sub as string;
+      const data = JSON.parse(rotation.family) as FamilyData;
+      const sub = data.claims.sub as string;
       if (rotation.status === 'reused') {
         // RFC 9700 §4.14.2: a spent token presented again means one of two parties holds a stolen copy.
         securityEvents.emit('auth.refresh_reused', req, {
           reason: 'refresh_reused',
           sub,
-          family: family.fid,
+          family: fid,
         });
         throw new AuthFailure('auth.refresh_reused', 'refresh_reused');
       }
       if (rotation.status === 'revoked') fail('auth.token_revoked', 'family_revoked');
       const epoch = await storeCall(() => authStore.get(keys.epoch(sub)));
-      if (epoch !== undefined && epoch !== family.epoch) {
-        await storeCall(() => authStore.revokeRefreshFamily(successorKey));
+      if (epoch !== undefined && epoch !== data.epoch) {
+        await storeCall(() => authStore.revokeRefreshFamily(family));
         fail('auth.token_revoked', 'revoked_all');
       }
-      return pair(sign(family.claims, family.epoch), successor);
+      return pair(sign(data.claims, data.epoch, fid), successor);
     },
 
     async revoke(accessToken, refreshToken) {
       const claims = verifySigned(accessToken, true);
+      if (claims.sid !== undefined) {
+        const sid = claims.sid;
+        // The bearer's session ends whatever else is sent; a refresh token of another session is ignored.
+        await storeCall(() => authStore.revokeRefreshFamily(familyRef(sid)));
+        if (refreshToken !== undefined && sessionOf(refreshToken) !== sid) {
+          securityEvents.emit('auth.failed', undefined, {
+            reason: 'foreign_refresh_token',
+            sub: claims.sub,
+          });
+        }
+        return;
+      }
+      // Issued before sessions: only this token can be named, until it expires.
       const remainingMs = (claims.exp + clockTolerance) * 1000 - now();
       if (remainingMs > 0) {
         await storeCall(() => authStore.set(keys.jti(claims.jti), '1', remainingMs));
-      }
-      if (typeof refreshToken === 'string' && REFRESH_TOKEN.test(refreshToken)) {
-        await storeCall(() => authStore.revokeRefreshFamily(keys.refresh(refreshToken)));
       }
     },
 

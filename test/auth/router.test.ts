@@ -612,10 +612,12 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
               .post('/auth/logout')
               .set('Authorization', `Bearer ${pair.access_token}`);
             expect(logout.status).toBe(204);
+            // Logout with only the bearer ends the session: its refresh token is refused too.
             const refreshed = await built.agent
               .post('/auth/refresh')
               .send({ refresh_token: pair.refresh_token });
-            expect(refreshed.status).toBe(200);
+            expect(refreshed.status).toBe(401);
+            expect(refreshed.body.code).toBe('auth.token_revoked');
             expect(warning).not.toHaveBeenCalled();
           } finally {
             warning.mockRestore();

@@ -294,14 +294,14 @@ const CASES: AttackCase[] = [
     code: 'auth.invalid_token',
   })),
   {
-    name: 'revoked jti',
+    name: 'revoked session',
     attack: async (ctx) => {
       const { access_token } = await issued(ctx);
       await ctx.hs.revoke(access_token);
       return `Bearer ${access_token}`;
     },
     code: 'auth.token_revoked',
-    reason: 'revoked',
+    reason: 'session_revoked',
   },
   {
     name: 'issued before revoke-all',
@@ -331,7 +331,7 @@ const CASES: AttackCase[] = [
       return `Bearer ${pair.access_token}`;
     },
     code: 'auth.token_revoked',
-    reason: 'revoked',
+    reason: 'session_revoked',
   },
 ];
 
