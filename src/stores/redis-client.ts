@@ -144,19 +144,17 @@ function safeUrl(url: string): string {
 const REDIS_URL = /^rediss?:\/\//;
 
 /**
- * The node URLs of a cluster target, checked: every problem is reported by
- * position, never by value, so a password in a URL stays out of messages.
+ * What is wrong with a list of cluster node URLs, by position, never by
+ * value, so a password in a URL stays out of messages. `loadConfig()`
+ * checks `REDIS_CLUSTER_NODES` with this too, so a list it accepts is never
+ * refused here later.
  */
-function clusterUrls(target: object, check: OptionChecker<RedisClientOptions>): string[] {
-  const extra = Object.keys(target).filter((key) => key !== 'cluster');
-  if (extra.length > 0)
-    check.problem(`unknown target keys: ${extra.join(', ')} (expected { cluster })`);
-  const nodes: unknown = (target as Partial<RedisClusterTarget>).cluster;
+export function clusterNodeProblems(nodes: unknown): string[] {
   if (!Array.isArray(nodes) || nodes.length === 0) {
-    check.problem('`cluster` must be a non-empty array of redis:// or rediss:// URLs');
-    return [];
+    return ['`cluster` must be a non-empty array of redis:// or rediss:// URLs'];
   }
-  const urls: string[] = [];
+  const problems: string[] = [];
+  let first: URL | undefined;
   nodes.forEach((node: unknown, i) => {
     let parsed: URL | undefined;
     try {
@@ -164,30 +162,37 @@ function clusterUrls(target: object, check: OptionChecker<RedisClientOptions>): 
     } catch {
       parsed = undefined;
     }
+    const at = `cluster[${String(i)}]`;
     if (parsed === undefined) {
-      check.problem(`cluster[${String(i)}] must be a redis:// or rediss:// URL`);
+      problems.push(`${at} must be a redis:// or rediss:// URL`);
       return;
     }
     if (!['', '/', '/0'].includes(parsed.pathname)) {
-      check.problem(`cluster[${String(i)}] names a database: Redis Cluster has only database 0`);
+      problems.push(`${at} names a database: Redis Cluster has only database 0`);
     }
-    urls.push(node as string);
-  });
-  const first = urls[0] === undefined ? undefined : new URL(urls[0]);
-  for (const [i, url] of urls.entries()) {
-    const parsed = new URL(url);
+    first ??= parsed;
     if (
-      first !== undefined &&
-      (parsed.protocol !== first.protocol ||
-        parsed.username !== first.username ||
-        parsed.password !== first.password)
+      parsed.protocol !== first.protocol ||
+      parsed.username !== first.username ||
+      parsed.password !== first.password
     ) {
-      check.problem(
-        `cluster[${String(i)}] differs from cluster[0] in scheme or credentials: every node of a cluster is reached the same way`,
+      problems.push(
+        `${at} differs from the first node in scheme or credentials: every node of a cluster is reached the same way`,
       );
     }
+  });
+  return problems;
+}
+
+function clusterUrls(target: object, check: OptionChecker<RedisClientOptions>): string[] {
+  const extra = Object.keys(target).filter((key) => key !== 'cluster');
+  if (extra.length > 0) {
+    check.problem(`unknown target keys: ${extra.join(', ')} (expected { cluster })`);
   }
-  return urls;
+  const nodes: unknown = (target as Partial<RedisClusterTarget>).cluster;
+  const problems = clusterNodeProblems(nodes);
+  for (const problem of problems) check.problem(problem);
+  return problems.length === 0 ? (nodes as string[]) : [];
 }
 
 /**
