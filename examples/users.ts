@@ -11,6 +11,11 @@ export interface UserDirectory extends UserAdapter {
   findByUsername(username: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
   updatePasswordHash(id: string, hash: string): Promise<void>;
+  /**
+   * Compare-and-set: stores `hash` only if the stored one is still `expected`,
+   * so of several processes changing one password at once exactly one does.
+   */
+  replacePasswordHash(id: string, expected: string, hash: string): Promise<boolean>;
   /** Throws 409 `resource.conflict` when the username is taken, 503 when the directory is full. */
   create(user: {
     username: string;
@@ -52,16 +57,24 @@ export function createUserDirectory(
       if (user !== undefined)
         await store.set(byId(id), JSON.stringify({ ...user, passwordHash: hash }));
     },
+    async replacePasswordHash(id, expected, hash) {
+      const raw = await store.get(byId(id));
+      const user = parse(raw);
+      if (raw === undefined || user === undefined || user.passwordHash !== expected) return false;
+      return store.replace(byId(id), raw, JSON.stringify({ ...user, passwordHash: hash }));
+    },
     async create({ username, passwordHash, roles }) {
       if ((await store.members(ALL_USERS)).length >= options.maxUsers) {
         throw new BulwarkError('auth.unavailable', { detail: 'No more accounts can be created.' });
       }
       const user: UserRecord = { id: randomUUID(), username, passwordHash, roles: [...roles] };
-      // Claiming the name first makes two concurrent sign-ups for one name fail cleanly.
+      // The record first, then the name: a name is never claimed without its record, even when
+      // the process fails between the two, so another replica can never find a half-made user.
+      await store.set(byId(user.id), JSON.stringify(user));
       if (!(await store.setIfAbsent(byName(username), user.id))) {
+        await store.delete(byId(user.id));
         throw new BulwarkError('resource.conflict', { detail: 'That username is taken.' });
       }
-      await store.set(byId(user.id), JSON.stringify(user));
       await store.addMember(ALL_USERS, user.id);
       return user;
     },

@@ -37,7 +37,12 @@ export type { TrustedHostsOptions } from './headers/trusted-hosts.js';
 export { httpsRedirect } from './headers/https-redirect.js';
 export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
-export { createRedisClient, RedisTimeoutError, whenRedisReady } from './stores/redis-client.js';
+export {
+  closeRedis,
+  createRedisClient,
+  RedisTimeoutError,
+  whenRedisReady,
+} from './stores/redis-client.js';
 export type {
   BulwarkRedis,
   BulwarkRedisClient,
@@ -99,6 +104,8 @@ export type { PathGuardOptions, PathSource } from './paths/guard.js';
 export { PathTraversalError } from './paths/rules.js';
 export type { PathRefusalReason, PathRuleOptions } from './paths/rules.js';
 export { loadConfig } from './config/load.js';
+export { settingFromEnv } from './config/setting.js';
+export type { SettingFromEnvOptions } from './config/setting.js';
 export { productionReadiness } from './config/readiness.js';
 export { CONFIG_VARIABLES } from './config/variables.js';
 export type { ConfigLogLevel, ConfigVariable } from './config/variables.js';

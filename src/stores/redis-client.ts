@@ -383,8 +383,12 @@ function withDeadline(
   let expired = false;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      expired = true;
-      reject(new RedisTimeoutError(timeout));
+      // After a stall of the event loop (start-up, a long synchronous task) the timer runs
+      // before the socket is read: give a reply already received one I/O turn to win.
+      setImmediate(() => {
+        expired = true;
+        reject(new RedisTimeoutError(timeout));
+      });
     }, timeout);
   });
   const reply =
@@ -471,6 +475,34 @@ export async function whenRedisReady(client: RedisConnection, timeoutMs = 5000):
       resolve(true);
     });
   });
+}
+
+/**
+ * Closes a client at shutdown without hanging on an outage: `QUIT` (pending
+ * replies first) when Redis answers within `timeoutMs`, else the connection
+ * is dropped. Never rejects; safe on a client already closed.
+ *
+ * @param [timeoutMs=1000]
+ * @example process.on('SIGTERM', () => server.close(() => void closeRedis(redis)));
+ */
+export async function closeRedis(client: RedisConnection, timeoutMs = 1000): Promise<void> {
+  // Read afresh each time: QUIT or an outage changes it while we wait.
+  const stillOpen = (): boolean => client.isOpen;
+  if (!stillOpen()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      resolve('timeout');
+    }, timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([client.quit(), deadline]);
+    if (outcome === 'timeout' && stillOpen()) client.destroy();
+  } catch {
+    if (stillOpen()) client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether a value can serve as bulwark's Redis client: anything with node-redis's `sendCommand`. */
