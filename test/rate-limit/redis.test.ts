@@ -5,12 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loginRateLimit, rateLimit, type BulwarkRedis } from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
-import {
-  clusterToolsAvailable,
-  REDIS_TARGET_KINDS,
-  RedisTargets,
-  type RedisTarget,
-} from '../helpers/redis-cluster.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 
 const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
 const FIXTURE = fileURLToPath(new URL('./fixtures/limited-server.ts', import.meta.url));

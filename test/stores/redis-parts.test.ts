@@ -3,12 +3,8 @@ import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { costLimit, createApiKeyService, redisStore, type BulwarkRedis } from '../../src/index.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
-import {
-  clusterToolsAvailable,
-  REDIS_TARGET_KINDS,
-  RedisTargets,
-  type RedisTarget,
-} from '../helpers/redis-cluster.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 
 // The Redis-backed parts that keep exact counts or shared records, through two
 // clients (two replicas), on a single node and on a cluster.

@@ -4,12 +4,8 @@ import type { BulwarkRedis } from '../../src/index.js';
 import { redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
 import { hashPart } from '../../src/stores/redis-store.js';
 import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
-import {
-  clusterToolsAvailable,
-  REDIS_TARGET_KINDS,
-  RedisTargets,
-  type RedisTarget,
-} from '../helpers/redis-cluster.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 import { authStoreSuite } from './auth-store-suite.js';
 
 const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
