@@ -14,7 +14,8 @@ import { createClient } from 'redis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { createRedisClient, rateLimit, securityEvents } from '../src/index.js';
 import { PrivateRedis } from '../test/helpers/redis.js';
-import { commandsPerRequest } from './redis-commands.js';
+import { RedisClusterFixture } from '../test/helpers/redis-cluster.js';
+import { commandsPerRequest, type CommandsPerRequest } from './redis-commands.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -23,13 +24,20 @@ const CONNECTIONS = 10;
 const REQUESTS = 2000;
 // High enough that the benchmark measures the counting path, never the 429 path.
 const LIMIT = 1_000_000_000;
-const CONFIGS = ['erl-memory', 'bulwark-memory', 'erl-redis', 'bulwark-redis'] as const;
+const CONFIGS = [
+  'erl-memory',
+  'bulwark-memory',
+  'erl-redis',
+  'bulwark-redis',
+  'bulwark-cluster',
+] as const;
 type Config = (typeof CONFIGS)[number];
 
-async function serve(redisUrl: string): Promise<void> {
+async function serve(redisUrl: string, clusterNodes: string): Promise<void> {
   securityEvents.setSink(null);
   const redis = createRedisClient(redisUrl);
-  while (!redis.isReady) await new Promise((r) => setTimeout(r, 10));
+  const cluster = createRedisClient({ cluster: clusterNodes.split(',') });
+  while (!redis.isReady || !cluster.isReady) await new Promise((r) => setTimeout(r, 10));
   const limiters: Record<Config, express.RequestHandler> = {
     'erl-memory': expressRateLimit({
       windowMs: 60_000,
@@ -53,6 +61,12 @@ async function serve(redisUrl: string): Promise<void> {
       windowMs: 60_000,
       store: redis,
       prefix: 'bench:bw:',
+    }),
+    'bulwark-cluster': rateLimit({
+      limit: LIMIT,
+      windowMs: 60_000,
+      store: cluster,
+      prefix: 'bench:bwc:',
     }),
   };
   const ports: Record<string, number> = {};
@@ -93,9 +107,31 @@ async function load(
   return result.requests.average;
 }
 
+/** Commands per request summed over every node of a cluster (each node's stats reset first). */
+async function clusterCommandsPerRequest(
+  admins: ReturnType<typeof createClient>[],
+  requests: number,
+  run: () => Promise<void>,
+): Promise<CommandsPerRequest> {
+  const perNode: CommandsPerRequest[] = [];
+  const nested = admins.reduce<() => Promise<void>>(
+    (inner, admin) => async () => {
+      perNode.push(await commandsPerRequest(admin, requests, inner));
+    },
+    run,
+  );
+  await nested();
+  return {
+    sent: perNode.reduce((sum, c) => sum + c.sent, 0),
+    inScript: perNode.reduce((sum, c) => sum + c.inScript, 0),
+    detail: perNode.map((c) => c.detail || '-').join(' / '),
+  };
+}
+
 async function main(): Promise<void> {
   const redis = await PrivateRedis.start();
-  const child = fork(new URL(import.meta.url), ['--serve', redis.url], {
+  const cluster = await RedisClusterFixture.start();
+  const child = fork(new URL(import.meta.url), ['--serve', redis.url, cluster.urls.join(',')], {
     execArgv: ['--import', 'tsx'],
   });
   const ports = await new Promise<Record<Config, number>>((resolve) => {
@@ -105,6 +141,8 @@ async function main(): Promise<void> {
   });
   const admin = createClient({ url: redis.url });
   await admin.connect();
+  const clusterAdmins = cluster.urls.map((url) => createClient({ url }));
+  await Promise.all(clusterAdmins.map((a) => a.connect()));
   try {
     for (const config of CONFIGS) await load(ports[config], { duration: 1 });
     const perRequest = {
@@ -114,6 +152,9 @@ async function main(): Promise<void> {
       'bulwark-redis': await commandsPerRequest(admin, REQUESTS, async () => {
         await load(ports['bulwark-redis'], { amount: REQUESTS });
       }),
+      'bulwark-cluster': await clusterCommandsPerRequest(clusterAdmins, REQUESTS, async () => {
+        await load(ports['bulwark-cluster'], { amount: REQUESTS });
+      }),
     };
 
     const samples: Record<Config, number[]> = {
@@ -121,6 +162,7 @@ async function main(): Promise<void> {
       'bulwark-memory': [],
       'erl-redis': [],
       'bulwark-redis': [],
+      'bulwark-cluster': [],
     };
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
@@ -154,14 +196,17 @@ async function main(): Promise<void> {
     }
     console.log(
       `\nbulwark / hand-configured: memory ${(rps('bulwark-memory') / rps('erl-memory')).toFixed(3)}, ` +
-        `redis ${(rps('bulwark-redis') / rps('erl-redis')).toFixed(3)}`,
+        `redis ${(rps('bulwark-redis') / rps('erl-redis')).toFixed(3)}; ` +
+        `cluster / single node ${(rps('bulwark-cluster') / rps('bulwark-redis')).toFixed(3)}`,
     );
   } finally {
     await admin.quit();
+    await Promise.all(clusterAdmins.map((a) => a.quit()));
     child.kill();
     await redis.stop();
+    await cluster.stop();
   }
 }
 
-if (process.argv[2] === '--serve') await serve(process.argv[3] ?? '');
+if (process.argv[2] === '--serve') await serve(process.argv[3] ?? '', process.argv[4] ?? '');
 else await main();

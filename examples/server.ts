@@ -16,7 +16,7 @@ import {
   serverTimeouts,
   verifyPassword,
   whenRedisReady,
-  type BulwarkRedisClient,
+  type BulwarkRedis,
 } from '../src/index.js';
 import { createExample, type Example } from './app.js';
 import { providerEndpointsFromEnv, providerFromEnv, type Provider } from './provider.js';
@@ -176,9 +176,13 @@ async function main(): Promise<void> {
   checkAdminPassword(settings);
 
   // Every Redis-backed part is usable before Redis connects: nothing waits here.
-  let redis: BulwarkRedisClient | undefined;
-  if (config.rateLimit.storageUri !== undefined) {
-    const client = createRedisClient(config.rateLimit.storageUri);
+  let redis: BulwarkRedis | undefined;
+  const { clusterNodes, storageUri } = config.rateLimit;
+  if (clusterNodes.length > 0 || storageUri !== undefined) {
+    const client =
+      clusterNodes.length > 0
+        ? createRedisClient({ cluster: clusterNodes })
+        : createRedisClient(storageUri ?? '');
     redis = client;
     void whenRedisReady(client, 5000).then((ready) => {
       if (!ready) {

@@ -46,9 +46,17 @@ export {
   whenRedisReady,
 } from './stores/redis-client.js';
 export type {
+  BulwarkRedis,
   BulwarkRedisClient,
+  BulwarkRedisCluster,
   RedisClientLike,
   RedisClientOptions,
+  RedisClusterClientLike,
+  RedisClusterNodeLike,
+  RedisClusterTarget,
+  RedisCommandOptions,
+  RedisConnection,
+  RedisNodeClientLike,
 } from './stores/redis-client.js';
 
 export { circuitBreaker } from './llm/circuit-breaker.js';

@@ -5,6 +5,7 @@ import { isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { evaluateReadiness, type InternalCheck } from './readiness.js';
 import { readSetting, secretsDirectory, type SourceContext } from './sources.js';
+import { clusterNodeProblems } from '../stores/redis-client.js';
 import type { BulwarkConfig, ConfigValues, LoadConfigOptions } from './types.js';
 import {
   CONFIG_DEFAULTS,
@@ -243,6 +244,21 @@ class SettingReader {
     return raw.value.trim();
   }
 
+  /** Comma-separated cluster node URLs, checked as `createRedisClient({ cluster })` checks them. */
+  clusterNodes(name: ConfigVariable): string[] {
+    const raw = this.raw(name);
+    if (raw === undefined) return [];
+    const nodes = splitList(raw.value);
+    const problems = clusterNodeProblems(nodes).map((p) =>
+      p
+        .replace(/^`cluster` must be a non-empty array of/, 'must list')
+        .replace(/^cluster\[(\d+)\]/, (_m, i: string) => `entry ${String(Number(i) + 1)}`),
+    );
+    if (problems.length === 0) return nodes;
+    this.#fail(name, `${raw.label}: ${problems.join('; ')}`);
+    return [];
+  }
+
   problem(name: ConfigVariable, message: string): void {
     this.#fail(name, message);
   }
@@ -388,6 +404,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     Math.floor(MAX_TIMER_MS / 1000),
   );
   const storageUri = read.storageUri('RATE_LIMIT_STORAGE_URI');
+  const clusterNodes = read.clusterNodes('REDIS_CLUSTER_NODES');
   const inMemoryFallbackEnabled = read.boolean('RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED', false);
 
   const allowedOrigins = read.list(
@@ -446,7 +463,13 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
       issuer,
       audience,
     },
-    rateLimit: { requestsPerMinute, windowSeconds, storageUri, inMemoryFallbackEnabled },
+    rateLimit: {
+      requestsPerMinute,
+      windowSeconds,
+      storageUri,
+      clusterNodes,
+      inMemoryFallbackEnabled,
+    },
     cors: { allowedOrigins },
     trustedHosts,
     httpsRedirectEnabled,
@@ -475,7 +498,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   const config: BulwarkConfig = Object.freeze({
     ...draft,
     jwt: protect({ ...draft.jwt }, ['secretKey', 'previousSecretKeys']),
-    rateLimit: protect({ ...draft.rateLimit }, ['storageUri']),
+    rateLimit: protect({ ...draft.rateLimit }, ['storageUri', 'clusterNodes']),
     cors: protect({ ...draft.cors }, []),
     trustedHosts: Object.freeze(trustedHosts),
     encryption: protect({ ...draft.encryption }, ['key', 'previousKeys']),

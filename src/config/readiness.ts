@@ -298,16 +298,21 @@ export function evaluateReadiness(config: BulwarkConfig, cwd: string): InternalC
   );
 
   checks.push(
-    rateLimit.storageUri === undefined
+    rateLimit.storageUri === undefined && rateLimit.clusterNodes.length === 0
       ? check(
           'rate_limit.storage',
           'fail',
           'RATE_LIMIT_STORAGE_URI is not set: an in-memory store counts per process and resets on restart',
-          ['RATE_LIMIT_STORAGE_URI'],
+          ['RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'],
         )
-      : check('rate_limit.storage', 'pass', 'rate limits are counted in Redis', [
-          'RATE_LIMIT_STORAGE_URI',
-        ]),
+      : check(
+          'rate_limit.storage',
+          'pass',
+          rateLimit.clusterNodes.length > 0
+            ? 'rate limits are counted in Redis Cluster'
+            : 'rate limits are counted in Redis',
+          ['RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'],
+        ),
   );
 
   checks.push(

@@ -33,6 +33,11 @@ export interface RateLimitConfig {
   readonly windowSeconds: number;
   /** `redis://` or `rediss://` URL; `undefined` means the in-memory store. */
   readonly storageUri: string | undefined;
+  /**
+   * Nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); when not empty, used
+   * instead of `storageUri`, through `createRedisClient({ cluster })`.
+   */
+  readonly clusterNodes: readonly string[];
   readonly inMemoryFallbackEnabled: boolean;
 }
 

@@ -13,6 +13,7 @@ export const CONFIG_VARIABLES = {
   RATE_LIMIT_REQUESTS_PER_MINUTE: { aliases: [], secret: false },
   RATE_LIMIT_WINDOW_SECONDS: { aliases: [], secret: false },
   RATE_LIMIT_STORAGE_URI: { aliases: ['REDIS_URL'], secret: true },
+  REDIS_CLUSTER_NODES: { aliases: [], secret: true },
   RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED: { aliases: [], secret: false },
   CORS_ALLOWED_ORIGINS: { aliases: ['CORS_ALLOW_ORIGINS'], secret: false },
   TRUSTED_HOSTS: { aliases: [], secret: false },

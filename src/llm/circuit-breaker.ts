@@ -138,17 +138,15 @@ function memoryCache(ttlMs: number, maxEntries: number): AnswerCache {
 function redisCache(client: RedisClientLike, prefix: string, ttlMs: number): AnswerCache {
   return {
     async get(key) {
-      const raw = await redisCommand(client, ['GET', prefix + key]);
+      const raw = await redisCommand(client, ['GET', prefix + key], prefix + key);
       return typeof raw === 'string' ? (JSON.parse(raw) as CachedAnswer) : undefined;
     },
     async set(key, answer) {
-      await redisCommand(client, [
-        'SET',
+      await redisCommand(
+        client,
+        ['SET', prefix + key, JSON.stringify(answer), 'PX', String(ttlMs)],
         prefix + key,
-        JSON.stringify(answer),
-        'PX',
-        String(ttlMs),
-      ]);
+      );
     },
   };
 }

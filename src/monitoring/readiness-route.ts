@@ -1,6 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { redisCommand, isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
+import {
+  isRedisClient,
+  redisCommandOnEveryNode,
+  type RedisClientLike,
+} from '../stores/redis-client.js';
 
 /**
  * One readiness check: resolves when its store answers, rejects (or never
@@ -38,7 +42,8 @@ const RETRY_AFTER_SECONDS = '5';
 
 /**
  * The readiness check for a Redis client: one `PING`, within the client's
- * command deadline.
+ * command deadline; on a cluster, one to every primary, so a node that is
+ * down fails the check.
  *
  * @example readinessRoute({ checks: { redis: pingRedis(redis) } })
  */
@@ -46,8 +51,10 @@ export function pingRedis(client: RedisClientLike): StoreCheck {
   if (!isRedisClient(client)) {
     throw new TypeError('pingRedis(client) needs a Redis client (from createRedisClient)');
   }
-  return function redisPing() {
-    return redisCommand(client, ['PING']);
+  return async function redisPing() {
+    for (const outcome of await redisCommandOnEveryNode(client, ['PING'])) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+    }
   };
 }
 

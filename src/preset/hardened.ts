@@ -20,7 +20,7 @@ import {
   closeRedis,
   createRedisClient,
   isRedisClient,
-  type BulwarkRedisClient,
+  type BulwarkRedis,
   type RedisClientLike,
 } from '../stores/redis-client.js';
 
@@ -31,7 +31,7 @@ import {
 export interface HardenedOptions {
   /** @default loadConfig() */
   config?: BulwarkConfig;
-  /** Redis for the rate limiter and the activity detector. @default a client for `RATE_LIMIT_STORAGE_URI`, if set */
+  /** Redis for the rate limiter and the activity detector. @default a client for `REDIS_CLUSTER_NODES` or `RATE_LIMIT_STORAGE_URI`, if set */
   redis?: RedisClientLike;
   /**
    * Paths (matched exactly, without the query) of liveness and readiness
@@ -57,9 +57,10 @@ export interface HardenedMiddleware extends RequestHandler {
   /** The parts in the order they run, by name. */
   readonly parts: readonly string[];
   /** The Redis client the preset made from the configuration, if it made one. */
-  readonly redis: BulwarkRedisClient | undefined;
+  readonly redis: BulwarkRedis | undefined;
   /**
    * Closes what the preset opened: the one Redis client it made from
+   * `REDIS_CLUSTER_NODES` or
    * `RATE_LIMIT_STORAGE_URI` (shared by its limiter and activity detector),
    * which would otherwise keep the process alive. A client you passed in
    * stays open. Safe to call more than once.
@@ -186,11 +187,13 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
   const origins =
     parts.corsPolicy === false ? [] : (parts.corsPolicy?.origins ?? config.cors.allowedOrigins);
 
-  let ownRedis: BulwarkRedisClient | undefined;
+  let ownRedis: BulwarkRedis | undefined;
   let redis = redisOption as RedisClientLike | undefined;
   const wantsRedis = parts.rateLimit !== false || parts.suspiciousActivity !== false;
-  if (redis === undefined && wantsRedis && config.rateLimit.storageUri !== undefined) {
-    ownRedis = createRedisClient(config.rateLimit.storageUri);
+  if (redis === undefined && wantsRedis) {
+    const { clusterNodes, storageUri } = config.rateLimit;
+    if (clusterNodes.length > 0) ownRedis = createRedisClient({ cluster: clusterNodes });
+    else if (storageUri !== undefined) ownRedis = createRedisClient(storageUri);
     redis = ownRedis;
   }
 

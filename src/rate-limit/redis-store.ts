@@ -1,7 +1,13 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { RedisStore, type RedisReply, type SendCommandClusterDetails } from 'rate-limit-redis';
 import { securityEvents } from '../events.js';
-import { RedisTimeoutError, redisCommand, type RedisClientLike } from '../stores/redis-client.js';
+import {
+  isRedisCluster,
+  RedisTimeoutError,
+  redisCommand,
+  redisCommandOnEveryNode,
+  type RedisClientLike,
+} from '../stores/redis-client.js';
 import type { BoundedMemoryStore } from './memory-store.js';
 
 /** What a limiter does when its store fails. */
@@ -28,6 +34,30 @@ function isTimeout(error: unknown): boolean {
   return (
     error instanceof RedisTimeoutError || (error instanceof Error && error.name === 'TimeoutError')
   );
+}
+
+/**
+ * rate-limit-redis's `sendCommandCluster`, for a single node and a cluster
+ * alike: each command goes to the node owning its key. On a cluster, the
+ * script loads it sends without a key (at `init`) go to every primary, so
+ * the first request on each node needs no reload; a node that missed it (down
+ * then, or restarted since) answers `NOSCRIPT`, and rate-limit-redis loads
+ * the script there, by key, and retries.
+ */
+function clusterAwareSender(
+  client: RedisClientLike,
+): (details: SendCommandClusterDetails) => Promise<RedisReply> {
+  return async ({ key, command }) => {
+    if (key === undefined && command[0] === 'SCRIPT' && isRedisCluster(client)) {
+      const outcomes = await redisCommandOnEveryNode(client, command);
+      const loaded = outcomes.find((o) => o.status === 'fulfilled');
+      if (loaded === undefined) {
+        throw (outcomes[0] as PromiseRejectedResult | undefined)?.reason ?? new Error('no node');
+      }
+      return loaded.value as RedisReply;
+    }
+    return (await redisCommand(client, command, key)) as RedisReply;
+  };
 }
 
 function messageOf(error: unknown): string {
@@ -74,10 +104,7 @@ export class ResilientRedisStore implements Store {
     this.#client = client;
     this.#mode = mode;
     this.#fallback = fallback;
-    this.#redis = new RedisStore({
-      prefix,
-      sendCommand: (...args: string[]) => redisCommand(client, args) as Promise<RedisReply>,
-    });
+    this.#redis = new RedisStore({ prefix, sendCommandCluster: clusterAwareSender(client) });
   }
 
   init(options: Options): void {

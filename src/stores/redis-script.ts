@@ -13,7 +13,11 @@ export function redisScript(source: string): RedisScript {
 
 /**
  * EVALSHA, falling back to EVAL when Redis has not seen the script (after a
- * restart or on a fresh replica); EVAL caches it for the next call.
+ * restart, a failover or on a fresh node); EVAL caches it for the next call.
+ *
+ * Every key the script touches must be in `keys`, and on a cluster they must
+ * share a hash slot (a common `{tag}`): the command goes to the node owning
+ * the first key, which refuses keys of other slots (`CROSSSLOT`).
  */
 export async function runScript(
   client: RedisClientLike,
@@ -22,10 +26,11 @@ export async function runScript(
   args: readonly string[],
 ): Promise<unknown> {
   const tail = [String(keys.length), ...keys, ...args];
+  const first = keys[0];
   try {
-    return await redisCommand(client, ['EVALSHA', script.sha, ...tail]);
+    return await redisCommand(client, ['EVALSHA', script.sha, ...tail], first);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redisCommand(client, ['EVAL', script.source, ...tail]);
+    return redisCommand(client, ['EVAL', script.source, ...tail], first);
   }
 }

@@ -1,5 +1,10 @@
 import type { AuthStore, RefreshRotation } from './auth-store.js';
-import { isRedisClient, redisCommand, type RedisClientLike } from './redis-client.js';
+import {
+  isRedisClient,
+  isRedisCluster,
+  redisCommand,
+  type RedisClientLike,
+} from './redis-client.js';
 import { redisScript, runScript, type RedisScript } from './redis-script.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 
@@ -58,6 +63,33 @@ if not data then return false end
 redis.call('HSET', KEYS[1], 'r', '1')
 return data`);
 
+/**
+ * The part of `key` Redis Cluster hashes: the text inside its first `{...}`
+ * when that is not empty, else the whole key. Keys with one hash part share a
+ * slot.
+ */
+export function hashPart(key: string): string {
+  const open = key.indexOf('{');
+  if (open === -1) return key;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/**
+ * `keys` grouped so that each group lies in one cluster slot, as index
+ * lists in the order of `keys`.
+ */
+function bySlot(keys: readonly string[]): number[][] {
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    const part = hashPart(key);
+    const group = groups.get(part);
+    if (group === undefined) groups.set(part, [i]);
+    else group.push(i);
+  });
+  return [...groups.values()];
+}
+
 function ms(ttlMs: number): string {
   return String(Math.max(1, Math.ceil(ttlMs)));
 }
@@ -76,7 +108,13 @@ function text(reply: unknown): string | undefined {
  * Lua scripts, and every key a script touches is passed in `KEYS` (the token
  * service gives a family's keys one hash tag).
  *
- * @param client a client from `createRedisClient(url)` (or any `sendCommand` client)
+ * On Redis Cluster each command goes to the primary owning its key; a
+ * script's keys share their family's `{sid}` tag, so they lie in one slot,
+ * and families spread over the nodes. `getMany` sends one `MGET` per slot
+ * (keys with one hash tag together), all at once. Keep braces out of
+ * `prefix`: a `{tag}` there would pin every key to one node.
+ *
+ * @param client a client from `createRedisClient(url)` or `createRedisClient({ cluster })`
  * @param [options.prefix='bulwark:auth:']
  * @example const store = redisStore(createRedisClient(process.env.REDIS_URL), { prefix: 'api:auth:' });
  */
@@ -92,7 +130,29 @@ export function redisStore(client: RedisClientLike, options?: RedisStoreOptions)
   check.done();
 
   const k = (key: string): string => prefix + key;
-  const run = (args: string[]): Promise<unknown> => redisCommand(client, args);
+  // args[1] is the one key of every plain command sent here.
+  const run = (args: string[]): Promise<unknown> => redisCommand(client, args, args[1]);
+  const cluster = isRedisClient(client) && isRedisCluster(client);
+
+  /** MGET, split on a cluster into one MGET per slot (sent together). */
+  const readMany = async (keys: readonly string[]): Promise<unknown[]> => {
+    if (!cluster) {
+      const reply = await run(['MGET', ...keys]);
+      return Array.isArray(reply) ? (reply as unknown[]) : keys.map(() => null);
+    }
+    const values: unknown[] = keys.map(() => null);
+    await Promise.all(
+      bySlot(keys).map(async (group) => {
+        const reply = await run(['MGET', ...group.map((i) => keys[i] ?? '')]);
+        if (!Array.isArray(reply)) return;
+        const found = reply as unknown[];
+        group.forEach((at, j) => {
+          values[at] = found[j];
+        });
+      }),
+    );
+    return values;
+  };
 
   const evalScript = (s: RedisScript, keys: readonly string[], args: string[]): Promise<unknown> =>
     runScript(client, s, keys.map(k), args);
@@ -103,8 +163,7 @@ export function redisStore(client: RedisClientLike, options?: RedisStoreOptions)
     },
     async getMany(keys) {
       if (keys.length === 0) return [];
-      const reply = await run(['MGET', ...keys.map(k)]);
-      return Array.isArray(reply) ? reply.map(text) : keys.map(() => undefined);
+      return (await readMany(keys.map(k))).map(text);
     },
     async set(key, value, ttlMs) {
       await run(

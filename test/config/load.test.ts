@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
         requestsPerMinute: 100,
         windowSeconds: 60,
         storageUri: undefined,
+        clusterNodes: [],
         inMemoryFallbackEnabled: false,
       },
       cors: { allowedOrigins: [] },
@@ -164,6 +165,19 @@ const PRECEDENCE: PrecedenceCase[] = [
     pick: (c) => c.rateLimit.storageUri,
     parsed: (v) => v,
     fallback: undefined,
+  },
+  {
+    name: 'REDIS_CLUSTER_NODES',
+    values: {
+      option: 'redis://option-a.test:7000,redis://option-b.test:7001',
+      env: 'redis://env.test:7000',
+      alias: 'redis://unused.test:7000',
+      file: 'rediss://file-a.test:7000, rediss://file-b.test:7001',
+      secrets: 'redis://secrets.test:7000',
+    },
+    pick: (c) => c.rateLimit.clusterNodes,
+    parsed: (v) => v.split(',').map((node) => node.trim()),
+    fallback: [],
   },
   {
     name: 'CORS_ALLOWED_ORIGINS',
@@ -510,6 +524,22 @@ const MALFORMED: MalformedCase[] = [
     name: 'RATE_LIMIT_STORAGE_URI' as const,
     value,
     message: 'RATE_LIMIT_STORAGE_URI must be a redis:// or rediss:// URL',
+  })),
+  ...[
+    [
+      'http://fake-user:fake-pass@cache.example.com:7000',
+      'entry 1 must be a redis:// or rediss:// URL',
+    ],
+    [
+      'redis://a.test:7000,redis://fake-user:fake-pass@b.test:7001',
+      'entry 2 differs from the first node in scheme or credentials: every node of a cluster is reached the same way',
+    ],
+    ['redis://a.test:7000/3', 'entry 1 names a database: Redis Cluster has only database 0'],
+    [' , ', 'must list redis:// or rediss:// URLs'],
+  ].map(([value = '', problem = '']) => ({
+    name: 'REDIS_CLUSTER_NODES' as const,
+    value,
+    message: `REDIS_CLUSTER_NODES: ${problem}`,
   })),
   {
     name: 'METRICS_PASSWORD',

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthStore, RefreshFamilyRef } from '../../src/index.js';
 
-/** A family's keys as the token service names them: one hash tag for all. */
-function ref(id: string): RefreshFamilyRef {
-  return { familyKey: `rf:{${id}}`, revokedKey: `rs:{${id}}`, revokedTtlMs: 60_000 };
+/** A family's keys as the token service names them: one hash tag for all, its tokens' too. */
+function ref(id: string): RefreshFamilyRef & { token: (name: string) => string } {
+  return {
+    familyKey: `rf:{${id}}`,
+    revokedKey: `rs:{${id}}`,
+    revokedTtlMs: 60_000,
+    token: (name) => `rt:{${id}}:${name}`,
+  };
 }
 
 export interface StoreHarness {
@@ -12,6 +17,8 @@ export interface StoreHarness {
   advance: (ms: number) => Promise<void>;
   /** A lifetime short enough to wait out, long enough not to lapse during a step. */
   shortTtlMs: number;
+  /** Keys one operation touches must share a hash slot (Redis Cluster refuses others). */
+  slotBound?: boolean;
 }
 
 /** The behaviour every `AuthStore` must share; run once per implementation. */
@@ -86,17 +93,23 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       const family = ref('f1');
       await store.createRefreshFamily(
         { familyKey: family.familyKey, data: 'family-data', ttlMs: 60_000 },
-        { tokenKey: 't1', ttlMs: 60_000 },
+        { tokenKey: family.token('t1'), ttlMs: 60_000 },
       );
       expect(
-        await store.rotateRefreshToken(family, 't1', { tokenKey: 't2', ttlMs: 60_000 }),
+        await store.rotateRefreshToken(family, family.token('t1'), {
+          tokenKey: family.token('t2'),
+          ttlMs: 60_000,
+        }),
       ).toEqual({
         status: 'rotated',
         family: 'family-data',
       });
       expect(await store.get(family.revokedKey)).toBeUndefined();
       expect(
-        await store.rotateRefreshToken(family, 't1', { tokenKey: 't3', ttlMs: 60_000 }),
+        await store.rotateRefreshToken(family, family.token('t1'), {
+          tokenKey: family.token('t3'),
+          ttlMs: 60_000,
+        }),
       ).toEqual({
         status: 'reused',
         family: 'family-data',
@@ -105,13 +118,19 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       expect(await store.getMany([family.revokedKey, 'other'])).toEqual(['1', undefined]);
       // The successor of the spent token dies with its family.
       expect(
-        await store.rotateRefreshToken(family, 't2', { tokenKey: 't4', ttlMs: 60_000 }),
+        await store.rotateRefreshToken(family, family.token('t2'), {
+          tokenKey: family.token('t4'),
+          ttlMs: 60_000,
+        }),
       ).toEqual({
         status: 'revoked',
         family: 'family-data',
       });
       expect(
-        await store.rotateRefreshToken(family, 't3', { tokenKey: 't5', ttlMs: 60_000 }),
+        await store.rotateRefreshToken(family, family.token('t3'), {
+          tokenKey: family.token('t5'),
+          ttlMs: 60_000,
+        }),
       ).toEqual({
         status: 'unknown',
       });
@@ -122,11 +141,14 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       const family = ref('fc');
       await store.createRefreshFamily(
         { familyKey: family.familyKey, data: 'd', ttlMs: 60_000 },
-        { tokenKey: 'tc', ttlMs: 60_000 },
+        { tokenKey: family.token('tc'), ttlMs: 60_000 },
       );
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          store.rotateRefreshToken(family, 'tc', { tokenKey: `tc-${String(i)}`, ttlMs: 60_000 }),
+          store.rotateRefreshToken(family, family.token('tc'), {
+            tokenKey: family.token(`tc-${String(i)}`),
+            ttlMs: 60_000,
+          }),
         ),
       );
       expect(results.filter((r) => r.status === 'rotated')).toHaveLength(1);
@@ -140,20 +162,33 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       const other = ref('fo');
       await store.createRefreshFamily(
         { familyKey: family.familyKey, data: 'rd', ttlMs: 60_000 },
-        { tokenKey: 'tr1', ttlMs: 60_000 },
+        { tokenKey: family.token('tr1'), ttlMs: 60_000 },
       );
       await store.createRefreshFamily(
         { familyKey: other.familyKey, data: 'od', ttlMs: 60_000 },
-        { tokenKey: 'to1', ttlMs: 60_000 },
+        { tokenKey: other.token('to1'), ttlMs: 60_000 },
       );
-      await store.rotateRefreshToken(family, 'tr1', { tokenKey: 'tr2', ttlMs: 60_000 });
+      await store.rotateRefreshToken(family, family.token('tr1'), {
+        tokenKey: family.token('tr2'),
+        ttlMs: 60_000,
+      });
       expect(await store.revokeRefreshFamily(family)).toBe('rd');
       expect(await store.getMany([family.revokedKey, other.revokedKey])).toEqual(['1', undefined]);
       expect(
-        (await store.rotateRefreshToken(family, 'tr2', { tokenKey: 'tr3', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(family, family.token('tr2'), {
+            tokenKey: family.token('tr3'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('revoked');
       expect(
-        (await store.rotateRefreshToken(other, 'to1', { tokenKey: 'to2', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(other, other.token('to1'), {
+            tokenKey: other.token('to2'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('rotated');
     });
 
@@ -165,28 +200,40 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
     });
 
     it('refuses a token named with a family it does not belong to', async () => {
-      const { store } = await makeHarness();
+      const { store, slotBound = false } = await makeHarness();
       const mine = ref('fm');
       const theirs = ref('ft');
       await store.createRefreshFamily(
         { familyKey: mine.familyKey, data: 'md', ttlMs: 60_000 },
-        { tokenKey: 'tm1', ttlMs: 60_000 },
+        { tokenKey: mine.token('tm1'), ttlMs: 60_000 },
       );
       await store.createRefreshFamily(
         { familyKey: theirs.familyKey, data: 'td', ttlMs: 60_000 },
-        { tokenKey: 'tt1', ttlMs: 60_000 },
+        { tokenKey: theirs.token('tt1'), ttlMs: 60_000 },
       );
-      expect(
-        await store.rotateRefreshToken(theirs, 'tm1', { tokenKey: 'x', ttlMs: 60_000 }),
-      ).toEqual({
-        status: 'unknown',
+      const crossed = store.rotateRefreshToken(theirs, mine.token('tm1'), {
+        tokenKey: theirs.token('x'),
+        ttlMs: 60_000,
       });
+      // A cluster refuses keys of two slots in one script before running it.
+      if (slotBound) await expect(crossed).rejects.toThrow(/CROSSSLOT/);
+      else expect(await crossed).toEqual({ status: 'unknown' });
       // Neither family was touched: both tokens still rotate.
       expect(
-        (await store.rotateRefreshToken(mine, 'tm1', { tokenKey: 'tm2', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(mine, mine.token('tm1'), {
+            tokenKey: mine.token('tm2'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('rotated');
       expect(
-        (await store.rotateRefreshToken(theirs, 'tt1', { tokenKey: 'tt2', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(theirs, theirs.token('tt1'), {
+            tokenKey: theirs.token('tt2'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('rotated');
       expect(await store.getMany([mine.revokedKey, theirs.revokedKey])).toEqual([
         undefined,
@@ -199,7 +246,7 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       const family = { ...ref('fl'), revokedTtlMs: shortTtlMs };
       await store.createRefreshFamily(
         { familyKey: family.familyKey, data: 'ld', ttlMs: 60_000 },
-        { tokenKey: 'tl1', ttlMs: 60_000 },
+        { tokenKey: family.token('tl1'), ttlMs: 60_000 },
       );
       await store.revokeRefreshFamily(family);
       expect(await store.get(family.revokedKey)).toBe('1');
@@ -207,7 +254,12 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       expect(await store.get(family.revokedKey)).toBeUndefined();
       // The family itself stays revoked until it ends.
       expect(
-        (await store.rotateRefreshToken(family, 'tl1', { tokenKey: 'tl2', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(family, family.token('tl1'), {
+            tokenKey: family.token('tl2'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('revoked');
     });
 
@@ -216,14 +268,22 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       const family = ref('fe');
       await store.createRefreshFamily(
         { familyKey: family.familyKey, data: 'ed', ttlMs: shortTtlMs },
-        { tokenKey: 'te1', ttlMs: 60_000 },
+        { tokenKey: family.token('te1'), ttlMs: 60_000 },
       );
       expect(
-        (await store.rotateRefreshToken(family, 'te1', { tokenKey: 'te2', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(family, family.token('te1'), {
+            tokenKey: family.token('te2'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('rotated');
       await advance(shortTtlMs * 2);
       expect(
-        await store.rotateRefreshToken(family, 'te2', { tokenKey: 'te3', ttlMs: 60_000 }),
+        await store.rotateRefreshToken(family, family.token('te2'), {
+          tokenKey: family.token('te3'),
+          ttlMs: 60_000,
+        }),
       ).toEqual({
         status: 'unknown',
       });
@@ -234,11 +294,16 @@ export function authStoreSuite(name: string, makeHarness: () => Promise<StoreHar
       const family = ref('ft');
       await store.createRefreshFamily(
         { familyKey: family.familyKey, data: 'td', ttlMs: 60_000 },
-        { tokenKey: 'tt1', ttlMs: shortTtlMs },
+        { tokenKey: family.token('tt1'), ttlMs: shortTtlMs },
       );
       await advance(shortTtlMs * 2);
       expect(
-        (await store.rotateRefreshToken(family, 'tt1', { tokenKey: 'tt2', ttlMs: 60_000 })).status,
+        (
+          await store.rotateRefreshToken(family, family.token('tt1'), {
+            tokenKey: family.token('tt2'),
+            ttlMs: 60_000,
+          })
+        ).status,
       ).toBe('unknown');
     });
   });

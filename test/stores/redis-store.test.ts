@@ -1,28 +1,30 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BulwarkConfigError, createRedisClient, redisStore } from '../../src/index.js';
-import type { BulwarkRedisClient } from '../../src/index.js';
-import { redisCommand } from '../../src/stores/redis-client.js';
-import { PrivateRedis, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import type { BulwarkRedis } from '../../src/index.js';
+import { redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
+import { hashPart } from '../../src/stores/redis-store.js';
+import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 import { authStoreSuite } from './auth-store-suite.js';
 
-const hasRedis = await requireRedis();
+const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
+const targets = new RedisTargets();
 
-describe.runIf(hasRedis)('redisStore', () => {
-  let client: BulwarkRedisClient;
+describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) => {
+  let target: RedisTarget;
+  let client: BulwarkRedis;
   beforeAll(async () => {
-    client = createRedisClient(SHARED_REDIS_URL);
-    const deadline = Date.now() + 5000;
-    while (!client.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  });
-  afterAll(async () => {
-    await client.quit();
-  });
+    target = await targets.get(kind);
+    client = await target.client();
+  }, 60_000);
 
-  authStoreSuite('redisStore', () =>
+  authStoreSuite(`redisStore on a ${kind}`, () =>
     Promise.resolve({
       store: redisStore(client, { prefix: uniquePrefix('store') }),
       advance: (ms) => new Promise<void>((r) => setTimeout(r, ms)),
       shortTtlMs: 150,
+      slotBound: kind === 'cluster',
     }),
   );
 
@@ -31,47 +33,117 @@ describe.runIf(hasRedis)('redisStore', () => {
     const store = redisStore(client, { prefix });
     await store.set('plain', 'v', 60_000);
     await store.createRefreshFamily(
-      { familyKey: 'fam', data: 'd', ttlMs: 60_000 },
-      { tokenKey: 'tok', ttlMs: 60_000 },
+      { familyKey: 'rf:{s}', data: 'd', ttlMs: 60_000 },
+      { tokenKey: 'rt:{s}:tok', ttlMs: 60_000 },
     );
-    const keys = (await redisCommand(client, ['KEYS', `${prefix}*`])) as string[];
-    expect(keys.sort()).toEqual([`${prefix}fam`, `${prefix}plain`, `${prefix}tok`]);
+    expect(await target.keys(prefix)).toEqual([
+      `${prefix}plain`,
+      `${prefix}rf:{s}`,
+      `${prefix}rt:{s}:tok`,
+    ]);
   });
 
   it('gives every key a lifetime', async () => {
     const prefix = uniquePrefix('ttl');
     const store = redisStore(client, { prefix });
-    const family = { familyKey: 'fam', revokedKey: 'mark', revokedTtlMs: 30_000 };
+    const family = { familyKey: 'rf:{s}', revokedKey: 'rs:{s}', revokedTtlMs: 30_000 };
     await store.createRefreshFamily(
-      { familyKey: 'fam', data: 'd', ttlMs: 60_000 },
-      { tokenKey: 'tok', ttlMs: 120_000 },
+      { familyKey: 'rf:{s}', data: 'd', ttlMs: 60_000 },
+      { tokenKey: 'rt:{s}:tok', ttlMs: 120_000 },
     );
-    await store.rotateRefreshToken(family, 'tok', { tokenKey: 'next', ttlMs: 120_000 });
-    await store.rotateRefreshToken(family, 'tok', { tokenKey: 'again', ttlMs: 120_000 });
-    for (const key of ['fam', 'tok', 'next', 'mark']) {
-      const ttl = (await redisCommand(client, ['PTTL', prefix + key])) as number;
+    await store.rotateRefreshToken(family, 'rt:{s}:tok', {
+      tokenKey: 'rt:{s}:next',
+      ttlMs: 120_000,
+    });
+    await store.rotateRefreshToken(family, 'rt:{s}:tok', {
+      tokenKey: 'rt:{s}:again',
+      ttlMs: 120_000,
+    });
+    for (const key of ['rf:{s}', 'rt:{s}:tok', 'rt:{s}:next', 'rs:{s}']) {
+      const ttl = (await target.command(['PTTL', prefix + key], prefix + key)) as number;
       expect(ttl).toBeGreaterThan(0);
       // A token never outlives its family.
       expect(ttl).toBeLessThanOrEqual(60_000);
     }
   });
 
+  it('reads keys of many slots with getMany, in order', async () => {
+    const store = redisStore(client, { prefix: uniquePrefix('many') });
+    const keys = Array.from({ length: 30 }, (_, i) =>
+      i % 3 === 0 ? `k{t}${String(i)}` : `k${String(i)}`,
+    );
+    await Promise.all(
+      keys.map((key, i) => (i % 4 === 0 ? Promise.resolve() : store.set(key, key, 60_000))),
+    );
+    expect(await store.getMany(keys)).toEqual(
+      keys.map((key, i) => (i % 4 === 0 ? undefined : key)),
+    );
+  });
+
+  it('lets one of 20 concurrent refreshes through two clients win, and the other sees it at once', async () => {
+    const prefix = uniquePrefix('two');
+    const [a, b] = [redisStore(client, { prefix }), redisStore(await target.client(), { prefix })];
+    const family = { familyKey: 'rf:{s2}', revokedKey: 'rs:{s2}', revokedTtlMs: 60_000 };
+    await a.createRefreshFamily(
+      { familyKey: family.familyKey, data: 'd', ttlMs: 60_000 },
+      { tokenKey: 'rt:{s2}:t', ttlMs: 60_000 },
+    );
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? a : b).rotateRefreshToken(family, 'rt:{s2}:t', {
+          tokenKey: `rt:{s2}:n${String(i)}`,
+          ttlMs: 60_000,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rotated')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'reused')).toHaveLength(19);
+    // Revoked through one client, refused through the other with no delay.
+    const live = { familyKey: 'rf:{s3}', revokedKey: 'rs:{s3}', revokedTtlMs: 60_000 };
+    await a.createRefreshFamily(
+      { familyKey: live.familyKey, data: 'd3', ttlMs: 60_000 },
+      { tokenKey: 'rt:{s3}:t', ttlMs: 60_000 },
+    );
+    expect(await a.revokeRefreshFamily(live)).toBe('d3');
+    expect(await b.getMany(['jti:x', live.revokedKey])).toEqual([undefined, '1']);
+    expect(
+      (await b.rotateRefreshToken(live, 'rt:{s3}:t', { tokenKey: 'rt:{s3}:u', ttlMs: 60_000 }))
+        .status,
+    ).toBe('revoked');
+  });
+
   it('loads its scripts again after SCRIPT FLUSH (NOSCRIPT falls back to EVAL)', async () => {
-    // A private server: flushing the shared one's script cache would disturb other tests.
-    const server = await PrivateRedis.start();
-    const own = createRedisClient(server.url);
+    // The cluster is this file's own; flushing the shared node's script cache would disturb other tests.
+    const server = kind === 'cluster' ? undefined : await PrivateRedis.start();
+    const own = server === undefined ? await target.client() : createRedisClient(server.url);
     try {
       while (!own.isReady) await new Promise((r) => setTimeout(r, 20));
       const store = redisStore(own, { prefix: uniquePrefix('noscript') });
       await store.set('c', 'v1');
       expect(await store.replace('c', 'v1', 'v2')).toBe(true);
-      await redisCommand(own, ['SCRIPT', 'FLUSH']);
+      await redisCommandOnEveryNode(own, ['SCRIPT', 'FLUSH']);
       expect(await store.replace('c', 'v2', 'v3')).toBe(true);
       expect(await store.get('c')).toBe('v3');
     } finally {
-      own.destroy();
-      await server.stop();
+      if (server !== undefined) {
+        own.destroy();
+        await server.stop();
+      }
     }
+  });
+});
+
+describe('hashPart', () => {
+  it.each([
+    ['rf:{sid}', 'sid'],
+    ['rt:{sid}:abc', 'sid'],
+    ['plain', 'plain'],
+    ['a{}b{c}', 'a{}b{c}'],
+    ['a{b', 'a{b'],
+    ['{x}{y}', 'x'],
+    ['p:{a}b}', 'a'],
+  ])('%s hashes by %s, as Redis Cluster does', (key, part) => {
+    expect(hashPart(key)).toBe(part);
   });
 });
 

@@ -1,0 +1,66 @@
+import express from 'express';
+import request from 'supertest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { costLimit, createApiKeyService, redisStore, type BulwarkRedis } from '../../src/index.js';
+import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
+
+// The Redis-backed parts that keep exact counts or shared records, through two
+// clients (two replicas), on a single node and on a cluster.
+
+const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
+const targets = new RedisTargets();
+
+describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('Redis-backed parts on a %s', (kind) => {
+  let target: RedisTarget;
+  let clients: BulwarkRedis[];
+  beforeAll(async () => {
+    target = await targets.get(kind);
+    clients = [await target.client(), await target.client()];
+  }, 60_000);
+
+  async function removeKeys(prefix: string): Promise<void> {
+    for (const key of await target.keys(prefix)) await target.command(['DEL', key], key);
+  }
+
+  it('costLimit never overspends: 60 parallel charges of 1 through two clients admit exactly 10', async () => {
+    const prefix = uniquePrefix('cost');
+    let handled = 0;
+    const agents = clients.map((store) => {
+      const app = express();
+      app.use(costLimit({ cost: () => 1, budget: 10, keyBy: 'ip', store, prefix }));
+      app.get('/', (_req, res) => {
+        handled++;
+        res.json({ ok: true });
+      });
+      return request.agent(app);
+    });
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => (agents[i % 2] ?? agents[0])!.get('/')),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(50);
+    expect(handled).toBe(10);
+    expect(await target.keys(prefix)).toHaveLength(1);
+    await removeKeys(prefix);
+  });
+
+  it('API keys: issued through one client, verified, tracked and listed through the other', async () => {
+    const prefix = uniquePrefix('keys');
+    const [a, b] = clients.map((c) =>
+      createApiKeyService({ store: redisStore(c, { prefix }), lastUsedIntervalMs: 1 }),
+    );
+    const issued = await Promise.all(
+      ['ci', 'deploy', 'backup'].map((name) => a!.issue({ name, scopes: ['complete'] })),
+    );
+    for (const key of issued) expect((await b!.verify(key.key)).scopes).toEqual(['complete']);
+    await new Promise((r) => setTimeout(r, 50));
+    const listed = await a!.list();
+    expect(listed.map((k) => k.name).sort()).toEqual(['backup', 'ci', 'deploy']);
+    expect(listed.every((k) => k.lastUsedAt instanceof Date)).toBe(true);
+    expect(await b!.revoke(issued[0]!.id)).toBe(true);
+    await expect(a!.verify(issued[0]!.key)).rejects.toThrow();
+    await removeKeys(prefix);
+  });
+});
