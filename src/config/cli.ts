@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { runCli } from './doctor.js';
 
-process.exitCode = runCli(process.argv.slice(2), {
+process.exitCode = await runCli(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   stdout: process.stdout,

@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { BulwarkConfigError } from '../errors.js';
 import { isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { isPostgresUrl } from '../stores/postgres-client.js';
 import { evaluateReadiness, type InternalCheck } from './readiness.js';
 import { readSetting, secretsDirectory, type SourceContext } from './sources.js';
 import type { BulwarkConfig, ConfigValues, LoadConfigOptions } from './types.js';
@@ -230,6 +231,17 @@ class SettingReader {
     return raw.value.trim();
   }
 
+  databaseUrl(name: ConfigVariable): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const value = raw.value.trim();
+    if (!isPostgresUrl(value)) {
+      this.#fail(name, `${raw.label} must be a postgres:// or postgresql:// URL`);
+      return undefined;
+    }
+    return value;
+  }
+
   problem(name: ConfigVariable, message: string): void {
     this.#fail(name, message);
   }
@@ -419,6 +431,8 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     'IP addresses or CIDR ranges like 10.0.0.0/8',
   );
 
+  const databaseUrl = read.databaseUrl('DATABASE_URL');
+
   const draft: BulwarkConfig = {
     environment,
     production,
@@ -439,6 +453,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     maxBodyBytes,
     requestTimeoutMs,
     metrics: { username, password, allowIps },
+    database: { url: databaseUrl },
     warnings: [],
   };
 
@@ -462,6 +477,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     trustedHosts: Object.freeze(trustedHosts),
     encryption: protect({ ...draft.encryption }, ['key', 'previousKeys']),
     metrics: protect({ ...draft.metrics }, ['username', 'password']),
+    database: protect({ ...draft.database }, ['url']),
     warnings: Object.freeze(warnings),
   });
   return { config, problems: read.problems, checks };

@@ -43,6 +43,11 @@ export interface EncryptionConfig {
   readonly previousKeys: readonly string[];
 }
 
+export interface DatabaseConfig {
+  /** `postgres://` or `postgresql://` URL of the database that keeps auth data; `undefined` when not set. */
+  readonly url: string | undefined;
+}
+
 export interface MetricsConfig {
   readonly username: string | undefined;
   readonly password: string | undefined;
@@ -69,6 +74,8 @@ export interface BulwarkConfig {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: MetricsConfig;
+  /** PostgreSQL for users, sessions and API keys (`DATABASE_URL`). */
+  readonly database: DatabaseConfig;
   /** Problems worth a log line that do not stop start-up. */
   readonly warnings: readonly string[];
 }
@@ -84,6 +91,7 @@ export type ReadinessCheckId =
   | 'https_redirect'
   | 'rate_limit.storage'
   | 'rate_limit.fallback'
+  | 'auth.storage'
   | 'log_level'
   | 'encryption.key'
   | 'encryption.previous_keys'

@@ -25,6 +25,7 @@ export const CONFIG_VARIABLES = {
   METRICS_USERNAME: { aliases: [], secret: true },
   METRICS_PASSWORD: { aliases: [], secret: true },
   METRICS_ALLOW_IPS: { aliases: [], secret: false },
+  DATABASE_URL: { aliases: [], secret: true },
 } as const satisfies Record<string, { aliases: readonly string[]; secret: boolean }>;
 
 /** The name of a setting `loadConfig()` reads (aliases resolve to these). */

@@ -40,6 +40,7 @@ describe('loadConfig defaults', () => {
       maxBodyBytes: 102_400,
       requestTimeoutMs: 30_000,
       metrics: { username: undefined, password: undefined, allowIps: [] },
+      database: { url: undefined },
       warnings: [],
     } satisfies BulwarkConfig);
   });
@@ -115,6 +116,19 @@ const PRECEDENCE: PrecedenceCase[] = [
       secrets: 'redis://secrets.test:6379',
     },
     pick: (c) => c.rateLimit.storageUri,
+    parsed: (v) => v,
+    fallback: undefined,
+  },
+  {
+    name: 'DATABASE_URL',
+    values: {
+      option: 'postgres://option.test/app',
+      env: 'postgresql://env.test:5433/app',
+      alias: 'unused',
+      file: 'postgres://file.test/app?sslmode=require',
+      secrets: 'postgres://secrets.test/app',
+    },
+    pick: (c) => c.database.url,
     parsed: (v) => v,
     fallback: undefined,
   },
@@ -459,6 +473,13 @@ const MALFORMED: MalformedCase[] = [
     value,
     message: `METRICS_ALLOW_IPS has malformed entries (${JSON.stringify(value)}): expected IP addresses or CIDR ranges like 10.0.0.0/8`,
   })),
+  ...['mysql://db.example.com/app', 'redis://127.0.0.1:6379', 'not a url', 'db:5432'].map(
+    (value) => ({
+      name: 'DATABASE_URL' as const,
+      value,
+      message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+    }),
+  ),
   ...['http://cache.example.com', 'not a url', 'localhost:6379'].map((value) => ({
     name: 'RATE_LIMIT_STORAGE_URI' as const,
     value,
@@ -530,6 +551,7 @@ describe('secrets never appear in messages', () => {
     ['ENCRYPTION_PREVIOUS_KEYS', SECRET, 'development'],
     ['RATE_LIMIT_STORAGE_URI', `http://user:${SECRET}@cache.example.com`, 'development'],
     ['REDIS_URL', `http://user:${SECRET}@cache.example.com`, 'development'],
+    ['DATABASE_URL', `mysql://user:${SECRET}@db.example.com/app`, 'development'],
   ])('a refused %s is not echoed', (name, value, environment) => {
     let message = '';
     try {
@@ -549,6 +571,7 @@ describe('secrets never appear in messages', () => {
       ...READY_ENV,
       JWT_PREVIOUS_SECRET_KEYS: `${SECRET}-previous-0123456789abcdef`,
       RATE_LIMIT_STORAGE_URI: `rediss://user:${SECRET}@cache.example.com:6380`,
+      DATABASE_URL: `postgres://app:${SECRET}@db.example.com/app`,
       METRICS_USERNAME: `${SECRET}-user`,
       METRICS_PASSWORD: `${SECRET}-password-0123456789abcdef`,
       ENCRYPTION_PREVIOUS_KEYS: fakeHexKey('old'),
