@@ -172,6 +172,7 @@ export type {
 export type {
   AuthStore,
   RefreshFamilyInit,
+  RefreshFamilyRef,
   RefreshRotation,
   RefreshTokenInit,
 } from './stores/auth-store.js';

@@ -301,7 +301,7 @@ export function authRouter(options: AuthRouterOptions): Router {
       const accessToken = (req.headers.authorization ?? '').slice('Bearer '.length);
       const body = req.body as LogoutBody;
       try {
-        await service.revoke(accessToken, body?.refresh_token);
+        await service.revoke(accessToken, body?.refresh_token, req);
       } catch (error) {
         refuse(req, res, error);
         return;

@@ -5,7 +5,11 @@
  * purpose), a multi-key read so a request's revocation check costs one round
  * trip, set-if-absent and compare-and-set for single-writer updates, a small
  * member set for listing, and the refresh-token family operations, whose
- * rotation step must be atomic.
+ * rotation and revocation steps must be atomic.
+ *
+ * Every family operation names all the keys it touches (`RefreshFamilyRef`),
+ * so no store has to read a key name out of a value: a Redis script declares
+ * them all in `KEYS`, and the token service can give them one hash tag.
  */
 
 /** What a refresh rotation found, decided in one atomic step. */
@@ -26,6 +30,20 @@ export interface RefreshFamilyInit {
   readonly data: string;
   /** Absolute lifetime of the family, in ms: no rotation extends it. */
   readonly ttlMs: number;
+}
+
+/**
+ * The family an operation acts on, and the mark its revocation leaves. The
+ * mark is a plain value, so a request's revocation check reads it with
+ * `getMany` beside its other keys, in the same round trip.
+ */
+export interface RefreshFamilyRef {
+  /** Store key of the family. */
+  readonly familyKey: string;
+  /** Key set to `'1'` whenever the family is revoked (by reuse or by revocation). */
+  readonly revokedKey: string;
+  /** Lifetime of that mark in ms: at least what is left of the family's last access token. */
+  readonly revokedTtlMs: number;
 }
 
 export interface RefreshTokenInit {
@@ -61,12 +79,22 @@ export interface AuthStore {
   /** Starts a refresh family and stores its first, unspent token, together. */
   createRefreshFamily(family: RefreshFamilyInit, token: RefreshTokenInit): Promise<void>;
   /**
-   * The atomic heart of refresh rotation. For the token at `tokenKey`:
-   * spent -> revoke its family, `reused`; family revoked -> `revoked`;
+   * The atomic heart of refresh rotation. For the token at `tokenKey`, which
+   * must belong to `family` (else `unknown`):
+   * spent -> revoke the family and set its `revokedKey`, `reused`;
+   * family revoked -> `revoked`;
    * live -> mark it spent, store `successor` in the same family, `rotated`.
    * Concurrent calls with one token see exactly one `rotated`.
    */
-  rotateRefreshToken(tokenKey: string, successor: RefreshTokenInit): Promise<RefreshRotation>;
-  /** Revokes the family of the token at `tokenKey`; its data, or `undefined` when unknown. */
-  revokeRefreshFamily(tokenKey: string): Promise<string | undefined>;
+  rotateRefreshToken(
+    family: RefreshFamilyRef,
+    tokenKey: string,
+    successor: RefreshTokenInit,
+  ): Promise<RefreshRotation>;
+  /**
+   * Revokes `family` and sets its `revokedKey`, in one step. The mark is set
+   * even when the family is unknown (it may have ended while access tokens
+   * minted from it still live). Returns the family's data, or `undefined`.
+   */
+  revokeRefreshFamily(family: RefreshFamilyRef): Promise<string | undefined>;
 }

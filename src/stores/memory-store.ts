@@ -1,6 +1,7 @@
 import type {
   AuthStore,
   RefreshFamilyInit,
+  RefreshFamilyRef,
   RefreshRotation,
   RefreshTokenInit,
 } from './auth-store.js';
@@ -114,10 +115,21 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
     return entry?.kind === 'value' ? entry.value : undefined;
   }
 
-  function family(token: Entry | undefined): Extract<Entry, { kind: 'family' }> | undefined {
-    if (token?.kind !== 'token') return undefined;
-    const found = live(token.familyKey);
+  function family(familyKey: string): Extract<Entry, { kind: 'family' }> | undefined {
+    const found = live(familyKey);
     return found?.kind === 'family' ? found : undefined;
+  }
+
+  function markRevoked(
+    ref: RefreshFamilyRef,
+    found: Extract<Entry, { kind: 'family' }> | undefined,
+  ): void {
+    if (found !== undefined) found.revoked = true;
+    write(ref.revokedKey, {
+      kind: 'value',
+      value: '1',
+      expiresAt: expiry(now(), ref.revokedTtlMs),
+    });
   }
 
   function readMany(keys: readonly string[]): (string | undefined)[] {
@@ -187,32 +199,31 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
       });
       return Promise.resolve();
     },
-    rotateRefreshToken(tokenKey, successor): Promise<RefreshRotation> {
+    rotateRefreshToken(ref, tokenKey, successor): Promise<RefreshRotation> {
       // Synchronous from lookup to write: no other call can interleave.
+      const found = family(ref.familyKey);
       const token = live(tokenKey);
-      const found = family(token);
-      if (token?.kind !== 'token' || found === undefined) {
+      if (found === undefined || token?.kind !== 'token' || token.familyKey !== ref.familyKey) {
         return Promise.resolve({ status: 'unknown' });
       }
       if (token.spent) {
-        found.revoked = true;
+        markRevoked(ref, found);
         return Promise.resolve({ status: 'reused', family: found.data });
       }
       if (found.revoked) return Promise.resolve({ status: 'revoked', family: found.data });
       token.spent = true;
       write(successor.tokenKey, {
         kind: 'token',
-        familyKey: token.familyKey,
+        familyKey: ref.familyKey,
         spent: false,
         expiresAt: Math.min(found.expiresAt, expiry(now(), successor.ttlMs)),
       });
       return Promise.resolve({ status: 'rotated', family: found.data });
     },
-    revokeRefreshFamily(tokenKey) {
-      const found = family(live(tokenKey));
-      if (found === undefined) return Promise.resolve(undefined);
-      found.revoked = true;
-      return Promise.resolve(found.data);
+    revokeRefreshFamily(ref) {
+      const found = family(ref.familyKey);
+      markRevoked(ref, found);
+      return Promise.resolve(found?.data);
     },
   };
   syncReaders.set(store, { getMany, read: readMany });

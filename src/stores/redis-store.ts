@@ -29,31 +29,33 @@ redis.call('HSET', KEYS[2], 'f', KEYS[1], 's', '0')
 redis.call('PEXPIRE', KEYS[2], ttl)
 return 1`);
 
+// KEYS: family, its revoked mark, the token, the successor. ARGV: successor ttl, mark ttl.
 const ROTATE = redisScript(`
-local token = redis.call('HMGET', KEYS[1], 'f', 's')
-if not token[1] then return {'unknown'} end
-local family = redis.call('HMGET', token[1], 'd', 'r')
+local family = redis.call('HMGET', KEYS[1], 'd', 'r')
 if not family[1] then return {'unknown'} end
+local token = redis.call('HMGET', KEYS[3], 'f', 's')
+if token[1] ~= KEYS[1] then return {'unknown'} end
 if token[2] == '1' then
-  redis.call('HSET', token[1], 'r', '1')
+  redis.call('HSET', KEYS[1], 'r', '1')
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
   return {'reused', family[1]}
 end
 if family[2] == '1' then return {'revoked', family[1]} end
-redis.call('HSET', KEYS[1], 's', '1')
+redis.call('HSET', KEYS[3], 's', '1')
 local ttl = tonumber(ARGV[1])
-local left = redis.call('PTTL', token[1])
+local left = redis.call('PTTL', KEYS[1])
 if left > 0 and left < ttl then ttl = left end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'f', token[1], 's', '0')
-redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('DEL', KEYS[4])
+redis.call('HSET', KEYS[4], 'f', KEYS[1], 's', '0')
+redis.call('PEXPIRE', KEYS[4], ttl)
 return {'rotated', family[1]}`);
 
+// KEYS: family, its revoked mark. ARGV: mark ttl. The mark is set even for an ended family.
 const REVOKE_FAMILY = redisScript(`
-local family = redis.call('HGET', KEYS[1], 'f')
-if not family then return false end
-local data = redis.call('HGET', family, 'd')
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+local data = redis.call('HGET', KEYS[1], 'd')
 if not data then return false end
-redis.call('HSET', family, 'r', '1')
+redis.call('HSET', KEYS[1], 'r', '1')
 return data`);
 
 function ms(ttlMs: number): string {
@@ -71,9 +73,8 @@ function text(reply: unknown): string | undefined {
  * and prefix, so a revocation in one is seen by all at once. Every command
  * goes through `redisCommand` (so each has a deadline); the operations that
  * must be atomic (compare-and-set, refresh rotation, family revocation) are
- * Lua scripts. The scripts touch the family key named inside a token's hash,
- * so they run on a single Redis node or a primary with replicas, not across
- * Redis Cluster slots.
+ * Lua scripts, and every key a script touches is passed in `KEYS` (the token
+ * service gives a family's keys one hash tag).
  *
  * @param client a client from `createRedisClient(url)` (or any `sendCommand` client)
  * @param [options.prefix='bulwark:auth:']
@@ -143,19 +144,29 @@ export function redisStore(client: RedisClientLike, options?: RedisStoreOptions)
         [family.data, ms(family.ttlMs), ms(token.ttlMs)],
       );
     },
-    async rotateRefreshToken(tokenKey, successor): Promise<RefreshRotation> {
-      const reply = await evalScript(ROTATE, [tokenKey, successor.tokenKey], [ms(successor.ttlMs)]);
+    async rotateRefreshToken(family, tokenKey, successor): Promise<RefreshRotation> {
+      const reply = await evalScript(
+        ROTATE,
+        [family.familyKey, family.revokedKey, tokenKey, successor.tokenKey],
+        [ms(successor.ttlMs), ms(family.revokedTtlMs)],
+      );
       if (!Array.isArray(reply)) return { status: 'unknown' };
       const status = text(reply[0]);
-      const family = text(reply[1]);
-      if (family === undefined) return { status: 'unknown' };
+      const data = text(reply[1]);
+      if (data === undefined) return { status: 'unknown' };
       if (status === 'rotated' || status === 'reused' || status === 'revoked') {
-        return { status, family };
+        return { status, family: data };
       }
       return { status: 'unknown' };
     },
-    async revokeRefreshFamily(tokenKey) {
-      return text(await evalScript(REVOKE_FAMILY, [tokenKey], []));
+    async revokeRefreshFamily(family) {
+      return text(
+        await evalScript(
+          REVOKE_FAMILY,
+          [family.familyKey, family.revokedKey],
+          [ms(family.revokedTtlMs)],
+        ),
+      );
     },
   };
 }

@@ -452,10 +452,19 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
           .send({ refresh_token: second.refresh_token });
         expect(newest.status).toBe(401);
         expect(newest.body.code).toBe('auth.token_revoked');
+        // So is every access token of the session, old and new, on every route.
+        const before = built.meRan();
+        for (const token of [first.access_token, second.access_token]) {
+          const me = await built.agent.get('/me').set('Authorization', `Bearer ${token}`);
+          expect(me.status).toBe(401);
+          expect(me.body.code).toBe('auth.token_revoked');
+        }
+        expect(built.meRan()).toBe(before);
       });
 
       it.each([
-        ['an unknown token', 'A'.repeat(43)],
+        ['an unknown token', `${'B'.repeat(22)}.${'A'.repeat(43)}`],
+        ['a token of the old shape', 'A'.repeat(43)],
         ['a malformed token', 'not-a-refresh-token'],
         ['an access token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'],
       ])('answers %s with 401 auth.invalid_token', async (_case, token) => {
@@ -580,6 +589,85 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         expect(refreshed.status).toBe(200);
       });
 
+      it('ends every access token of the session with only the bearer', async () => {
+        const built = make();
+        const first = await loginPair(built);
+        const second = (
+          await built.agent.post('/auth/refresh').send({ refresh_token: first.refresh_token })
+        ).body as TokenPair;
+        const res = await built.agent
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${second.access_token}`);
+        expect(res.status).toBe(204);
+        const before = built.meRan();
+        for (const token of [first.access_token, second.access_token]) {
+          const me = await built.agent.get('/me').set('Authorization', `Bearer ${token}`);
+          expect(me.status).toBe(401);
+          expect(me.body.code).toBe('auth.token_revoked');
+        }
+        expect(built.meRan()).toBe(before);
+        const refreshed = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: second.refresh_token });
+        expect(refreshed.status).toBe(401);
+        expect(refreshed.body.code).toBe('auth.token_revoked');
+      });
+
+      it("ignores another user's refresh token: their session stays alive", async () => {
+        const built = make();
+        const alice = await loginPair(built);
+        const bob = await loginPair(built, 'bob', BOB_PASSWORD);
+        const failed = collect('auth.failed');
+        const res = await built.agent
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${alice.access_token}`)
+          .send({ refresh_token: bob.refresh_token });
+        failed.stop();
+        expect(res.status).toBe(204);
+        expect(failed.events.map((e) => [e.reason, e.sub])).toEqual([
+          ['foreign_refresh_token', 'u-alice'],
+        ]);
+        // Bob's session: untouched.
+        const bobMe = await built.agent
+          .get('/me')
+          .set('Authorization', `Bearer ${bob.access_token}`);
+        expect(bobMe.status).toBe(200);
+        expect(bobMe.body.sub).toBe('u-bob');
+        const bobRefresh = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: bob.refresh_token });
+        expect(bobRefresh.status).toBe(200);
+        // Alice's session: ended, as her logout asked.
+        const aliceMe = await built.agent
+          .get('/me')
+          .set('Authorization', `Bearer ${alice.access_token}`);
+        expect(aliceMe.status).toBe(401);
+        expect(aliceMe.body.code).toBe('auth.token_revoked');
+        const aliceRefresh = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: alice.refresh_token });
+        expect(aliceRefresh.status).toBe(401);
+      });
+
+      it("ignores the refresh token of the same user's other session", async () => {
+        const built = make();
+        const laptop = await loginPair(built);
+        const phone = await loginPair(built);
+        const res = await built.agent
+          .post('/auth/logout')
+          .set('Authorization', `Bearer ${laptop.access_token}`)
+          .send({ refresh_token: phone.refresh_token });
+        expect(res.status).toBe(204);
+        const phoneMe = await built.agent
+          .get('/me')
+          .set('Authorization', `Bearer ${phone.access_token}`);
+        expect(phoneMe.status).toBe(200);
+        const phoneRefresh = await built.agent
+          .post('/auth/refresh')
+          .send({ refresh_token: phone.refresh_token });
+        expect(phoneRefresh.status).toBe(200);
+      });
+
       it('refuses an extra body key with 400 and keeps the session', async () => {
         const built = make();
         const pair = await loginPair(built);
@@ -612,10 +700,12 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
               .post('/auth/logout')
               .set('Authorization', `Bearer ${pair.access_token}`);
             expect(logout.status).toBe(204);
+            // Logout with only the bearer ends the session: its refresh token is refused too.
             const refreshed = await built.agent
               .post('/auth/refresh')
               .send({ refresh_token: pair.refresh_token });
-            expect(refreshed.status).toBe(200);
+            expect(refreshed.status).toBe(401);
+            expect(refreshed.body.code).toBe('auth.token_revoked');
             expect(warning).not.toHaveBeenCalled();
           } finally {
             warning.mockRestore();

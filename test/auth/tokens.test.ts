@@ -254,7 +254,8 @@ describe.each(kinds)('token service on a %s store', (_label, makeStore) => {
     const tokens = hsTokens(makeStore());
     const pair = await tokens.issue({ sub: 'user-7', roles: ['admin'], tenant: 't1' });
     expect(pair).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
-    expect(pair.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // `<session id>.<secret>`: the session id is the access token's `sid`.
+    expect(pair.refresh_token).toMatch(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     const header = decodePart(pair.access_token, 0);
     expect(header).toMatchObject({ alg: 'HS256', typ: 'at+jwt' });
     expect(typeof header.kid).toBe('string');
@@ -456,15 +457,17 @@ describe('token service timing and store use', () => {
     await expect(tokens.verifyAccess(issued[1099]!)).resolves.toMatchObject({ sub: 'u1099' });
   });
 
-  it('keeps a denylist entry only until the token would expire anyway', async () => {
+  it("keeps a session's revoked mark only as long as its newest access token can live", async () => {
     const time = clock();
     const counted = countingStore(memoryStore({ now: time.now }));
     const tokens = hsTokens(counted.store, { accessTtl: 120, now: time.now });
     const pair = await tokens.issue({ sub: 'u' });
     time.advance(20);
     await tokens.revoke(pair.access_token);
-    const setCall = counted.values[counted.calls.lastIndexOf('set')]!;
-    expect(JSON.parse(setCall)[2]).toBe(100_000);
+    const revokeCall = counted.values[counted.calls.lastIndexOf('revokeRefreshFamily')]!;
+    // A token minted the moment before could live accessTtl more (plus a second of rounding).
+    expect(JSON.parse(revokeCall)[0].revokedTtlMs).toBe(121_000);
+    expect(counted.calls).not.toContain('set');
   });
 
   it('never sends a refused token to the store, and checks revocation in one call', async () => {

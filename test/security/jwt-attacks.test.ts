@@ -69,6 +69,14 @@ interface AttackCase {
   reason?: string;
 }
 
+const YEAR = 365 * 86_400;
+const now = (): number => Math.floor(Date.now() / 1000);
+/** `iat` now and `exp` `seconds` later, from one reading of the clock. */
+function lifetime(seconds: number): { iat: number; exp: number } {
+  const iat = now();
+  return { iat, exp: iat + seconds };
+}
+
 const none = (alg: string) => (ctx: Ctx) =>
   Promise.resolve(`Bearer ${b64({ alg, typ: 'at+jwt', kid: ctx.hsKid })}.${b64(claims())}.`);
 
@@ -271,6 +279,67 @@ const CASES: AttackCase[] = [
     code: 'auth.invalid_token',
     reason: 'wrong_type',
   },
+  // Lifetimes (signed with the service's own key, as a leaked or misused key would sign).
+  ...(
+    [
+      [
+        'iat a year ahead',
+        () => ({ iat: now() + YEAR, exp: now() + YEAR + 600 }),
+        'issued_in_future',
+      ],
+      [
+        'iat 5 s ahead, no tolerance',
+        () => ({ iat: now() + 5, exp: now() + 600 }),
+        'issued_in_future',
+      ],
+      ['exp in the year 5000', () => ({ exp: 95_617_584_000 }), 'lifetime_too_long'],
+      ['exp - iat one second over accessTtl', () => lifetime(901), 'lifetime_too_long'],
+      ['no iat', () => ({ iat: undefined }), 'bad_claims'],
+      ['iat a string', () => ({ iat: String(now()) }), 'bad_claims'],
+      ['exp a string', () => ({ exp: String(now() + 60) }), 'bad_claims'],
+      ['nbf in the future', () => ({ nbf: now() + 60 }), 'not_before'],
+      ['another issuer', () => ({ iss: 'https://evil.example.test' }), 'bad_issuer'],
+      ['another audience', () => ({ aud: ['other-api'] }), 'bad_audience'],
+    ] as const
+  ).map(([name, overrides, reason]): AttackCase => ({
+    name: `service-signed: ${name}`,
+    attack: (ctx) =>
+      Promise.resolve(`Bearer ${hmacJwt(headerWith(ctx, {}), claims(overrides()), TEST_SECRET)}`),
+    code: 'auth.invalid_token',
+    reason,
+  })),
+  {
+    name: 'service-signed: expired',
+    attack: (ctx) =>
+      Promise.resolve(
+        `Bearer ${hmacJwt(headerWith(ctx, {}), claims({ iat: now() - 700, exp: now() - 100 }), TEST_SECRET)}`,
+      ),
+    code: 'auth.token_expired',
+    reason: 'expired',
+  },
+  {
+    name: 'a token without sid (issued before sessions), revoked by its jti',
+    attack: async (ctx) => {
+      const token = hmacJwt(headerWith(ctx, {}), claims({ jti: 'legacy-revoked' }), TEST_SECRET);
+      await ctx.hs.revoke(token);
+      return `Bearer ${token}`;
+    },
+    code: 'auth.token_revoked',
+    reason: 'revoked',
+  },
+  {
+    name: 'an access token of a session ended by refresh reuse',
+    attack: async (ctx) => {
+      const first = await issued(ctx);
+      const second = await ctx.hs.refresh(first.refresh_token);
+      await expect(ctx.hs.refresh(first.refresh_token)).rejects.toMatchObject({
+        code: 'auth.refresh_reused',
+      });
+      return `Bearer ${second.access_token}`;
+    },
+    code: 'auth.token_revoked',
+    reason: 'session_revoked',
+  },
   {
     name: 'token in the query string only',
     attack: async (ctx) => ({ path: `/me?access_token=${(await issued(ctx)).access_token}` }),
@@ -294,14 +363,14 @@ const CASES: AttackCase[] = [
     code: 'auth.invalid_token',
   })),
   {
-    name: 'revoked jti',
+    name: 'revoked session',
     attack: async (ctx) => {
       const { access_token } = await issued(ctx);
       await ctx.hs.revoke(access_token);
       return `Bearer ${access_token}`;
     },
     code: 'auth.token_revoked',
-    reason: 'revoked',
+    reason: 'session_revoked',
   },
   {
     name: 'issued before revoke-all',
@@ -331,7 +400,7 @@ const CASES: AttackCase[] = [
       return `Bearer ${pair.access_token}`;
     },
     code: 'auth.token_revoked',
-    reason: 'revoked',
+    reason: 'session_revoked',
   },
 ];
 
@@ -385,6 +454,20 @@ describe.each(EXPRESS_VERSIONS)('JWT attack table on %s', (_label, factory) => {
         expect(res.body.sub).toBe('victim');
       }
       expect(ran()).toBe(before + 3);
+    });
+
+    it.each([
+      ['typ application/at+jwt', { typ: 'application/at+jwt' }, {}],
+      ['typ AT+JWT (any case)', { typ: 'AT+JWT' }, {}],
+      ['exp - iat exactly accessTtl', {}, lifetime(900)],
+      ['no sid (issued before sessions)', {}, { jti: 'legacy-live' }],
+    ])('accepts a service-signed token with %s', async (_name, header, overrides) => {
+      const before = ran();
+      const token = hmacJwt(headerWith(ctx, header), claims(overrides), TEST_SECRET);
+      const res = await ctx.agent.get('/me').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(200);
+      expect(res.body.sub).toBe('user-1');
+      expect(ran()).toBe(before + 1);
     });
 
     it.each(CASES)('refuses $name', async ({ attack, code, reason, route = '/me' }) => {

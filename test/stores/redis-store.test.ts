@@ -41,12 +41,14 @@ describe.runIf(hasRedis)('redisStore', () => {
   it('gives every key a lifetime', async () => {
     const prefix = uniquePrefix('ttl');
     const store = redisStore(client, { prefix });
+    const family = { familyKey: 'fam', revokedKey: 'mark', revokedTtlMs: 30_000 };
     await store.createRefreshFamily(
       { familyKey: 'fam', data: 'd', ttlMs: 60_000 },
       { tokenKey: 'tok', ttlMs: 120_000 },
     );
-    await store.rotateRefreshToken('tok', { tokenKey: 'next', ttlMs: 120_000 });
-    for (const key of ['fam', 'tok', 'next']) {
+    await store.rotateRefreshToken(family, 'tok', { tokenKey: 'next', ttlMs: 120_000 });
+    await store.rotateRefreshToken(family, 'tok', { tokenKey: 'again', ttlMs: 120_000 });
+    for (const key of ['fam', 'tok', 'next', 'mark']) {
       const ttl = (await redisCommand(client, ['PTTL', prefix + key])) as number;
       expect(ttl).toBeGreaterThan(0);
       // A token never outlives its family.

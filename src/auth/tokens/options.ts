@@ -1,0 +1,193 @@
+import { secretsDirectory, readSetting } from '../../config/sources.js';
+import { OptionChecker, type KnownKeys } from '../../internal/options.js';
+import type { AuthStore } from '../../stores/auth-store.js';
+import {
+  buildKeyRing,
+  TOKEN_ALGORITHMS,
+  type KeyRing,
+  type TokenAlgorithm,
+  type TokenKey,
+} from '../keys.js';
+
+export interface TokenServiceOptions {
+  /** Current HMAC secret (at least 32 bytes). @default `JWT_SECRET_KEY` [`SECRET_KEY`] when neither `secret` nor `keys` is given */
+  secret?: string | Buffer;
+  /** Earlier secrets still accepted for verification: an array, or the comma-separated `JWT_PREVIOUS_SECRET_KEYS` form. @default `JWT_PREVIOUS_SECRET_KEYS` when `secret` comes from the environment */
+  previousSecrets?: readonly (string | Buffer)[] | string;
+  /** A key ring instead of `secret`: `keys[0]` signs, every key verifies. */
+  keys?: readonly TokenKey[];
+  /** The accepted algorithms, never read from a token. @default ['HS256'] with `secret`; the keys' algorithms with `keys` */
+  algorithms?: readonly TokenAlgorithm[];
+  /** `iss` written and required. */
+  issuer: string;
+  /** `aud` written and required. */
+  audience: string;
+  /** Access-token lifetime in seconds. @default 900 */
+  accessTtl?: number;
+  /** Lifetime of each refresh token in seconds (renewed by rotation, capped by `familyTtl`). @default 1209600 (14 days) */
+  refreshTtl?: number;
+  /** Absolute lifetime of a login session (refresh family) in seconds; no rotation extends it. @default max(refreshTtl, 30 days) */
+  familyTtl?: number;
+  /** Seconds of clock skew allowed on `exp` and `nbf` (0-30). @default 0 */
+  clockTolerance?: number;
+  /** Where refresh families, the `jti` denylist and revoke-all epochs live. */
+  store: AuthStore;
+  /** Clock in ms since the epoch, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** The options once checked: every value present and of its type. */
+export interface TokenSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly accessTtl: number;
+  readonly refreshTtl: number;
+  readonly familyTtl: number;
+  readonly clockTolerance: number;
+  readonly store: AuthStore;
+  readonly now: () => number;
+  readonly keyRing: KeyRing;
+}
+
+const KNOWN: KnownKeys<TokenServiceOptions> = {
+  secret: true,
+  previousSecrets: true,
+  keys: true,
+  algorithms: true,
+  issuer: true,
+  audience: true,
+  accessTtl: true,
+  refreshTtl: true,
+  familyTtl: true,
+  clockTolerance: true,
+  store: true,
+  now: true,
+};
+
+const DAY = 86_400;
+const STORE_METHODS = [
+  'get',
+  'getMany',
+  'set',
+  'createRefreshFamily',
+  'rotateRefreshToken',
+  'revokeRefreshFamily',
+] as const;
+
+function splitSecrets(value: readonly (string | Buffer)[] | string): (string | Buffer)[] {
+  return typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : [...value];
+}
+
+/** Checks `createTokenService()`'s options, every problem in one `BulwarkConfigError`. */
+export function tokenSettings(options: TokenServiceOptions): TokenSettings {
+  const check = new OptionChecker('createTokenService', options, KNOWN);
+  const problems: string[] = [];
+  const issuer = check.string('issuer', undefined, { nonEmpty: true, maxLength: 512 });
+  const audience = check.string('audience', undefined, { nonEmpty: true, maxLength: 512 });
+  if (issuer === undefined) check.problem('`issuer` is required');
+  if (audience === undefined) check.problem('`audience` is required');
+  const accessTtl = check.number('accessTtl', { min: 1, max: DAY, integer: true, default: 900 });
+  const refreshTtl = check.number('refreshTtl', {
+    min: 60,
+    max: 365 * DAY,
+    integer: true,
+    default: 14 * DAY,
+  });
+  const familyTtl = check.number('familyTtl', {
+    min: 60,
+    max: 365 * DAY,
+    integer: true,
+    default: Math.max(refreshTtl, 30 * DAY),
+  });
+  const clockTolerance = check.number('clockTolerance', { min: 0, max: 30, default: 0 });
+  const now = check.func<() => number>('now') ?? Date.now;
+  const store = check.raw('store') as AuthStore | undefined;
+  if (
+    typeof store !== 'object' ||
+    STORE_METHODS.some((m) => typeof (store as Partial<AuthStore>)[m] !== 'function')
+  ) {
+    check.problem('`store` must be an AuthStore: memoryStore() or redisStore(client)');
+  }
+  const algorithmsGiven = check.raw('algorithms');
+  if (
+    algorithmsGiven !== undefined &&
+    (!Array.isArray(algorithmsGiven) ||
+      algorithmsGiven.length === 0 ||
+      !algorithmsGiven.every((a) => (TOKEN_ALGORITHMS as readonly unknown[]).includes(a)))
+  ) {
+    check.problem(`\`algorithms\` must list one or more of ${TOKEN_ALGORITHMS.join(', ')}`);
+  }
+  const algorithms = Array.isArray(algorithmsGiven)
+    ? (algorithmsGiven as TokenAlgorithm[])
+    : undefined;
+
+  let ring: KeyRing | undefined;
+  if (check.has('keys')) {
+    if (check.has('secret') || check.has('previousSecrets')) {
+      check.problem('give either `keys` or `secret`/`previousSecrets`, not both');
+    }
+    const given = check.raw('keys');
+    if (!Array.isArray(given)) {
+      check.problem('`keys` must be an array of keys');
+    } else {
+      const ringKeys = given as TokenKey[];
+      const allowed = new Set(algorithms ?? ringKeys.map((k) => k.algorithm));
+      ring = buildKeyRing(ringKeys, allowed, problems);
+    }
+  } else {
+    let secret = check.raw('secret');
+    let previous = check.raw('previousSecrets');
+    if (secret === undefined) {
+      // Nothing given: read the same settings loadConfig() reads, from the same sources.
+      const context = { env: process.env, secretsDir: secretsDirectory(process.env) };
+      secret = readSetting('JWT_SECRET_KEY', ['SECRET_KEY'], context).value;
+      previous ??= readSetting('JWT_PREVIOUS_SECRET_KEYS', [], context).value;
+      if (secret === undefined) {
+        check.problem('no signing key: give `secret` or `keys`, or set JWT_SECRET_KEY');
+      }
+    }
+    const algorithm = algorithms?.[0] ?? 'HS256';
+    if (algorithms !== undefined && (algorithms.length !== 1 || !algorithm.startsWith('HS'))) {
+      check.problem('with `secret`, `algorithms` must be one HMAC algorithm (HS256, HS384, HS512)');
+    } else if (secret !== undefined) {
+      if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) {
+        check.problem('`secret` must be a string or Buffer');
+      } else if (
+        previous !== undefined &&
+        typeof previous !== 'string' &&
+        !(
+          Array.isArray(previous) &&
+          previous.every((p) => typeof p === 'string' || Buffer.isBuffer(p))
+        )
+      ) {
+        check.problem('`previousSecrets` must be an array of strings or a comma-separated string');
+      } else {
+        const secrets = [secret, ...(previous === undefined ? [] : splitSecrets(previous))];
+        ring = buildKeyRing(
+          secrets.map((s) => ({ algorithm, secret: s })),
+          new Set([algorithm]),
+          problems,
+        );
+      }
+    }
+  }
+  for (const problem of problems) check.problem(problem);
+  check.done();
+  return {
+    issuer: issuer as string,
+    audience: audience as string,
+    accessTtl,
+    refreshTtl,
+    familyTtl,
+    clockTolerance,
+    store: store as AuthStore,
+    now,
+    // check.done() threw unless the ring was built.
+    keyRing: ring as KeyRing,
+  };
+}
