@@ -97,34 +97,46 @@ function statements(schema: string) {
      * before the winner committed, so a token that looks live there but was
      * not spent by this statement was spent by a concurrent one: that is a
      * reuse, like a token that was already spent. A family revoked in the
-     * snapshot (and a token not spent) is `revoked`.
+     * snapshot (and a token not spent) is `revoked`. A reuse revokes the
+     * family and writes its revoked mark in the same statement.
+     * $1 token, $2 family, $3 successor, $4 its lifetime, $5 mark, $6 its lifetime.
      */
     rotate: `WITH spend AS (
         UPDATE ${s}.refresh_tokens t SET spent = true
         FROM ${s}.refresh_families f
-        WHERE t.key = $1 AND f.key = t.family_key AND NOT t.spent AND NOT f.revoked
+        WHERE t.key = $1 AND t.family_key = $2 AND f.key = $2 AND NOT t.spent AND NOT f.revoked
           AND t.expires_at > now() AND f.expires_at > now()
-        RETURNING t.family_key, f.data, f.expires_at
+        RETURNING f.data, f.expires_at
       ), successor AS (
         INSERT INTO ${s}.refresh_tokens (key, family_key, spent, expires_at)
-        SELECT $2, family_key, false, least(expires_at, ${expiry('$3')}) FROM spend
+        SELECT $3, $2, false, least(expires_at, ${expiry('$4')}) FROM spend
         ON CONFLICT (key) DO UPDATE SET family_key = EXCLUDED.family_key, spent = false, expires_at = EXCLUDED.expires_at
       ), found AS (
-        SELECT t.family_key, f.data, (t.spent OR NOT f.revoked) AS reused
+        SELECT f.data, (t.spent OR NOT f.revoked) AS reused
         FROM ${s}.refresh_tokens t JOIN ${s}.refresh_families f ON f.key = t.family_key
-        WHERE t.key = $1 AND t.expires_at > now() AND f.expires_at > now()
+        WHERE t.key = $1 AND t.family_key = $2 AND t.expires_at > now() AND f.expires_at > now()
           AND NOT EXISTS (SELECT 1 FROM spend)
       ), reuse AS (
         UPDATE ${s}.refresh_families SET revoked = true
-        WHERE key IN (SELECT family_key FROM found WHERE reused)
+        WHERE key = $2 AND EXISTS (SELECT 1 FROM found WHERE reused)
+      ), mark AS (
+        INSERT INTO ${s}.kv (key, value, expires_at)
+        SELECT $5, '1', ${expiry('$6')} FROM found WHERE reused
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
       )
       SELECT 'rotated' AS status, data FROM spend
       UNION ALL
       SELECT CASE WHEN reused THEN 'reused' ELSE 'revoked' END, data FROM found`,
-    revokeFamily: `UPDATE ${s}.refresh_families f SET revoked = true
-      FROM ${s}.refresh_tokens t
-      WHERE t.key = $1 AND f.key = t.family_key AND t.expires_at > now() AND f.expires_at > now()
-      RETURNING f.data`,
+    // The mark is written even for an unknown or ended family: its access tokens may still live.
+    revokeFamily: `WITH revoke AS (
+        UPDATE ${s}.refresh_families SET revoked = true
+        WHERE key = $1 AND expires_at > now()
+        RETURNING data
+      ), mark AS (
+        INSERT INTO ${s}.kv (key, value, expires_at) VALUES ($2, '1', ${expiry('$3')})
+        ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+      )
+      SELECT data FROM revoke`,
     prune: `WITH families AS (
         DELETE FROM ${s}.refresh_families WHERE key IN (
           SELECT key FROM ${s}.refresh_families WHERE expires_at <= now() LIMIT ${String(SWEEP_BATCH)})
@@ -275,19 +287,30 @@ export function postgresStore(
       ]);
       wrote();
     },
-    async rotateRefreshToken(tokenKey, successor): Promise<RefreshRotation> {
-      const { rows } = await run(sql.rotate, [tokenKey, successor.tokenKey, ms(successor.ttlMs)]);
+    async rotateRefreshToken(family, tokenKey, successor): Promise<RefreshRotation> {
+      const { rows } = await run(sql.rotate, [
+        tokenKey,
+        family.familyKey,
+        successor.tokenKey,
+        ms(successor.ttlMs),
+        family.revokedKey,
+        ms(family.revokedTtlMs),
+      ]);
       const row = rows[0];
       const status = text(row?.status);
-      const family = text(row?.data);
-      if (family === undefined) return { status: 'unknown' };
+      const data = text(row?.data);
+      if (data === undefined) return { status: 'unknown' };
       if (status === 'rotated' || status === 'reused' || status === 'revoked') {
-        return { status, family };
+        return { status, family: data };
       }
       return { status: 'unknown' };
     },
-    async revokeRefreshFamily(tokenKey) {
-      const { rows } = await run(sql.revokeFamily, [tokenKey]);
+    async revokeRefreshFamily(family) {
+      const { rows } = await run(sql.revokeFamily, [
+        family.familyKey,
+        family.revokedKey,
+        ms(family.revokedTtlMs),
+      ]);
       return text(rows[0]?.data);
     },
   };

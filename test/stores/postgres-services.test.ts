@@ -129,8 +129,10 @@ describe.runIf(hasPostgres)('token and API-key services on postgresStore', () =>
       TEST_SECRET,
       FAKE_ENCRYPTION_KEY,
     ];
-    // Each API key's secret part alone, and each JWT's signature alone.
+    // Each API key's and refresh token's secret part alone, and each JWT's signature alone.
+    const refreshTokens = [...pairs.map((p) => p.refresh_token), refreshed.refresh_token];
     const parts = [
+      ...refreshTokens.map((t) => t.split('.').at(-1)!),
       ...[apiKey.key, rotatedKey!.key].map((k) => k.split('_').slice(2).join('_')),
       ...[...pairs.map((p) => p.access_token), refreshed.access_token].map((t) => t.split('.')[2]!),
     ];

@@ -6,7 +6,12 @@ import {
   postgresStore,
   securityEvents,
 } from '../../src/index.js';
-import type { BulwarkPostgresPool, PostgresAuthStore, SecurityEvent } from '../../src/index.js';
+import type {
+  BulwarkPostgresPool,
+  PostgresAuthStore,
+  RefreshFamilyRef,
+  SecurityEvent,
+} from '../../src/index.js';
 import { LATEST_SCHEMA_VERSION } from '../../src/stores/postgres-migrations.js';
 import {
   createTestDatabase,
@@ -19,6 +24,10 @@ import { freePort } from '../helpers/redis.js';
 import { authStoreSuite } from './auth-store-suite.js';
 
 const hasPostgres = await requirePostgres();
+
+function ref(id: string): RefreshFamilyRef {
+  return { familyKey: `rf:{${id}}`, revokedKey: `rs:{${id}}`, revokedTtlMs: 60_000 };
+}
 
 describe.runIf(hasPostgres)('postgresStore', () => {
   let db: TestDatabase;
@@ -57,12 +66,12 @@ describe.runIf(hasPostgres)('postgresStore', () => {
     const first = await migrated(schema);
     const second = postgresStore(newPool(), { schema });
     await first.createRefreshFamily(
-      { familyKey: 'f', data: 'race-data', ttlMs: 60_000 },
+      { familyKey: ref('race').familyKey, data: 'race-data', ttlMs: 60_000 },
       { tokenKey: 't', ttlMs: 60_000 },
     );
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        (i % 2 === 0 ? first : second).rotateRefreshToken('t', {
+        (i % 2 === 0 ? first : second).rotateRefreshToken(ref('race'), 't', {
           tokenKey: `t-${String(i)}`,
           ttlMs: 60_000,
         }),
@@ -73,9 +82,14 @@ describe.runIf(hasPostgres)('postgresStore', () => {
     // The reuse revoked the family: the winner's successor is dead too.
     const winner = results.findIndex((r) => r.status === 'rotated');
     expect(
-      (await second.rotateRefreshToken(`t-${String(winner)}`, { tokenKey: 'x', ttlMs: 60_000 }))
-        .status,
+      (
+        await second.rotateRefreshToken(ref('race'), `t-${String(winner)}`, {
+          tokenKey: 'x',
+          ttlMs: 60_000,
+        })
+      ).status,
     ).toBe('revoked');
+    expect(await first.get(ref('race').revokedKey)).toBe('1');
   });
 
   it('lets exactly one of 20 concurrent setIfAbsent calls across two pools write', async () => {
@@ -95,20 +109,20 @@ describe.runIf(hasPostgres)('postgresStore', () => {
     const before = await migrated(schema);
     await before.set('kept', 'v', 60_000);
     await before.createRefreshFamily(
-      { familyKey: 'f', data: 'd', ttlMs: 60_000 },
+      { familyKey: ref('f').familyKey, data: 'd', ttlMs: 60_000 },
       { tokenKey: 't1', ttlMs: 60_000 },
     );
-    await before.rotateRefreshToken('t1', { tokenKey: 't2', ttlMs: 60_000 });
+    await before.rotateRefreshToken(ref('f'), 't1', { tokenKey: 't2', ttlMs: 60_000 });
     const fresh = newPool();
     const after = postgresStore(fresh, { schema });
     expect((await after.migrate()).applied).toEqual([]);
     expect(await after.get('kept')).toBe('v');
-    expect((await after.rotateRefreshToken('t2', { tokenKey: 't3', ttlMs: 60_000 })).status).toBe(
-      'rotated',
-    );
-    expect((await after.rotateRefreshToken('t1', { tokenKey: 't4', ttlMs: 60_000 })).status).toBe(
-      'reused',
-    );
+    expect(
+      (await after.rotateRefreshToken(ref('f'), 't2', { tokenKey: 't3', ttlMs: 60_000 })).status,
+    ).toBe('rotated');
+    expect(
+      (await after.rotateRefreshToken(ref('f'), 't1', { tokenKey: 't4', ttlMs: 60_000 })).status,
+    ).toBe('reused');
   });
 
   it('prunes expired rows and keeps live ones', async () => {
