@@ -62,7 +62,11 @@ const SCHEMA = process.env.BENCH_SCHEMA ?? `bulwark_bench_${String(process.pid)}
 /** A PostgreSQL store in the bench's own schema, or undefined when no database answers. */
 async function benchPostgres(schema: string) {
   const pool = createPostgresPool(DATABASE_URL);
-  if (!(await pingPostgres(pool))) {
+  const answers = await pingPostgres(pool)().then(
+    () => true,
+    () => false,
+  );
+  if (!answers) {
     await pool.end();
     return undefined;
   }

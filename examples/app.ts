@@ -22,9 +22,12 @@ import {
   jwtAuth,
   loginRateLimit,
   memoryStore,
+  notFound,
   pathGuard,
+  pingRedis,
   prepareLogsForLLM,
   protectMetrics,
+  readinessRoute,
   redisStore,
   requireRole,
   requireScope,
@@ -34,6 +37,7 @@ import {
   type BulwarkConfig,
   type ProtectMetricsOptions,
   type RedisClientLike,
+  type StoreCheck,
 } from '../src/index.js';
 import {
   isProviderFailure,
@@ -51,6 +55,8 @@ export interface ExampleOptions {
   provider: Provider;
   /** A client from `createRedisClient()`: tokens, API keys, users, limits and the breaker cache then live in Redis. */
   redis?: RedisClientLike;
+  /** Readiness checks besides the stores' own (e.g. that start-up seeding is done). */
+  readiness?: Readonly<Record<string, StoreCheck>>;
 }
 
 export interface Example {
@@ -160,7 +166,13 @@ function metricsProtection(config: BulwarkConfig): ProtectMetricsOptions | undef
 }
 
 /** Builds the hardened example API from a loaded config; no process concerns (ports, signals). */
-export function createExample({ config, settings, provider, redis }: ExampleOptions): Example {
+export function createExample({
+  config,
+  settings,
+  provider,
+  redis,
+  readiness = {},
+}: ExampleOptions): Example {
   const prefix = settings.redisPrefix;
   const store = redis === undefined ? 'memory' : redis;
   const onStoreError = config.rateLimit.inMemoryFallbackEnabled ? 'memory-fallback' : 'fail-closed';
@@ -247,22 +259,29 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
 
   // Everything that protects every route, from the config: request ids, trusted
   // hosts, HTTPS redirect, security headers, CORS, the per-IP rate limit, body
-  // limits, the request deadline and suspicious-activity detection.
+  // limits, the request deadline and suspicious-activity detection. The probe
+  // paths (/health, /ready) skip the Host check, the redirect and the limits:
+  // orchestrators probe by address, over plain HTTP, every few seconds.
   app.use(
     hardened({
       config,
       ...(redis === undefined ? {} : { redis }),
-      // Probes often send an address as Host and speak plain HTTP.
-      trustedHosts: { exclude: ['/health'] },
-      httpsRedirect: config.httpsRedirectEnabled ? { exclude: ['/health'] } : false,
       rateLimit: { prefix: `${prefix}rl:` },
       suspiciousActivity: { prefix: `${prefix}suspicious:` },
     }),
   );
 
+  // Liveness: touches no store, so a store outage never restarts the process.
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Readiness: every store this process needs answers, and start-up work is done.
+  app.get(
+    '/ready',
+    readinessRoute({
+      checks: { ...(redis === undefined ? {} : { redis: pingRedis(redis) }), ...readiness },
+    }),
+  );
 
   // --- people ------------------------------------------------------------
 
@@ -468,9 +487,7 @@ export function createExample({ config, settings, provider, redis }: ExampleOpti
   const metrics = metricsProtection(config);
   if (metrics !== undefined) app.get('/metrics', protectMetrics(metrics), securityMetrics());
 
-  app.use((_req, _res, next) => {
-    next(new BulwarkError('resource.not_found'));
-  });
+  app.use(notFound());
   app.use(hardened.errorHandler());
 
   return {

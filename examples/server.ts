@@ -9,8 +9,10 @@ import { createServer, type ServerResponse } from 'node:http';
 import {
   BulwarkConfigError,
   checkPasswordPolicy,
+  closeRedis,
   createRedisClient,
   hashPassword,
+  isBulwarkError,
   verifyPassword,
   whenRedisReady,
   type BulwarkRedisClient,
@@ -32,41 +34,124 @@ function refuseToStart(problems: readonly string[]): never {
   process.exit(1);
 }
 
+/** Checked before anything starts: a weak ADMIN_PASSWORD is a configuration problem, not a retry. */
+function checkAdminPassword(settings: ExampleSettings): void {
+  const given = settings.adminPassword;
+  if (given === undefined) return;
+  const policy = checkPasswordPolicy(given, { username: settings.adminUsername });
+  if (!policy.ok) {
+    refuseToStart(policy.problems.map((problem) => `ADMIN_PASSWORD: ${problem.message}`));
+  }
+}
+
+/** Another process holds the admin's name but has not finished writing the account yet. */
+class SeedingRace extends Error {
+  constructor() {
+    super('another process is creating the admin');
+    this.name = 'SeedingRace';
+  }
+}
+
 /**
- * Makes sure the admin account exists. Its password comes from ADMIN_PASSWORD,
- * or (development only) is generated and printed once: it is never stored in
- * clear anywhere, so it cannot be shown again.
+ * Makes sure the admin account exists, safely when several replicas run it
+ * at the same moment: the name is claimed with set-if-absent (one process
+ * creates the account, the others find it), and an ADMIN_PASSWORD change is
+ * a compare-and-set on the stored hash (one process applies it, the others
+ * then find the password already matches). The password comes from
+ * ADMIN_PASSWORD, or (development only) is generated and printed once by
+ * the process that created the account: it is stored only as a hash.
  */
 async function seedAdmin(users: UserDirectory, settings: ExampleSettings): Promise<void> {
   const username = settings.adminUsername;
   const given = settings.adminPassword;
-  if (given !== undefined) {
-    const policy = checkPasswordPolicy(given, { username });
-    if (!policy.ok)
-      refuseToStart(policy.problems.map((problem) => `ADMIN_PASSWORD: ${problem.message}`));
-  }
-  const existing = await users.findByUsername(username);
-  if (existing !== undefined) {
-    if (given !== undefined && !(await verifyPassword(given, existing.passwordHash))) {
-      await users.updatePasswordHash(existing.id, await hashPassword(given));
-      process.stdout.write(`admin "${username}": password reset from ADMIN_PASSWORD\n`);
+  // Each round either finishes or saw another process change the account under it.
+  for (let round = 0; round < 5; round++) {
+    const existing = await users.findByUsername(username);
+    if (existing !== undefined) {
+      if (given === undefined || (await verifyPassword(given, existing.passwordHash))) return;
+      const hash = await hashPassword(given);
+      if (await users.replacePasswordHash(existing.id, existing.passwordHash, hash)) {
+        process.stdout.write(`admin "${username}": password reset from ADMIN_PASSWORD\n`);
+        return;
+      }
+      continue;
+    }
+    // base64url of random bytes, plus one character of each class the policy asks for.
+    const password = given ?? `${randomBytes(18).toString('base64url')}-Aa1`;
+    try {
+      await users.create({
+        username,
+        passwordHash: await hashPassword(password),
+        roles: ['admin'],
+      });
+    } catch (error) {
+      if (isBulwarkError(error) && error.code === 'resource.conflict') throw new SeedingRace();
+      throw error;
+    }
+    if (given === undefined) {
+      process.stdout.write(
+        `admin "${username}" created with password: ${password}\n` +
+          '  (shown once; set ADMIN_PASSWORD to choose it)\n',
+      );
+    } else {
+      process.stdout.write(`admin "${username}" created from ADMIN_PASSWORD\n`);
     }
     return;
   }
-  // base64url of random bytes, plus one character of each class the policy asks for.
-  const password = given ?? `${randomBytes(18).toString('base64url')}-Aa1`;
-  await users.create({ username, passwordHash: await hashPassword(password), roles: ['admin'] });
-  if (given === undefined) {
-    process.stdout.write(
-      `admin "${username}" created with password: ${password}\n` +
-        '  (shown once; set ADMIN_PASSWORD to choose it)\n',
-    );
-  } else {
-    process.stdout.write(`admin "${username}" created from ADMIN_PASSWORD\n`);
-  }
+  throw new SeedingRace();
 }
 
-async function main(): Promise<void> {
+/** What a failed attempt says in the log: a code or a class name, never a URL. */
+function describeFailure(error: unknown): string {
+  if (isBulwarkError(error)) return error.code;
+  return error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error';
+}
+
+/**
+ * Runs `seedAdmin` in the background until it succeeds, backing off from a
+ * quarter second to ten seconds (with jitter), so a store that is down at
+ * start-up only delays readiness. Reports the first failure of a run of
+ * them, and the success that ends it.
+ */
+function seedInBackground(
+  users: UserDirectory,
+  settings: ExampleSettings,
+): { readonly done: boolean; stop(): void } {
+  const state = { done: false, stopped: false, timer: undefined as NodeJS.Timeout | undefined };
+  let attempt = 0;
+  let warned = false;
+  const run = (): void => {
+    seedAdmin(users, settings).then(
+      () => {
+        state.done = true;
+        if (warned) process.stdout.write('admin seeding done\n');
+      },
+      (error: unknown) => {
+        if (state.stopped) return;
+        if (!warned && !(error instanceof SeedingRace)) {
+          warned = true;
+          process.stderr.write(
+            `warning: admin seeding waits for the store (${describeFailure(error)}); retrying in the background\n`,
+          );
+        }
+        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
+        state.timer = setTimeout(run, delay + Math.floor(Math.random() * 250));
+      },
+    );
+  };
+  run();
+  return {
+    get done() {
+      return state.done;
+    },
+    stop() {
+      state.stopped = true;
+      clearTimeout(state.timer);
+    },
+  };
+}
+
+function main(): void {
   let loaded: ReturnType<typeof loadExampleSettings>;
   try {
     loaded = loadExampleSettings(process.env);
@@ -74,35 +159,45 @@ async function main(): Promise<void> {
     if (error instanceof BulwarkConfigError) refuseToStart(error.problems);
     throw error;
   }
-  const { settings, config } = loaded;
+  const { settings, config, env } = loaded;
   for (const warning of config.warnings) process.stderr.write(`warning: ${warning}\n`);
+  checkAdminPassword(settings);
 
+  // Every Redis-backed part is usable before Redis connects: nothing waits here.
   let redis: BulwarkRedisClient | undefined;
   if (config.rateLimit.storageUri !== undefined) {
-    redis = createRedisClient(config.rateLimit.storageUri);
-    // Start even when Redis is down: every Redis-backed part fails closed, and recovers on its own.
-    if (!(await whenRedisReady(redis, 5000))) {
-      process.stderr.write(
-        'warning: Redis is not reachable yet; requests that need it get 503s until it is\n',
-      );
-    }
+    const client = createRedisClient(config.rateLimit.storageUri);
+    redis = client;
+    void whenRedisReady(client, 5000).then((ready) => {
+      if (!ready) {
+        process.stderr.write(
+          'warning: Redis is not reachable yet; requests that need it get 503s and /ready says so until it is\n',
+        );
+      }
+    });
   }
 
   let provider: Provider;
   let example: Example;
+  let seeding: ReturnType<typeof seedInBackground> | undefined;
   try {
-    provider = providerFromEnv(process.env);
+    provider = providerFromEnv(env);
     example = createExample({
       config,
       settings,
       provider,
       ...(redis === undefined ? {} : { redis }),
+      readiness: {
+        admin: () =>
+          seeding?.done === true
+            ? Promise.resolve()
+            : Promise.reject(new Error('admin not seeded yet')),
+      },
     });
   } catch (error) {
     if (error instanceof BulwarkConfigError) refuseToStart(error.problems);
     throw error;
   }
-  await seedAdmin(example.users, settings);
 
   const server = createServer(example.app);
   // Slow clients: a request must send its headers within 10 s and all of it
@@ -132,19 +227,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
+    seeding?.stop();
     server.close(() => {
       example.close();
-      const client = redis;
-      const closeRedis =
-        client === undefined
-          ? Promise.resolve()
-          : client.quit().then(
-              () => undefined,
-              () => {
-                client.destroy();
-              },
-            );
-      void closeRedis.then(() => {
+      void (redis === undefined ? Promise.resolve() : closeRedis(redis)).then(() => {
         process.stdout.write('stopped\n');
         process.exit(0);
       });
@@ -167,7 +253,14 @@ async function main(): Promise<void> {
         `(environment: ${config.environment}, stores: ${redis === undefined ? 'memory' : 'redis'}, ` +
         `provider: ${provider.name})\n`,
     );
+    // After listening, so /health answers while a store that is down delays only readiness.
+    seeding = seedInBackground(example.users, settings);
   });
 }
 
-await main();
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`bulwark example: could not start (${describeFailure(error)})\n`);
+  process.exit(1);
+}

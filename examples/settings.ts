@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import {
   BulwarkConfigError,
   loadConfig,
+  settingFromEnv,
   type BulwarkConfig,
   type ConfigValues,
 } from '../src/index.js';
@@ -56,6 +57,37 @@ function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+/** Secrets the example reads besides bulwark's own; each also comes from `NAME_FILE` or the secrets folder. */
+export const EXAMPLE_SECRETS = ['ADMIN_PASSWORD', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY'] as const;
+
+/**
+ * A secret through the same reader as `loadConfig()`: the variable, then
+ * `NAME_FILE`, then the secrets folder. An unreadable file is a problem
+ * naming the variable.
+ */
+function secret(env: NodeJS.ProcessEnv, name: string, problems: string[]): string | undefined {
+  try {
+    return settingFromEnv(name, { env });
+  } catch (error) {
+    if (!(error instanceof BulwarkConfigError)) throw error;
+    problems.push(...error.problems);
+    return undefined;
+  }
+}
+
+/**
+ * The environment with every example secret filled in from its file, for code
+ * that reads plain variables (the provider set-up).
+ */
+export function withSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): NodeJS.ProcessEnv {
+  const filled: NodeJS.ProcessEnv = { ...env };
+  for (const name of EXAMPLE_SECRETS) {
+    const value = secret(env, name, problems);
+    if (value !== undefined) filled[name] = value;
+  }
+  return filled;
+}
+
 function readSettings(env: NodeJS.ProcessEnv, problems: string[]): ExampleSettings {
   const host = text(env, 'HOST') ?? '127.0.0.1';
   const redisPrefix = text(env, 'BULWARK_REDIS_PREFIX') ?? 'bulwark-example:';
@@ -107,11 +139,14 @@ function loadWithDevDefaults(env: NodeJS.ProcessEnv, port: number): BulwarkConfi
  * Reads the example's settings and bulwark's config, and throws one
  * `BulwarkConfigError` listing every problem of both.
  */
-export function loadExampleSettings(env: NodeJS.ProcessEnv): {
+export function loadExampleSettings(given: NodeJS.ProcessEnv): {
   settings: ExampleSettings;
   config: BulwarkConfig;
+  /** The environment with the example's secrets read from their files. */
+  env: NodeJS.ProcessEnv;
 } {
   const problems: string[] = [];
+  const env = withSecretFiles(given, problems);
   const settings = readSettings(env, problems);
   let config: BulwarkConfig | undefined;
   try {
@@ -130,5 +165,5 @@ export function loadExampleSettings(env: NodeJS.ProcessEnv): {
   if (problems.length > 0 || config === undefined) {
     throw new BulwarkConfigError('example server', problems);
   }
-  return { settings, config };
+  return { settings, config, env };
 }

@@ -11,6 +11,11 @@ export interface UserDirectory extends UserAdapter {
   findByUsername(username: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
   updatePasswordHash(id: string, hash: string): Promise<void>;
+  /**
+   * Compare-and-set: stores `hash` only if the stored one is still `expected`,
+   * so of several processes changing one password at once exactly one does.
+   */
+  replacePasswordHash(id: string, expected: string, hash: string): Promise<boolean>;
   /** Throws 409 `resource.conflict` when the username is taken, 503 when the directory is full. */
   create(user: {
     username: string;
@@ -51,6 +56,12 @@ export function createUserDirectory(
       const user = await findById(id);
       if (user !== undefined)
         await store.set(byId(id), JSON.stringify({ ...user, passwordHash: hash }));
+    },
+    async replacePasswordHash(id, expected, hash) {
+      const raw = await store.get(byId(id));
+      const user = parse(raw);
+      if (raw === undefined || user === undefined || user.passwordHash !== expected) return false;
+      return store.replace(byId(id), raw, JSON.stringify({ ...user, passwordHash: hash }));
     },
     async create({ username, passwordHash, roles }) {
       if ((await store.members(ALL_USERS)).length >= options.maxUsers) {

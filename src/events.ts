@@ -10,6 +10,7 @@ export const SECURITY_EVENT_TYPES = [
   'authz.denied',
   'rate_limit.exceeded',
   'rate_limit.store_error',
+  'rate_limit.store_recovered',
   'rate_limit.budget_exceeded',
   'path.traversal_blocked',
   'validation.rejected',

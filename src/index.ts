@@ -9,7 +9,7 @@ export {
 } from './errors.js';
 export type { BulwarkErrorCode, BulwarkErrorOptions, ProblemDocument } from './errors.js';
 
-export { errorHandler } from './error-handler.js';
+export { errorHandler, notFound } from './error-handler.js';
 export type { ErrorHandlerOptions } from './error-handler.js';
 
 export { securityEvents, SecurityEventBus, SECURITY_EVENT_TYPES } from './events.js';
@@ -37,7 +37,12 @@ export type { TrustedHostsOptions } from './headers/trusted-hosts.js';
 export { httpsRedirect } from './headers/https-redirect.js';
 export type { HttpsRedirectOptions } from './headers/https-redirect.js';
 
-export { createRedisClient, RedisTimeoutError, whenRedisReady } from './stores/redis-client.js';
+export {
+  closeRedis,
+  createRedisClient,
+  RedisTimeoutError,
+  whenRedisReady,
+} from './stores/redis-client.js';
 export type {
   BulwarkRedisClient,
   RedisClientLike,
@@ -72,6 +77,14 @@ export type { SuspiciousActivityOptions } from './monitoring/suspicious-activity
 export { protectMetrics } from './monitoring/protect-metrics.js';
 export type { MetricsCredentials, ProtectMetricsOptions } from './monitoring/protect-metrics.js';
 export { securityMetrics } from './monitoring/security-metrics.js';
+export { checkStores, pingRedis, readinessRoute } from './monitoring/readiness-route.js';
+export type {
+  ReadinessRouteOptions,
+  StoreCheck,
+  StoreCheckOptions,
+  StoreCheckReport,
+  StoreCheckStatus,
+} from './monitoring/readiness-route.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
 export { validate } from './validation/validate.js';
 export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
@@ -83,6 +96,8 @@ export type { PathGuardOptions, PathSource } from './paths/guard.js';
 export { PathTraversalError } from './paths/rules.js';
 export type { PathRefusalReason, PathRuleOptions } from './paths/rules.js';
 export { loadConfig } from './config/load.js';
+export { settingFromEnv } from './config/setting.js';
+export type { SettingFromEnvOptions } from './config/setting.js';
 export { productionReadiness } from './config/readiness.js';
 export { CONFIG_VARIABLES } from './config/variables.js';
 export type { ConfigLogLevel, ConfigVariable } from './config/variables.js';

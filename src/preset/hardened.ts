@@ -17,6 +17,7 @@ import { bodyLimits, type BodyLimitsOptions } from '../request/body-limits.js';
 import { requestId, type RequestIdOptions } from '../request/request-id.js';
 import { requestTimeout, type RequestTimeoutOptions } from '../request/request-timeout.js';
 import {
+  closeRedis,
   createRedisClient,
   isRedisClient,
   type BulwarkRedisClient,
@@ -32,6 +33,14 @@ export interface HardenedOptions {
   config?: BulwarkConfig;
   /** Redis for the rate limiter and the activity detector. @default a client for `RATE_LIMIT_STORAGE_URI`, if set */
   redis?: RedisClientLike;
+  /**
+   * Paths (matched exactly, without the query) of liveness and readiness
+   * probes: they skip the Host check, the HTTPS redirect, the rate limit and
+   * the activity detector, so an orchestrator probing by address over plain
+   * HTTP is answered and a store outage cannot fail liveness. `[]` for none.
+   * @default ['/health', '/ready']
+   */
+  probePaths?: readonly string[];
   requestId?: RequestIdOptions | false;
   trustedHosts?: Partial<TrustedHostsOptions> | false;
   httpsRedirect?: HttpsRedirectOptions | false;
@@ -49,7 +58,12 @@ export interface HardenedMiddleware extends RequestHandler {
   readonly parts: readonly string[];
   /** The Redis client the preset made from the configuration, if it made one. */
   readonly redis: BulwarkRedisClient | undefined;
-  /** Closes what the preset opened (its own Redis client); a client you passed in stays open. */
+  /**
+   * Closes what the preset opened: the one Redis client it made from
+   * `RATE_LIMIT_STORAGE_URI` (shared by its limiter and activity detector),
+   * which would otherwise keep the process alive. A client you passed in
+   * stays open. Safe to call more than once.
+   */
   close(): Promise<void>;
 }
 
@@ -62,6 +76,7 @@ export interface HardenedFactory {
 const KNOWN: KnownKeys<HardenedOptions> = {
   config: true,
   redis: true,
+  probePaths: true,
   requestId: true,
   trustedHosts: true,
   httpsRedirect: true,
@@ -73,7 +88,44 @@ const KNOWN: KnownKeys<HardenedOptions> = {
   suspiciousActivity: true,
 };
 
-type PartName = Exclude<keyof HardenedOptions, 'config' | 'redis'>;
+type PartName = Exclude<keyof HardenedOptions, 'config' | 'redis' | 'probePaths'>;
+
+const DEFAULT_PROBE_PATHS = ['/health', '/ready'];
+/** Parts a probe skips: they would refuse an orchestrator's request or reach a store. */
+const SKIPPED_BY_PROBES: ReadonlySet<string> = new Set([
+  'trustedHosts',
+  'httpsRedirect',
+  'rateLimit',
+  'suspiciousActivity',
+]);
+
+function probePathList(check: OptionChecker<HardenedOptions>): ReadonlySet<string> {
+  const paths = check.stringArray('probePaths', DEFAULT_PROBE_PATHS);
+  if (paths.length > 20) check.problem('`probePaths` lists more than 20 paths');
+  for (const path of paths) {
+    if (!/^\/[^?#\s]{0,199}$/.test(path)) {
+      check.problem(
+        `\`probePaths\` entry ${JSON.stringify(path.slice(0, 50))} must be a path starting with / (no query, at most 200 characters)`,
+      );
+    }
+  }
+  return new Set(paths);
+}
+
+/**
+ * The preset's limiter runs before any authentication, so a per-key or
+ * per-user limit there would find no key and silently count per IP.
+ */
+function checkPresetKeyBy(check: OptionChecker<HardenedOptions>, rateLimit: unknown): void {
+  if (typeof rateLimit !== 'object' || rateLimit === null) return;
+  const keyBy = (rateLimit as { keyBy?: unknown }).keyBy;
+  if (keyBy !== 'apiKey' && keyBy !== 'user') return;
+  const auth = keyBy === 'apiKey' ? 'apiKeyAuth({ keys })' : 'jwtAuth({ tokens })';
+  check.problem(
+    `\`rateLimit.keyBy: '${keyBy}'\` cannot work in the preset: it runs before any authentication, so there is no ${keyBy === 'apiKey' ? 'API key' : 'user'} to count by yet. ` +
+      `Keep the preset's per-IP limit and mount a per-key limiter after authentication on the routes that need it, e.g. app.use('/v1', ${auth}, rateLimit({ keyBy: '${keyBy}', store: redis })).`,
+  );
+}
 
 function part<K extends PartName>(
   check: OptionChecker<HardenedOptions>,
@@ -91,7 +143,9 @@ function part<K extends PartName>(
 /**
  * One middleware that composes, in order: requestId, trustedHosts,
  * httpsRedirect, securityHeaders, corsPolicy, rateLimit, bodyLimits,
- * requestTimeout, suspiciousActivity. With no `config` it reads
+ * requestTimeout, suspiciousActivity. Probe paths (`/health` and `/ready` by
+ * default) skip trustedHosts, httpsRedirect, rateLimit and
+ * suspiciousActivity. With no `config` it reads
  * `loadConfig()`, which in production refuses unsafe settings; switching a
  * protection off in production is refused the same way. The parts run inside
  * one Express layer, so the preset costs one dispatch, not nine.
@@ -121,6 +175,8 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
     requestTimeout: part(check, 'requestTimeout'),
     suspiciousActivity: part(check, 'suspiciousActivity'),
   };
+  checkPresetKeyBy(check, parts.rateLimit);
+  const probePaths = probePathList(check);
   check.done();
 
   const config = (given as BulwarkConfig | undefined) ?? loadConfig();
@@ -212,10 +268,14 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
     throw error;
   }
 
-  const handlers = chain.map(([, handler]) => handler);
-  const count = handlers.length;
+  const allHandlers = chain.map(([, handler]) => handler);
+  const probeHandlers = chain
+    .filter(([name]) => !SKIPPED_BY_PROBES.has(name))
+    .map(([, handler]) => handler);
 
   function hardenedMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const handlers = probePaths.has(req.path) ? probeHandlers : allHandlers;
+    const count = handlers.length;
     let index = 0;
     const step = (error?: unknown): void => {
       if (error !== undefined && error !== null && error !== 'route') {
@@ -240,7 +300,7 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
     parts: chain.map(([name]) => name),
     redis: ownRedis,
     async close(): Promise<void> {
-      if (ownRedis?.isOpen === true) await ownRedis.quit();
+      if (ownRedis !== undefined) await closeRedis(ownRedis);
     },
   });
 }

@@ -235,16 +235,21 @@ export function isPostgresPool(value: unknown): value is PostgresPoolLike {
 }
 
 /**
- * Whether the database answers `SELECT 1` within the pool's deadline; never
- * throws. For readiness checks.
+ * The readiness check for a PostgreSQL pool: one `SELECT 1` within the pool's
+ * deadline; the check rejects when the database does not answer.
  *
- * @example app.get('/ready', async (_req, res) => res.status((await pingPostgres(pool)) ? 200 : 503).end());
+ * @example readinessRoute({ checks: { postgres: pingPostgres(pool) } })
  */
-export async function pingPostgres(pool: PostgresQueryable): Promise<boolean> {
-  try {
-    await postgresQuery(pool, { text: 'SELECT 1' });
-    return true;
-  } catch {
-    return false;
+export function pingPostgres(pool: PostgresQueryable): () => Promise<void> {
+  const given: unknown = pool;
+  if (
+    typeof given !== 'object' ||
+    given === null ||
+    typeof (given as Partial<PostgresQueryable>).query !== 'function'
+  ) {
+    throw new TypeError('pingPostgres(pool) needs a PostgreSQL pool (from createPostgresPool)');
   }
+  return async function postgresPing() {
+    await postgresQuery(pool, { text: 'SELECT 1' });
+  };
 }

@@ -42,7 +42,18 @@ const KNOWN: KnownKeys<RedisClientOptions> = {
 };
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
-const commandTimeouts = new WeakMap<RedisClientLike, number>();
+
+/**
+ * What `redisCommand` knows of a client `createRedisClient` made: its
+ * deadline, and whether its first connection attempt is still under way
+ * (`firstAttempt` settles when that attempt succeeds or fails).
+ */
+interface ClientState {
+  readonly commandTimeout: number;
+  connecting: boolean;
+  readonly firstAttempt: Promise<void>;
+}
+const clientStates = new WeakMap<RedisClientLike, ClientState>();
 
 interface NodeRedisModule {
   createClient(
@@ -78,6 +89,13 @@ function safeUrl(url: string): string {
  * exponentially (with jitter) forever, so recovery needs no restart; and
  * connection errors become `rate_limit.store_error` events instead of
  * unhandled `error` events. The connection starts at once.
+ *
+ * The client is usable before it connects: while its first connection
+ * attempt is under way, a command waits for it (within the command
+ * deadline) instead of failing, so parts built on it at start-up count and
+ * answer from the first request. Once an attempt has failed, commands fail
+ * fast until Redis is back. An outage is reported once, when it is first
+ * seen, and its end once (`rate_limit.store_recovered`).
  *
  * @param url `redis://[user:pass@]host:port[/db]` or `rediss://` for TLS
  * @param [options.connectTimeoutMs=1000]
@@ -115,13 +133,26 @@ export function createRedisClient(url: string, options?: RedisClientOptions): Bu
         Math.min(maxDelay, 50 * 2 ** Math.min(retries, 16)) + Math.floor(Math.random() * 50),
     },
   });
-  commandTimeouts.set(client, commandTimeout);
+  let endFirstAttempt = (): void => undefined;
+  const state: ClientState = {
+    commandTimeout,
+    connecting: true,
+    firstAttempt: new Promise((resolve) => {
+      endFirstAttempt = resolve;
+    }),
+  };
+  const settleFirstAttempt = (): void => {
+    state.connecting = false;
+    endFirstAttempt();
+  };
+  clientStates.set(client, state);
 
-  // One event per outage, not one per reconnect attempt.
-  let reported = false;
+  // One event per outage, not one per reconnect attempt; one when it ends.
+  let down = false;
   client.on('error', (error: Error) => {
-    if (reported) return;
-    reported = true;
+    settleFirstAttempt();
+    if (down) return;
+    down = true;
     securityEvents.emit('rate_limit.store_error', undefined, {
       reason: 'redis_connection_error',
       store: 'redis',
@@ -130,8 +161,16 @@ export function createRedisClient(url: string, options?: RedisClientOptions): Bu
     });
   });
   client.on('ready', () => {
-    reported = false;
+    settleFirstAttempt();
+    if (!down) return;
+    down = false;
+    securityEvents.emit('rate_limit.store_recovered', undefined, {
+      reason: 'redis_ready',
+      store: 'redis',
+      url: safeUrl(url),
+    });
   });
+  client.on('end', settleFirstAttempt);
   client.connect().catch(() => {
     // Reported through the 'error' listener; the reconnect strategy keeps trying.
   });
@@ -149,6 +188,8 @@ export class RedisTimeoutError extends Error {
 /**
  * Runs one command with a deadline: the client's own when it came from
  * `createRedisClient`, else one second, so a foreign client cannot hang a request.
+ * A command given to a client still making its first connection waits for
+ * it, inside the same deadline.
  *
  * node-redis's own `timeout` only covers a command until it is written to the
  * socket; a Redis that accepted the bytes but stopped answering (paused,
@@ -156,14 +197,24 @@ export class RedisTimeoutError extends Error {
  * minutes later. The timer here covers the whole round trip.
  */
 export function redisCommand(client: RedisClientLike, args: string[]): Promise<unknown> {
-  const timeout = commandTimeouts.get(client) ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const state = clientStates.get(client);
+  const timeout = state?.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
+  let expired = false;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
+      expired = true;
       reject(new RedisTimeoutError(timeout));
     }, timeout);
   });
-  return Promise.race([client.sendCommand(args, { timeout }), deadline]).finally(() => {
+  const reply =
+    state?.connecting === true
+      ? state.firstAttempt.then(() =>
+          // A command whose caller has given up is never sent.
+          expired ? undefined : client.sendCommand(args, { timeout }),
+        )
+      : client.sendCommand(args, { timeout });
+  return Promise.race([reply, deadline]).finally(() => {
     clearTimeout(timer);
   });
 }
@@ -189,6 +240,34 @@ export async function whenRedisReady(
       resolve(true);
     });
   });
+}
+
+/**
+ * Closes a client at shutdown without hanging on an outage: `QUIT` (pending
+ * replies first) when Redis answers within `timeoutMs`, else the connection
+ * is dropped. Never rejects; safe on a client already closed.
+ *
+ * @param [timeoutMs=1000]
+ * @example process.on('SIGTERM', () => server.close(() => void closeRedis(redis)));
+ */
+export async function closeRedis(client: BulwarkRedisClient, timeoutMs = 1000): Promise<void> {
+  // Read afresh each time: QUIT or an outage changes it while we wait.
+  const stillOpen = (): boolean => client.isOpen;
+  if (!stillOpen()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      resolve('timeout');
+    }, timeoutMs);
+  });
+  try {
+    const outcome = await Promise.race([client.quit(), deadline]);
+    if (outcome === 'timeout' && stillOpen()) client.destroy();
+  } catch {
+    if (stillOpen()) client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether a value can serve as bulwark's Redis client: anything with node-redis's `sendCommand`. */

@@ -1,6 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import createError from 'http-errors';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { BulwarkConfigError, BulwarkError, errorHandler, securityEvents } from '../../src/index.js';
+import { withoutAbsolutePaths } from '../../src/error-handler.js';
+import {
+  BulwarkConfigError,
+  BulwarkError,
+  errorHandler,
+  notFound,
+  securityEvents,
+} from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
 
 function appWith(factory: ExpressFactory, env: string, thrown: () => unknown) {
@@ -139,3 +149,172 @@ describe.each(EXPRESS_VERSIONS)(
     });
   },
 );
+
+/** Shaped like express-jwt's `UnauthorizedError`: a 401 `status`, no `expose`. */
+class UnauthorizedError extends Error {
+  readonly status = 401;
+  readonly code = 'invalid_token';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+describe.each(EXPRESS_VERSIONS)(
+  'errorHandler and other middleware errors on %s',
+  (_name, factory) => {
+    function appThrowing(env: string, thrown: () => unknown) {
+      const app = factory();
+      const ran = { handler: false };
+      app.use('/guarded', (_req, _res, next) => {
+        next(thrown());
+      });
+      app.get('/guarded', (_req, res) => {
+        ran.handler = true;
+        res.end();
+      });
+      app.use(errorHandler({ env }));
+      return { app, ran };
+    }
+
+    it.each([
+      [
+        'http-errors 401 with a message',
+        () => createError(401, 'Token expired'),
+        401,
+        'auth.unauthorized',
+        'Token expired',
+      ],
+      [
+        'http-errors 413 not exposed',
+        () => createError(413, 'body of /srv/app too big', { expose: false }),
+        413,
+        'request.too_large',
+        undefined,
+      ],
+      ['http-errors 404', () => createError(404), 404, 'resource.not_found', 'Not Found'],
+      ['http-errors 403', () => createError(403, 'no'), 403, 'auth.forbidden', 'no'],
+      ['http-errors 409', () => createError(409, 'taken'), 409, 'resource.conflict', 'taken'],
+      [
+        'http-errors 405',
+        () => createError(405, 'Use POST'),
+        405,
+        'request.client_error',
+        'Use POST',
+      ],
+      [
+        'http-errors 422',
+        () => createError(422),
+        422,
+        'request.client_error',
+        'Unprocessable Entity',
+      ],
+      [
+        'express-jwt UnauthorizedError (no expose)',
+        () => new UnauthorizedError('jwt malformed'),
+        401,
+        'auth.unauthorized',
+        undefined,
+      ],
+      [
+        'a plain error with statusCode 413',
+        () => Object.assign(new Error('too big'), { statusCode: 413 }),
+        413,
+        'request.too_large',
+        undefined,
+      ],
+    ])('keeps the status of %s', async (_label, thrown, status, code, detail) => {
+      const { app, ran } = appThrowing('production', thrown);
+      const res = await request(app).get('/guarded');
+      expect(res.status).toBe(status);
+      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      const body = JSON.parse(res.text) as Record<string, unknown>;
+      expect(body.code).toBe(code);
+      expect(body.status).toBe(status);
+      expect(body.detail).toBe(detail);
+      if (status === 401) expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
+      expect(ran.handler).toBe(false);
+    });
+
+    it('sends the headers an http-error carries, its own WWW-Authenticate included', async () => {
+      const { app } = appThrowing('production', () =>
+        createError(401, 'who?', { headers: { 'WWW-Authenticate': 'Basic realm="admin"' } }),
+      );
+      const res = await request(app).get('/guarded');
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toBe('Basic realm="admin"');
+    });
+
+    it.each([
+      ['http-errors 500', () => createError(500, 'db password is hunter2')],
+      ['http-errors 503', () => createError(503, 'db password is hunter2')],
+      [
+        'a 5xx statusCode',
+        () => Object.assign(new Error('db password is hunter2'), { statusCode: 502 }),
+      ],
+      [
+        'an out-of-range status',
+        () => Object.assign(new Error('db password is hunter2'), { status: 4000 }),
+      ],
+    ])('turns %s into a bare 500', async (_label, thrown) => {
+      const { app, ran } = appThrowing('production', thrown);
+      const res = await request(app).get('/guarded');
+      expect(res.status).toBe(500);
+      const body = JSON.parse(res.text) as Record<string, unknown>;
+      expect(body).toEqual({
+        type: 'urn:bulwark:problem:internal.error',
+        title: 'Internal Server Error',
+        status: 500,
+        code: 'internal.error',
+      });
+      expect(ran.handler).toBe(false);
+    });
+
+    it('never shows an absolute path in development debug output', async () => {
+      const missing = join(process.cwd(), 'no-such-folder', 'settings.json');
+      const { app } = appThrowing('development', () => {
+        try {
+          readFileSync(missing);
+        } catch (error) {
+          return error;
+        }
+        return new Error('unreachable');
+      });
+      const res = await request(app).get('/guarded');
+      expect(res.status).toBe(500);
+      const body = JSON.parse(res.text) as { debug: { message: string; stack: string } };
+      expect(body.debug.message).toContain('ENOENT');
+      expect(body.debug.message).toContain('settings.json');
+      expect(res.text).not.toContain(process.cwd());
+      expect(res.text).not.toMatch(/[\s('"](?:\/|[A-Za-z]:\\)[^\s'")]*[\\/]/);
+    });
+
+    it('notFound() answers an unmatched route with a 404 problem', async () => {
+      const app = factory();
+      let ran = false;
+      app.get('/known', (_req, res) => {
+        ran = true;
+        res.end();
+      });
+      app.use(notFound());
+      app.use(errorHandler({ env: 'production' }));
+      const res = await request(app).post('/known');
+      expect(res.status).toBe(404);
+      expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(JSON.parse(res.text)).toMatchObject({ status: 404, code: 'resource.not_found' });
+      expect(ran).toBe(false);
+    });
+  },
+);
+
+describe('withoutAbsolutePaths', () => {
+  it.each([
+    ["open '/srv/app/secret/conf.json'", "open '…/conf.json'", '/work'],
+    ['at f (/work/app/src/a.ts:1:2)', 'at f (./src/a.ts:1:2)', '/work/app'],
+    ['at f (file:///opt/app/dist/index.js:3:4)', 'at f (…/index.js:3:4)', '/work'],
+    ['at f (C:\\Users\\me\\app\\index.js:1:1)', 'at f (…/index.js:1:1)', '/work'],
+    ['see a/b and http://example.com/x', 'see a/b and http://example.com/x', '/work'],
+  ])('%s -> %s', (input, output, cwd) => {
+    expect(withoutAbsolutePaths(input, cwd)).toBe(output);
+  });
+});

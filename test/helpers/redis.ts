@@ -64,9 +64,23 @@ export class PrivateRedis {
   }
 
   static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+    const redis = await PrivateRedis.reserve();
     await redis.restart();
     return redis;
+  }
+
+  /** A free port for a server not started yet: until `restart()`, connections there are refused. */
+  static async reserve(): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort());
+  }
+
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers. */
+  pause(): void {
+    this.#process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#process?.kill('SIGCONT');
   }
 
   get url(): string {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import {
   BulwarkConfigError,
   createPostgresPool,
+  pingPostgres,
   postgresStore,
   securityEvents,
 } from '../../src/index.js';
@@ -283,6 +284,16 @@ describe.runIf(hasPostgres)('postgresStore', () => {
       const store = postgresStore(own);
       await expect(store.migrate()).rejects.toThrow();
       await expect(store.get('k')).rejects.toThrow();
+    });
+
+    it('answers the readiness check while up, and rejects it while down', async () => {
+      await expect(pingPostgres(pool)()).resolves.toBeUndefined();
+      const port = await freePort();
+      const down = newPool(`postgres://postgres@127.0.0.1:${String(port)}/none`, {
+        connectTimeoutMs: 300,
+      });
+      await expect(pingPostgres(down)()).rejects.toThrow();
+      expect(() => pingPostgres({} as never)).toThrow(TypeError);
     });
 
     it('gives a foreign pool without timeouts a client-side deadline', async () => {

@@ -1,12 +1,15 @@
+import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
   createRedisClient,
+  rateLimit,
   securityEvents,
   whenRedisReady,
 } from '../../src/index.js';
 import { redisCommand } from '../../src/stores/redis-client.js';
-import { PrivateRedis, requireRedis, SHARED_REDIS_URL } from '../helpers/redis.js';
+import { EXPRESS_VERSIONS } from '../helpers/express.js';
+import { PrivateRedis, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 async function until(predicate: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -55,6 +58,43 @@ describe.runIf(hasRedis)('createRedisClient', () => {
     client.destroy();
   });
 
+  it('is usable at once: a command sent while it connects waits for the connection', async () => {
+    const errors: unknown[] = [];
+    const off = securityEvents.on('rate_limit.store_error', (e) => errors.push(e));
+    const client = createRedisClient(redis.url);
+    expect(client.isReady).toBe(false);
+    expect(await redisCommand(client, ['PING'])).toBe('PONG');
+    off();
+    expect(errors).toEqual([]);
+    await client.quit();
+  });
+
+  it('reports a store that is not there yet once, fails fast, and reports its recovery once', async () => {
+    const late = await PrivateRedis.reserve();
+    const errors: unknown[] = [];
+    const recovered: unknown[] = [];
+    const offError = securityEvents.on('rate_limit.store_error', (e) => errors.push(e));
+    const offRecovered = securityEvents.on('rate_limit.store_recovered', (e) => recovered.push(e));
+    const client = createRedisClient(late.url, { maxReconnectDelayMs: 100 });
+    try {
+      await until(() => errors.length > 0);
+      await expect(redisCommand(client, ['PING'])).rejects.toThrow(/offline|closed/i);
+      expect(recovered).toEqual([]);
+
+      await late.restart();
+      await until(() => client.isReady);
+      expect(await redisCommand(client, ['PING'])).toBe('PONG');
+      expect(errors).toHaveLength(1);
+      expect(recovered).toHaveLength(1);
+      expect(recovered[0]).toMatchObject({ reason: 'redis_ready', store: 'redis' });
+    } finally {
+      offError();
+      offRecovered();
+      client.destroy();
+      await late.stop();
+    }
+  });
+
   it('whenRedisReady gives up after its timeout while Redis is down', async () => {
     const client = createRedisClient('redis://127.0.0.1:1', { connectTimeoutMs: 50 });
     expect(await whenRedisReady(client, 100)).toBe(false);
@@ -73,6 +113,37 @@ describe.runIf(hasRedis)('createRedisClient', () => {
     expect(seen[0]).not.toContain('fake-password');
   });
 });
+
+describe.runIf(hasRedis).each(EXPRESS_VERSIONS)(
+  'parts built before Redis connects, on %s',
+  (_name, factory) => {
+    it('a limiter made with a client still connecting reports nothing and counts from the first request', async () => {
+      const errors: unknown[] = [];
+      const off = securityEvents.on('rate_limit.store_error', (e) => errors.push(e));
+      const client = createRedisClient(SHARED_REDIS_URL);
+      const prefix = uniquePrefix('connecting');
+      const app = factory();
+      app.use(rateLimit({ limit: 2, windowMs: 60_000, store: client, prefix }));
+      let handled = 0;
+      app.get('/', (_req, res) => {
+        handled++;
+        res.send('ok');
+      });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) statuses.push((await request(app).get('/')).status);
+        expect(statuses).toEqual([200, 200, 429]);
+        expect(handled).toBe(2);
+        expect(errors).toEqual([]);
+      } finally {
+        off();
+        const keys = (await redisCommand(client, ['KEYS', `${prefix}*`])) as string[];
+        if (keys.length > 0) await redisCommand(client, ['DEL', ...keys]);
+        await client.quit();
+      }
+    });
+  },
+);
 
 describe('createRedisClient options', () => {
   it.each([
