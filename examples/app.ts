@@ -24,7 +24,9 @@ import {
   memoryStore,
   notFound,
   pathGuard,
+  pingPostgres,
   pingRedis,
+  postgresStore,
   prepareLogsForLLM,
   protectMetrics,
   readinessRoute,
@@ -36,6 +38,7 @@ import {
   validate,
   type BulwarkConfig,
   type ProtectMetricsOptions,
+  type PostgresPoolLike,
   type RedisClientLike,
   type StoreCheck,
 } from '../src/index.js';
@@ -47,7 +50,7 @@ import {
   type Provider,
 } from './provider.js';
 import type { ExampleSettings } from './settings.js';
-import { createUserDirectory, type UserDirectory } from './users.js';
+import { createSqlUserDirectory, createUserDirectory, type UserDirectory } from './users.js';
 
 export interface ExampleOptions {
   config: BulwarkConfig;
@@ -55,6 +58,12 @@ export interface ExampleOptions {
   provider: Provider;
   /** A client from `createRedisClient()`: tokens, API keys, users, limits and the breaker cache then live in Redis. */
   redis?: RedisClientLike;
+  /**
+   * A pool from `createPostgresPool(DATABASE_URL)`: users, sessions and API
+   * keys then live in PostgreSQL (Redis, when given too, keeps counters,
+   * limits and caches).
+   */
+  postgres?: PostgresPoolLike;
   /** Readiness checks besides the stores' own (e.g. that start-up seeding is done). */
   readiness?: Readonly<Record<string, StoreCheck>>;
 }
@@ -62,6 +71,10 @@ export interface ExampleOptions {
 export interface Example {
   app: express.Express;
   users: UserDirectory;
+  /** Start-up work before seeding: the PostgreSQL tables (idempotent, safe for replicas). */
+  readonly prepare: () => Promise<void>;
+  /** What keeps the data: `memory`, `redis`, `postgres` or `postgres+redis` (auth data in PostgreSQL, limits in Redis). */
+  stores: string;
   /** Stops the breaker's timers; the caller closes Redis. */
   close(): void;
 }
@@ -171,20 +184,43 @@ export function createExample({
   settings,
   provider,
   redis,
+  postgres,
   readiness = {},
 }: ExampleOptions): Example {
   const prefix = settings.redisPrefix;
   const store = redis === undefined ? 'memory' : redis;
   const onStoreError = config.rateLimit.inMemoryFallbackEnabled ? 'memory-fallback' : 'fail-closed';
 
+  // Auth data: PostgreSQL when DATABASE_URL is set, else Redis, else memory.
+  const sqlUsers =
+    postgres === undefined
+      ? undefined
+      : createSqlUserDirectory(postgres, { maxUsers: settings.maxUsers });
+  const sqlStore = postgres === undefined ? undefined : postgresStore(postgres);
+  const stores =
+    postgres === undefined
+      ? redis === undefined
+        ? 'memory'
+        : 'redis'
+      : redis === undefined
+        ? 'postgres'
+        : 'postgres+redis';
   const authStore =
-    redis === undefined ? memoryStore() : redisStore(redis, { prefix: `${prefix}auth:` });
-  const users = createUserDirectory(
-    redis === undefined
-      ? memoryStore({ maxEntries: settings.maxUsers * 3 + 10 })
-      : redisStore(redis, { prefix: `${prefix}users:` }),
-    { maxUsers: settings.maxUsers },
-  );
+    sqlStore ??
+    (redis === undefined ? memoryStore() : redisStore(redis, { prefix: `${prefix}auth:` }));
+  const users =
+    sqlUsers ??
+    createUserDirectory(
+      redis === undefined
+        ? memoryStore({ maxEntries: settings.maxUsers * 3 + 10 })
+        : redisStore(redis, { prefix: `${prefix}users:` }),
+      { maxUsers: settings.maxUsers },
+    );
+  const prepare = async (): Promise<void> => {
+    if (sqlStore === undefined || sqlUsers === undefined) return;
+    await sqlStore.migrate();
+    await sqlUsers.prepare();
+  };
   const tokens = createTokenService({
     secret: config.jwt.secretKey,
     previousSecrets: config.jwt.previousSecretKeys,
@@ -279,7 +315,11 @@ export function createExample({
   app.get(
     '/ready',
     readinessRoute({
-      checks: { ...(redis === undefined ? {} : { redis: pingRedis(redis) }), ...readiness },
+      checks: {
+        ...(redis === undefined ? {} : { redis: pingRedis(redis) }),
+        ...(postgres === undefined ? {} : { postgres: pingPostgres(postgres) }),
+        ...readiness,
+      },
     }),
   );
 
@@ -348,7 +388,7 @@ export function createExample({
       const apiKeys = await keys.list();
       res.json({
         environment: config.environment,
-        stores: redis === undefined ? 'memory' : 'redis',
+        stores,
         provider: provider.name,
         circuit: breaker.state,
         users: await users.count(),
@@ -493,6 +533,8 @@ export function createExample({
   return {
     app,
     users,
+    prepare,
+    stores,
     close() {
       breaker.shutdown();
     },

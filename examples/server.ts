@@ -10,11 +10,13 @@ import {
   BulwarkConfigError,
   checkPasswordPolicy,
   closeRedis,
+  createPostgresPool,
   createRedisClient,
   hashPassword,
   isBulwarkError,
   verifyPassword,
   whenRedisReady,
+  type BulwarkPostgresPool,
   type BulwarkRedisClient,
 } from '../src/index.js';
 import { createExample, type Example } from './app.js';
@@ -116,28 +118,31 @@ function describeFailure(error: unknown): string {
 function seedInBackground(
   users: UserDirectory,
   settings: ExampleSettings,
+  prepare: () => Promise<void>,
 ): { readonly done: boolean; stop(): void } {
   const state = { done: false, stopped: false, timer: undefined as NodeJS.Timeout | undefined };
   let attempt = 0;
   let warned = false;
   const run = (): void => {
-    seedAdmin(users, settings).then(
-      () => {
-        state.done = true;
-        if (warned) process.stdout.write('admin seeding done\n');
-      },
-      (error: unknown) => {
-        if (state.stopped) return;
-        if (!warned && !(error instanceof SeedingRace)) {
-          warned = true;
-          process.stderr.write(
-            `warning: admin seeding waits for the store (${describeFailure(error)}); retrying in the background\n`,
-          );
-        }
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
-        state.timer = setTimeout(run, delay + Math.floor(Math.random() * 250));
-      },
-    );
+    prepare()
+      .then(() => seedAdmin(users, settings))
+      .then(
+        () => {
+          state.done = true;
+          if (warned) process.stdout.write('admin seeding done\n');
+        },
+        (error: unknown) => {
+          if (state.stopped) return;
+          if (!warned && !(error instanceof SeedingRace)) {
+            warned = true;
+            process.stderr.write(
+              `warning: admin seeding waits for the store (${describeFailure(error)}); retrying in the background\n`,
+            );
+          }
+          const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
+          state.timer = setTimeout(run, delay + Math.floor(Math.random() * 250));
+        },
+      );
   };
   run();
   return {
@@ -177,6 +182,10 @@ function main(): void {
     });
   }
 
+  // A pool connects on demand: a database that is down only delays readiness.
+  const postgres: BulwarkPostgresPool | undefined =
+    config.database.url === undefined ? undefined : createPostgresPool(config.database.url);
+
   let provider: Provider;
   let example: Example;
   let seeding: ReturnType<typeof seedInBackground> | undefined;
@@ -187,6 +196,7 @@ function main(): void {
       settings,
       provider,
       ...(redis === undefined ? {} : { redis }),
+      ...(postgres === undefined ? {} : { postgres }),
       readiness: {
         admin: () =>
           seeding?.done === true
@@ -230,7 +240,10 @@ function main(): void {
     seeding?.stop();
     server.close(() => {
       example.close();
-      void (redis === undefined ? Promise.resolve() : closeRedis(redis)).then(() => {
+      void Promise.all([
+        redis === undefined ? undefined : closeRedis(redis),
+        postgres?.end().catch(() => undefined),
+      ]).then(() => {
         process.stdout.write('stopped\n');
         process.exit(0);
       });
@@ -250,11 +263,11 @@ function main(): void {
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
     process.stdout.write(
       `bulwark example listening on http://${host}:${String(settings.port)} ` +
-        `(environment: ${config.environment}, stores: ${redis === undefined ? 'memory' : 'redis'}, ` +
+        `(environment: ${config.environment}, stores: ${example.stores}, ` +
         `provider: ${provider.name})\n`,
     );
     // After listening, so /health answers while a store that is down delays only readiness.
-    seeding = seedInBackground(example.users, settings);
+    seeding = seedInBackground(example.users, settings, example.prepare);
   });
 }
 
