@@ -99,8 +99,17 @@ export function createSqlUserDirectory(
   pool: PostgresPoolLike,
   options: { maxUsers: number },
 ): UserDirectory & { prepare(): Promise<void> } {
-  const query = async (text: string, values: unknown[] = []) =>
-    (await pool.query({ text, values })).rows;
+  // A database that does not answer is a 503 for the caller, like a store outage, never a 500.
+  const query = async (text: string, values: unknown[] = []) => {
+    try {
+      return (await pool.query({ text, values })).rows;
+    } catch (error) {
+      throw new BulwarkError('auth.unavailable', {
+        detail: 'The user directory is unavailable.',
+        cause: error,
+      });
+    }
+  };
   const COLUMNS = 'id, username, password_hash, roles';
   const toUser = (row: Record<string, unknown> | undefined): UserRecord | undefined =>
     row === undefined
