@@ -1,8 +1,13 @@
 /**
  * Per-request cost of `jwtAuth` against verifying by hand with jsonwebtoken and
- * a KeyObject, in the same Express app, on a memory store and on Redis.
+ * a KeyObject, in the same Express app, on a memory store, on Redis and on
+ * PostgreSQL; then the token service's refresh and the request path's
+ * revocation lookup on each store, with the store round trips each costs.
  *
- *   npm run bench:auth            (Redis at REDIS_URL or 127.0.0.1:6379; skipped if absent)
+ *   npm run bench:auth            (Redis at REDIS_URL or 127.0.0.1:6379, PostgreSQL at
+ *                                  BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres;
+ *                                  each skipped if absent; the bench's tables live in a
+ *                                  schema of their own, dropped at the end)
  *
  * The server runs in a child process and autocannon in this one, so the two do
  * not share a core. Routes are measured in alternating order over several
@@ -17,13 +22,17 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import jwt from 'jsonwebtoken';
 import {
+  createPostgresPool,
   createRedisClient,
+  pingPostgres,
+  postgresStore,
   createTokenService,
   jwtAuth,
   memoryStore,
   redisStore,
   securityEvents,
 } from '../src/index.js';
+import type { AuthStore } from '../src/index.js';
 import { redisCommand } from '../src/stores/redis-client.js';
 
 interface LoadOptions {
@@ -45,6 +54,26 @@ const SECRET = 'bench-FAKE-secret-not-for-production-0123456789';
 const ISSUER = 'https://issuer.example.test';
 const AUDIENCE = 'bench-api';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+// The server child uses the schema its parent names, so the parent can drop it.
+const SCHEMA = process.env.BENCH_SCHEMA ?? `bulwark_bench_${String(process.pid)}`;
+
+/** A PostgreSQL store in the bench's own schema, or undefined when no database answers. */
+async function benchPostgres(schema: string) {
+  const pool = createPostgresPool(DATABASE_URL);
+  const answers = await pingPostgres(pool)().then(
+    () => true,
+    () => false,
+  );
+  if (!answers) {
+    await pool.end();
+    return undefined;
+  }
+  const store = postgresStore(pool, { schema, sweepIntervalMs: 0 });
+  await store.migrate();
+  return { pool, store };
+}
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = 10;
@@ -59,6 +88,10 @@ async function serve(): Promise<void> {
   const memoryTokens = createTokenService({ ...options, store: memoryStore() });
   const redisTokens = withRedis
     ? createTokenService({ ...options, store: redisStore(redis, { prefix: 'bulwark-bench:' }) })
+    : undefined;
+  const postgres = await benchPostgres(SCHEMA);
+  const postgresTokens = postgres
+    ? createTokenService({ ...options, store: postgres.store })
     : undefined;
   const key = createSecretKey(Buffer.from(SECRET));
 
@@ -87,15 +120,19 @@ async function serve(): Promise<void> {
   );
   app.get('/jwt-memory', jwtAuth({ tokens: memoryTokens }), ok);
   if (redisTokens) app.get('/jwt-redis', jwtAuth({ tokens: redisTokens }), ok);
+  if (postgresTokens) app.get('/jwt-postgres', jwtAuth({ tokens: postgresTokens }), ok);
 
   const token = (await memoryTokens.issue({ sub: 'bench-user', roles: ['user'] })).access_token;
   const server = app.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
-    process.stdout.write(`${JSON.stringify({ port, token, withRedis })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ port, token, withRedis, withPostgres: postgres !== undefined })}\n`,
+    );
   });
   process.on('SIGTERM', () => {
     server.close();
     redis.destroy();
+    void postgres?.pool.end();
   });
 }
 
@@ -226,6 +263,7 @@ async function main(): Promise<void> {
     ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_SCHEMA: SCHEMA },
     },
   );
   const first = await new Promise<string>((resolve) =>
@@ -233,13 +271,20 @@ async function main(): Promise<void> {
       resolve(d.toString());
     }),
   );
-  const { port, token, withRedis } = JSON.parse(first) as {
+  const { port, token, withRedis, withPostgres } = JSON.parse(first) as {
     port: number;
     token: string;
     withRedis: boolean;
+    withPostgres: boolean;
   };
   const base = `http://127.0.0.1:${String(port)}`;
-  const routes = ['/none', '/hand', '/jwt-memory', ...(withRedis ? ['/jwt-redis'] : [])];
+  const routes = [
+    '/none',
+    '/hand',
+    '/jwt-memory',
+    ...(withRedis ? ['/jwt-redis'] : []),
+    ...(withPostgres ? ['/jwt-postgres'] : []),
+  ];
   const redis = withRedis ? createRedisClient(REDIS_URL) : undefined;
   while (redis && !redis.isReady) await new Promise((r) => setTimeout(r, 20));
 
@@ -267,6 +312,7 @@ async function main(): Promise<void> {
   }
   child.kill('SIGTERM');
   const calls = await direct(redis);
+  const sessions = await sessionCosts(redis);
   redis?.destroy();
 
   const med = new Map([...rps].map(([route, values]) => [route, median(values)]));
@@ -305,6 +351,99 @@ async function main(): Promise<void> {
       `| ${name} | ${value.cpuUs.toFixed(1)} | ${(value.cpuUs / hand.cpuUs).toFixed(3)} | ${value.wallUs.toFixed(1)} |`,
     );
   }
+
+  console.log(
+    '\n| store | refresh µs/call | round trips/refresh | lookup µs/call | round trips/lookup |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [name, cost] of sessions) {
+    console.log(
+      `| ${name} | ${cost.refreshUs.toFixed(1)} | ${cost.refreshTrips.toFixed(2)} | ${cost.lookupUs.toFixed(1)} | ${cost.lookupTrips.toFixed(2)} |`,
+    );
+  }
+}
+
+interface SessionCost {
+  /** Wall time of `tokens.refresh`, one call at a time. */
+  refreshUs: number;
+  /** Store calls per refresh: each is one round trip on Redis and PostgreSQL. */
+  refreshTrips: number;
+  /** Wall time of `tokens.verifyAccess` (signature, claims and the revocation lookup). */
+  lookupUs: number;
+  lookupTrips: number;
+}
+
+/** Counts the store calls a service makes: each Redis and PostgreSQL store method is one round trip. */
+function counting(store: AuthStore): { store: AuthStore; calls: () => number } {
+  let calls = 0;
+  const counted = new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store: counted, calls: () => calls };
+}
+
+/** Refresh and revocation lookup through the token service, on every store that answers. */
+async function sessionCosts(
+  redis: ReturnType<typeof createRedisClient> | undefined,
+): Promise<Map<string, SessionCost>> {
+  const postgres = await benchPostgres(`${SCHEMA}_s`);
+  const stores = new Map<string, AuthStore>([['memory', memoryStore()]]);
+  if (redis) stores.set('Redis', redisStore(redis, { prefix: 'bulwark-bench:s:' }));
+  if (postgres) stores.set('PostgreSQL', postgres.store);
+  const samples = new Map<string, SessionCost[]>([...stores.keys()].map((k) => [k, []]));
+  const n = 300;
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, store] of stores) {
+      const { store: counted, calls } = counting(store);
+      const tokens = createTokenService({
+        secret: SECRET,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        store: counted,
+      });
+      let pair = await tokens.issue({ sub: `bench-${String(round)}`, roles: ['user'] });
+      const refreshStart = calls();
+      let start = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) pair = await tokens.refresh(pair.refresh_token);
+      const refreshUs = Number(process.hrtime.bigint() - start) / 1000 / n;
+      const refreshTrips = (calls() - refreshStart) / n;
+      const lookupStart = calls();
+      start = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) await tokens.verifyAccess(pair.access_token);
+      const lookupUs = Number(process.hrtime.bigint() - start) / 1000 / n;
+      samples.get(name)!.push({
+        refreshUs,
+        refreshTrips,
+        lookupUs,
+        lookupTrips: (calls() - lookupStart) / n,
+      });
+    }
+  }
+  if (postgres) {
+    await postgres.pool.query({ text: `DROP SCHEMA IF EXISTS "${SCHEMA}_s" CASCADE` });
+    await postgres.pool.query({ text: `DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE` });
+    await postgres.pool.end();
+  }
+  const pick = (values: SessionCost[], field: keyof SessionCost) =>
+    median(values.map((v) => v[field]));
+  return new Map(
+    [...samples].map(([name, values]) => [
+      name,
+      {
+        refreshUs: pick(values, 'refreshUs'),
+        refreshTrips: pick(values, 'refreshTrips'),
+        lookupUs: pick(values, 'lookupUs'),
+        lookupTrips: pick(values, 'lookupTrips'),
+      },
+    ]),
+  );
 }
 
 if (process.argv.includes('--serve')) await serve();

@@ -23,7 +23,9 @@ import {
   memoryStore,
   notFound,
   pathGuard,
+  pingPostgres,
   pingRedis,
+  postgresStore,
   prepareLogsForLLM,
   protectMetrics,
   readinessRoute,
@@ -35,6 +37,7 @@ import {
   validate,
   type BulwarkConfig,
   type ProtectMetricsOptions,
+  type PostgresPoolLike,
   type RedisClientLike,
   type StoreCheck,
 } from '../src/index.js';
@@ -47,7 +50,7 @@ import {
 } from './provider.js';
 import { createProviderKeys, mountProviderRoutes, type ProviderKeys } from './providers.js';
 import type { ExampleSettings } from './settings.js';
-import { createUserDirectory, type UserDirectory } from './users.js';
+import { createSqlUserDirectory, createUserDirectory, type UserDirectory } from './users.js';
 
 export interface ExampleOptions {
   config: BulwarkConfig;
@@ -55,6 +58,12 @@ export interface ExampleOptions {
   provider: Provider;
   /** A client from `createRedisClient()`: tokens, API keys, users, limits and the breaker cache then live in Redis. */
   redis?: RedisClientLike;
+  /**
+   * A pool from `createPostgresPool(DATABASE_URL)`: users, sessions and API
+   * keys then live in PostgreSQL (Redis, when given too, keeps counters,
+   * limits and caches).
+   */
+  postgres?: PostgresPoolLike;
   /** Readiness checks besides the stores' own (e.g. that start-up seeding is done). */
   readiness?: Readonly<Record<string, StoreCheck>>;
   /** Where the breaker's last good answers live (CIRCUIT_BREAKER_CACHE_URL); defaults to `redis`. */
@@ -67,6 +76,10 @@ export interface Example {
   app: express.Express;
   users: UserDirectory;
   providerKeys: ProviderKeys;
+  /** Start-up work before seeding: the PostgreSQL tables (idempotent, safe for replicas). */
+  readonly prepare: () => Promise<void>;
+  /** What keeps the data: `memory`, `redis`, `postgres` or `postgres+redis` (auth data in PostgreSQL, limits in Redis). */
+  stores: string;
   /** Stops the breaker's timers; the caller closes Redis. */
   close(): void;
 }
@@ -164,6 +177,7 @@ export function createExample({
   settings,
   provider,
   redis,
+  postgres,
   readiness = {},
   cacheRedis,
   endpoints,
@@ -172,14 +186,36 @@ export function createExample({
   const store = redis === undefined ? 'memory' : redis;
   const onStoreError = config.rateLimit.inMemoryFallbackEnabled ? 'memory-fallback' : 'fail-closed';
 
+  // Auth data: PostgreSQL when DATABASE_URL is set, else Redis, else memory.
+  const sqlUsers =
+    postgres === undefined
+      ? undefined
+      : createSqlUserDirectory(postgres, { maxUsers: settings.maxUsers });
+  const sqlStore = postgres === undefined ? undefined : postgresStore(postgres);
+  const stores =
+    postgres === undefined
+      ? redis === undefined
+        ? 'memory'
+        : 'redis'
+      : redis === undefined
+        ? 'postgres'
+        : 'postgres+redis';
   const authStore =
-    redis === undefined ? memoryStore() : redisStore(redis, { prefix: `${prefix}auth:` });
-  const users = createUserDirectory(
-    redis === undefined
-      ? memoryStore({ maxEntries: settings.maxUsers * 3 + 10 })
-      : redisStore(redis, { prefix: `${prefix}users:` }),
-    { maxUsers: settings.maxUsers },
-  );
+    sqlStore ??
+    (redis === undefined ? memoryStore() : redisStore(redis, { prefix: `${prefix}auth:` }));
+  const users =
+    sqlUsers ??
+    createUserDirectory(
+      redis === undefined
+        ? memoryStore({ maxEntries: settings.maxUsers * 3 + 10 })
+        : redisStore(redis, { prefix: `${prefix}users:` }),
+      { maxUsers: settings.maxUsers },
+    );
+  const prepare = async (): Promise<void> => {
+    if (sqlStore === undefined || sqlUsers === undefined) return;
+    await sqlStore.migrate();
+    await sqlUsers.prepare();
+  };
   const tokens = createTokenService({
     secret: config.jwt.secretKey,
     previousSecrets: config.jwt.previousSecretKeys,
@@ -262,7 +298,11 @@ export function createExample({
   app.get(
     '/ready',
     readinessRoute({
-      checks: { ...(redis === undefined ? {} : { redis: pingRedis(redis) }), ...readiness },
+      checks: {
+        ...(redis === undefined ? {} : { redis: pingRedis(redis) }),
+        ...(postgres === undefined ? {} : { postgres: pingPostgres(postgres) }),
+        ...readiness,
+      },
     }),
   );
 
@@ -331,7 +371,7 @@ export function createExample({
       const apiKeys = await keys.list();
       res.json({
         environment: config.environment,
-        stores: redis === undefined ? 'memory' : 'redis',
+        stores,
         provider: (await providerKeys.resolve()).name,
         circuit: completions.breaker.state,
         users: await users.count(),
@@ -453,6 +493,8 @@ export function createExample({
     app,
     users,
     providerKeys,
+    prepare,
+    stores,
     close() {
       completions.breaker.shutdown();
     },

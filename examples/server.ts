@@ -10,12 +10,14 @@ import {
   BulwarkConfigError,
   checkPasswordPolicy,
   closeRedis,
+  createPostgresPool,
   createRedisClient,
   hashPassword,
   isBulwarkError,
   serverTimeouts,
   verifyPassword,
   whenRedisReady,
+  type BulwarkPostgresPool,
   type BulwarkRedis,
 } from '../src/index.js';
 import { createExample, type Example } from './app.js';
@@ -120,6 +122,7 @@ function describeFailure(error: unknown): string {
 function seedInBackground(
   users: UserDirectory,
   settings: ExampleSettings,
+  prepare: () => Promise<void>,
 ): { readonly done: boolean; readonly first: Promise<void>; stop(): void } {
   const state = { done: false, stopped: false, timer: undefined as NodeJS.Timeout | undefined };
   let attempt = 0;
@@ -129,26 +132,28 @@ function seedInBackground(
     firstSettled = resolve;
   });
   const run = (): void => {
-    seedAdmin(users, settings).then(
-      () => {
-        state.done = true;
-        firstSettled();
-        if (warned) process.stdout.write('admin seeding done\n');
-      },
-      (error: unknown) => {
-        firstSettled();
-        if (state.stopped) return;
-        // A race with another replica is expected once; a lasting one is worth a line.
-        if (!warned && (!(error instanceof SeedingRace) || attempt >= 3)) {
-          warned = true;
-          process.stderr.write(
-            `warning: admin seeding waits for the store (${describeFailure(error)}); retrying in the background\n`,
-          );
-        }
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
-        state.timer = setTimeout(run, delay + Math.floor(Math.random() * 250));
-      },
-    );
+    prepare()
+      .then(() => seedAdmin(users, settings))
+      .then(
+        () => {
+          state.done = true;
+          firstSettled();
+          if (warned) process.stdout.write('admin seeding done\n');
+        },
+        (error: unknown) => {
+          firstSettled();
+          if (state.stopped) return;
+          // A race with another replica is expected once; a lasting one is worth a line.
+          if (!warned && (!(error instanceof SeedingRace) || attempt >= 3)) {
+            warned = true;
+            process.stderr.write(
+              `warning: admin seeding waits for the store (${describeFailure(error)}); retrying in the background\n`,
+            );
+          }
+          const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt++, 6));
+          state.timer = setTimeout(run, delay + Math.floor(Math.random() * 250));
+        },
+      );
   };
   run();
   return {
@@ -199,6 +204,9 @@ async function main(): Promise<void> {
     cacheUrl === undefined || cacheUrl === config.rateLimit.storageUri
       ? redis
       : createRedisClient(cacheUrl);
+  // A pool connects on demand: a database that is down only delays readiness.
+  const postgres: BulwarkPostgresPool | undefined =
+    config.database.url === undefined ? undefined : createPostgresPool(config.database.url);
 
   let provider: Provider;
   let example: Example;
@@ -212,6 +220,7 @@ async function main(): Promise<void> {
       provider,
       endpoints: providerEndpointsFromEnv(env),
       ...(redis === undefined ? {} : { redis }),
+      ...(postgres === undefined ? {} : { postgres }),
       readiness: {
         admin: () =>
           seeding.current?.done === true
@@ -263,9 +272,10 @@ async function main(): Promise<void> {
     server.close(() => {
       example.close();
       const clients = [redis, cacheRedis === redis ? undefined : cacheRedis];
-      void Promise.all(
-        clients.map((client) => (client === undefined ? Promise.resolve() : closeRedis(client))),
-      ).then(() => {
+      void Promise.all([
+        ...clients.map((client) => (client === undefined ? undefined : closeRedis(client))),
+        postgres?.end().catch(() => undefined),
+      ]).then(() => {
         process.stdout.write('stopped\n');
         process.exit(0);
       });
@@ -283,7 +293,7 @@ async function main(): Promise<void> {
   });
   // Usually the admin exists before the server says it listens; a store that is down or
   // slow delays listening by a bounded wait only, and seeding carries on in the background.
-  const adminSeeding = seedInBackground(example.users, settings);
+  const adminSeeding = seedInBackground(example.users, settings, example.prepare);
   seeding.current = adminSeeding;
   let waited: NodeJS.Timeout | undefined;
   await Promise.race([
@@ -298,7 +308,7 @@ async function main(): Promise<void> {
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
     process.stdout.write(
       `bulwark example listening on http://${host}:${String(settings.port)} ` +
-        `(environment: ${config.environment}, stores: ${redis === undefined ? 'memory' : 'redis'}, ` +
+        `(environment: ${config.environment}, stores: ${example.stores}, ` +
         `provider: ${provider.name})\n`,
     );
   });

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { BulwarkError, type AuthStore, type UserAdapter, type UserRecord } from '../src/index.js';
+import {
+  BulwarkError,
+  type AuthStore,
+  type PostgresPoolLike,
+  type UserAdapter,
+  type UserRecord,
+} from '../src/index.js';
 
 /**
  * The example's user table. A real application keeps users in its database;
@@ -80,6 +86,120 @@ export function createUserDirectory(
     },
     async count() {
       return (await store.members(ALL_USERS)).length;
+    },
+  };
+}
+
+/**
+ * The user table on PostgreSQL, in the application's own schema: what a real
+ * application does. bulwark keeps only sessions and API keys (postgresStore);
+ * users are rows of `example_users` read through this `UserAdapter`.
+ * `prepare()` creates the table, once, under an advisory lock, so replicas
+ * starting together do not race on `CREATE TABLE IF NOT EXISTS`.
+ */
+export function createSqlUserDirectory(
+  pool: PostgresPoolLike,
+  options: { maxUsers: number },
+): UserDirectory & { prepare(): Promise<void> } {
+  // A database that does not answer is a 503 for the caller, like a store outage, never a 500.
+  const query = async (text: string, values: unknown[] = []) => {
+    try {
+      return (await pool.query({ text, values })).rows;
+    } catch (error) {
+      throw new BulwarkError('auth.unavailable', {
+        detail: 'The user directory is unavailable.',
+        cause: error,
+      });
+    }
+  };
+  const COLUMNS = 'id, username, password_hash, roles';
+  const toUser = (row: Record<string, unknown> | undefined): UserRecord | undefined =>
+    row === undefined
+      ? undefined
+      : {
+          id: String(row.id),
+          username: String(row.username),
+          passwordHash: String(row.password_hash),
+          roles: Array.isArray(row.roles) ? row.roles.map(String) : [],
+        };
+  const findById = async (id: string) =>
+    toUser((await query(`SELECT ${COLUMNS} FROM example_users WHERE id = $1`, [id]))[0]);
+  const findByUsername = async (username: string) =>
+    toUser(
+      (
+        await query(`SELECT ${COLUMNS} FROM example_users WHERE username_key = $1`, [
+          normalizeUsername(username),
+        ])
+      )[0],
+    );
+
+  return {
+    async prepare() {
+      const client = await pool.connect();
+      let failed: Error | undefined;
+      try {
+        await client.query({ text: 'BEGIN' });
+        await client.query({ text: "SELECT pg_advisory_xact_lock(hashtext('example_users'))" });
+        await client.query({
+          text: `CREATE TABLE IF NOT EXISTS example_users (
+            id text PRIMARY KEY,
+            username text NOT NULL,
+            username_key text NOT NULL UNIQUE,
+            password_hash text NOT NULL,
+            roles text[] NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now()
+          )`,
+        });
+        await client.query({ text: 'COMMIT' });
+      } catch (error) {
+        failed = error instanceof Error ? error : new Error(String(error));
+        await client.query({ text: 'ROLLBACK' }).catch(() => undefined);
+        throw error;
+      } finally {
+        client.release(failed);
+      }
+    },
+    findById,
+    findByUsername,
+    async updatePasswordHash(id, hash) {
+      await query('UPDATE example_users SET password_hash = $2 WHERE id = $1', [id, hash]);
+    },
+    async replacePasswordHash(id, expected, hash) {
+      const rows = await query(
+        'UPDATE example_users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id',
+        [id, expected, hash],
+      );
+      return rows.length === 1;
+    },
+    async create({ username, passwordHash, roles }) {
+      // One statement: the cap and the unique name are checked where the row is written.
+      const rows = await query(
+        `INSERT INTO example_users (id, username, username_key, password_hash, roles)
+         SELECT $1, $2, $3, $4, $5::text[]
+         WHERE (SELECT count(*) FROM example_users) < $6
+         ON CONFLICT (username_key) DO NOTHING
+         RETURNING id`,
+        [
+          randomUUID(),
+          username,
+          normalizeUsername(username),
+          passwordHash,
+          [...roles],
+          options.maxUsers,
+        ],
+      );
+      const created = rows[0];
+      if (created !== undefined) {
+        return { id: String(created.id), username, passwordHash, roles: [...roles] };
+      }
+      if ((await findByUsername(username)) !== undefined) {
+        throw new BulwarkError('resource.conflict', { detail: 'That username is taken.' });
+      }
+      throw new BulwarkError('auth.unavailable', { detail: 'No more accounts can be created.' });
+    },
+    async count() {
+      const rows = await query('SELECT count(*)::int AS n FROM example_users');
+      return Number(rows[0]?.n ?? 0);
     },
   };
 }

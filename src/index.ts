@@ -192,6 +192,23 @@ export { memoryStore } from './stores/memory-store.js';
 export type { MemoryStoreOptions } from './stores/memory-store.js';
 export { redisStore } from './stores/redis-store.js';
 export type { RedisStoreOptions } from './stores/redis-store.js';
+export { postgresStore } from './stores/postgres-store.js';
+export type { PostgresAuthStore, PostgresStoreOptions } from './stores/postgres-store.js';
+export type { MigrationResult } from './stores/postgres-migrations.js';
+export {
+  createPostgresPool,
+  pingPostgres,
+  PostgresTimeoutError,
+} from './stores/postgres-client.js';
+export type {
+  BulwarkPostgresPool,
+  PostgresPoolClient,
+  PostgresPoolLike,
+  PostgresPoolOptions,
+  PostgresQuery,
+  PostgresQueryable,
+  PostgresResult,
+} from './stores/postgres-client.js';
 export type {
   AuthStore,
   RefreshFamilyInit,

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { BulwarkConfigError } from '../errors.js';
 import { docsUrl } from '../internal/docs-url.js';
 import { inspectConfig } from './load.js';
+import { runMigrate } from './migrate.js';
 import type { ReadinessStatus } from './types.js';
 
 export interface CliIo {
@@ -21,10 +22,13 @@ const USAGE = `Usage: bulwark <command> [options]
 Commands:
   doctor        Check the configuration in the environment for production readiness.
                 Prints one line per check (pass / warn / fail); exits 1 if any check fails.
+  migrate       Create or upgrade the PostgreSQL tables of postgresStore in the
+                database at DATABASE_URL (idempotent; safe while replicas start).
   help          Show this help.
 
 Options:
   --json        (doctor) Print the checklist as JSON.
+  --schema NAME (migrate) Schema of the tables. Default: bulwark.
   -h, --help    Show this help.
   -v, --version Print the version of bulwark.
 
@@ -95,14 +99,18 @@ function doctor(json: boolean, io: CliIo): number {
   return code;
 }
 
-/** Runs the `bulwark` command line; returns the exit code instead of exiting, so it can be tested. */
-export function runCli(argv: readonly string[], io: CliIo): number {
+/**
+ * Runs the `bulwark` command line; returns the exit code instead of exiting,
+ * so it can be tested. `migrate` talks to a database, so it answers with a promise.
+ */
+export function runCli(argv: readonly string[], io: CliIo): number | Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: [...argv],
       options: {
         json: { type: 'boolean' },
+        schema: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -132,13 +140,23 @@ export function runCli(argv: readonly string[], io: CliIo): number {
     io.stderr.write(`bulwark: no command given\n\n${USAGE}`);
     return EXIT.usage;
   }
-  if (command !== 'doctor') {
+  if (command === 'migrate' && rest.length === 0 && values.json === undefined) {
+    return runMigrate(values.schema, io);
+  }
+  if (command !== 'doctor' && command !== 'migrate') {
     io.stderr.write(`bulwark: unknown command "${command}"\nRun "bulwark --help" for usage.\n`);
     return EXIT.usage;
   }
   if (rest.length > 0) {
     io.stderr.write(
-      `bulwark doctor: unexpected argument "${rest.join(' ')}"\nRun "bulwark --help" for usage.\n`,
+      `bulwark ${command}: unexpected argument "${rest.join(' ')}"\nRun "bulwark --help" for usage.\n`,
+    );
+    return EXIT.usage;
+  }
+  const foreign = command === 'migrate' ? '--json' : values.schema === undefined ? '' : '--schema';
+  if (foreign !== '') {
+    io.stderr.write(
+      `bulwark ${command}: option ${foreign} does not apply\nRun "bulwark --help" for usage.\n`,
     );
     return EXIT.usage;
   }

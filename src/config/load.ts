@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { BulwarkConfigError } from '../errors.js';
 import { isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { isPostgresUrl } from '../stores/postgres-client.js';
 import { evaluateReadiness, type InternalCheck } from './readiness.js';
 import { readSetting, secretsDirectory, type SourceContext } from './sources.js';
 import { clusterNodeProblems } from '../stores/redis-client.js';
@@ -259,6 +260,17 @@ class SettingReader {
     return [];
   }
 
+  databaseUrl(name: ConfigVariable): string | undefined {
+    const raw = this.raw(name);
+    if (raw === undefined) return undefined;
+    const value = raw.value.trim();
+    if (!isPostgresUrl(value)) {
+      this.#fail(name, `${raw.label} must be a postgres:// or postgresql:// URL`);
+      return undefined;
+    }
+    return value;
+  }
+
   problem(name: ConfigVariable, message: string): void {
     this.#fail(name, message);
   }
@@ -451,6 +463,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
 
   const cacheUrl = read.storageUri('CIRCUIT_BREAKER_CACHE_URL') ?? storageUri;
   const outputAuditRate = read.fraction('LLM_OUTPUT_AUDIT_RATE', 0);
+  const databaseUrl = read.databaseUrl('DATABASE_URL');
 
   const draft: BulwarkConfig = {
     environment,
@@ -480,6 +493,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     metrics: { username, password, allowIps },
     circuitBreaker: { cacheUrl },
     llm: { outputAuditRate },
+    database: { url: databaseUrl },
     warnings: [],
   };
 
@@ -505,6 +519,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     metrics: protect({ ...draft.metrics }, ['username', 'password']),
     circuitBreaker: protect({ ...draft.circuitBreaker }, ['cacheUrl']),
     llm: protect({ ...draft.llm }, []),
+    database: protect({ ...draft.database }, ['url']),
     warnings: Object.freeze(warnings),
   });
   return { config, problems: read.problems, checks };

@@ -208,6 +208,33 @@ function dotenvCheck(cwd: string): InternalCheck {
   return check('dotenv.permissions', 'pass', '.env is readable by its owner only', []);
 }
 
+/**
+ * Where sessions, revocations and API keys live. Kept only in memory, a
+ * logout in one process is not seen by another and a restart loses every
+ * revocation and API key, so production needs PostgreSQL or Redis for them
+ * (Redis only when it persists to disk, which bulwark cannot see from here).
+ */
+function authStorageCheck(config: BulwarkConfig): InternalCheck {
+  const vars: ConfigVariable[] = ['DATABASE_URL', 'RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'];
+  if (config.database.url !== undefined) {
+    return check('auth.storage', 'pass', 'auth data is kept in PostgreSQL (DATABASE_URL)', vars);
+  }
+  if (config.rateLimit.storageUri !== undefined || config.rateLimit.clusterNodes.length > 0) {
+    return check(
+      'auth.storage',
+      'pass',
+      'auth data is kept in Redis (RATE_LIMIT_STORAGE_URI or REDIS_CLUSTER_NODES); it survives a restart only if Redis persists to disk',
+      vars,
+    );
+  }
+  return check(
+    'auth.storage',
+    'fail',
+    'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL), RATE_LIMIT_STORAGE_URI or REDIS_CLUSTER_NODES (Redis)',
+    vars,
+  );
+}
+
 /** Every production check, in checklist order. The one source of truth for loadConfig and doctor. */
 export function evaluateReadiness(config: BulwarkConfig, cwd: string): InternalCheck[] {
   const checks: InternalCheck[] = [];
@@ -327,6 +354,8 @@ export function evaluateReadiness(config: BulwarkConfig, cwd: string): InternalC
           'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED',
         ]),
   );
+
+  checks.push(authStorageCheck(config));
 
   checks.push(
     config.logLevel === 'debug' || config.logLevel === 'trace'

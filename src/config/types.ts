@@ -58,6 +58,11 @@ export interface LlmConfig {
   readonly outputAuditRate: number;
 }
 
+export interface DatabaseConfig {
+  /** `postgres://` or `postgresql://` URL of the database that keeps auth data; `undefined` when not set. */
+  readonly url: string | undefined;
+}
+
 export interface MetricsConfig {
   readonly username: string | undefined;
   readonly password: string | undefined;
@@ -86,6 +91,8 @@ export interface BulwarkConfig {
   readonly metrics: MetricsConfig;
   readonly circuitBreaker: CircuitBreakerConfig;
   readonly llm: LlmConfig;
+  /** PostgreSQL for users, sessions and API keys (`DATABASE_URL`). */
+  readonly database: DatabaseConfig;
   /** Problems worth a log line that do not stop start-up. */
   readonly warnings: readonly string[];
 }
@@ -101,6 +108,7 @@ export type ReadinessCheckId =
   | 'https_redirect'
   | 'rate_limit.storage'
   | 'rate_limit.fallback'
+  | 'auth.storage'
   | 'log_level'
   | 'encryption.key'
   | 'encryption.previous_keys'

@@ -28,6 +28,7 @@ export const CONFIG_VARIABLES = {
   METRICS_ALLOW_IPS: { aliases: [], secret: false },
   CIRCUIT_BREAKER_CACHE_URL: { aliases: [], secret: true },
   LLM_OUTPUT_AUDIT_RATE: { aliases: [], secret: false },
+  DATABASE_URL: { aliases: [], secret: true },
 } as const satisfies Record<string, { aliases: readonly string[]; secret: boolean }>;
 
 /** The name of a setting `loadConfig()` reads (aliases resolve to these). */

@@ -62,9 +62,9 @@ describe('bulwark doctor', () => {
     expect(run.stderr).toBe('');
     const lines = run.stdout.split('\n');
     expect(lines[0]).toBe('bulwark doctor: production readiness (environment: production)');
-    expect(lines.filter((l) => l.startsWith('  PASS  '))).toHaveLength(14);
+    expect(lines.filter((l) => l.startsWith('  PASS  '))).toHaveLength(15);
     expect(run.stdout).toMatch(/^ {2}PASS {2}jwt\.secret_key +JWT_SECRET_KEY is set and strong$/m);
-    expect(run.stdout).toContain('\n0 failed, 0 warning(s), 14 passed\n');
+    expect(run.stdout).toContain('\n0 failed, 0 warning(s), 15 passed\n');
     expect(run.stdout).not.toContain(ANSI);
     expectNoSecrets(run);
   });
@@ -82,7 +82,7 @@ describe('bulwark doctor', () => {
     );
     expect(run.stdout).toMatch(/^ {2}FAIL {2}trusted_hosts +TRUSTED_HOSTS is empty/m);
     expect(run.stdout).toMatch(/^ {2}WARN {2}https_redirect +HTTPS_REDIRECT_ENABLED is off/m);
-    expect(run.stdout).toContain('\n2 failed, 1 warning(s), 11 passed\n');
+    expect(run.stdout).toContain('\n2 failed, 1 warning(s), 12 passed\n');
     expect(run.stdout).not.toContain('changeme');
     expectNoSecrets(run);
   });
@@ -110,10 +110,10 @@ describe('bulwark doctor', () => {
       environment: 'production',
       production: true,
       ok: false,
-      summary: { pass: 13, warn: 0, fail: 1 },
+      summary: { pass: 14, warn: 0, fail: 1 },
       problems: [],
     });
-    expect(report.checks).toHaveLength(14);
+    expect(report.checks).toHaveLength(15);
     expect(report.checks).toContainEqual({
       id: 'log_level',
       status: 'fail',

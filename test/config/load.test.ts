@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
       metrics: { username: undefined, password: undefined, allowIps: [] },
       circuitBreaker: { cacheUrl: undefined },
       llm: { outputAuditRate: 0 },
+      database: { url: undefined },
       warnings: [],
     } satisfies BulwarkConfig);
   });
@@ -178,6 +179,19 @@ const PRECEDENCE: PrecedenceCase[] = [
     pick: (c) => c.rateLimit.clusterNodes,
     parsed: (v) => v.split(',').map((node) => node.trim()),
     fallback: [],
+  },
+  {
+    name: 'DATABASE_URL',
+    values: {
+      option: 'postgres://option.test/app',
+      env: 'postgresql://env.test:5433/app',
+      alias: 'unused',
+      file: 'postgres://file.test/app?sslmode=require',
+      secrets: 'postgres://secrets.test/app',
+    },
+    pick: (c) => c.database.url,
+    parsed: (v) => v,
+    fallback: undefined,
   },
   {
     name: 'CORS_ALLOWED_ORIGINS',
@@ -520,6 +534,13 @@ const MALFORMED: MalformedCase[] = [
     value,
     message: `METRICS_ALLOW_IPS has malformed entries (${JSON.stringify(value)}): expected IP addresses or CIDR ranges like 10.0.0.0/8`,
   })),
+  ...['mysql://db.example.com/app', 'redis://127.0.0.1:6379', 'not a url', 'db:5432'].map(
+    (value) => ({
+      name: 'DATABASE_URL' as const,
+      value,
+      message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+    }),
+  ),
   ...['http://cache.example.com', 'not a url', 'localhost:6379'].map((value) => ({
     name: 'RATE_LIMIT_STORAGE_URI' as const,
     value,
@@ -607,6 +628,7 @@ describe('secrets never appear in messages', () => {
     ['ENCRYPTION_PREVIOUS_KEYS', SECRET, 'development'],
     ['RATE_LIMIT_STORAGE_URI', `http://user:${SECRET}@cache.example.com`, 'development'],
     ['REDIS_URL', `http://user:${SECRET}@cache.example.com`, 'development'],
+    ['DATABASE_URL', `mysql://user:${SECRET}@db.example.com/app`, 'development'],
   ])('a refused %s is not echoed', (name, value, environment) => {
     let message = '';
     try {
@@ -626,6 +648,7 @@ describe('secrets never appear in messages', () => {
       ...READY_ENV,
       JWT_PREVIOUS_SECRET_KEYS: `${SECRET}-previous-0123456789abcdef`,
       RATE_LIMIT_STORAGE_URI: `rediss://user:${SECRET}@cache.example.com:6380`,
+      DATABASE_URL: `postgres://app:${SECRET}@db.example.com/app`,
       METRICS_USERNAME: `${SECRET}-user`,
       METRICS_PASSWORD: `${SECRET}-password-0123456789abcdef`,
       ENCRYPTION_PREVIOUS_KEYS: fakeHexKey('old'),

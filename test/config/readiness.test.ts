@@ -32,6 +32,13 @@ const UNSAFE_ENV: NodeJS.ProcessEnv = {
   METRICS_ALLOW_IPS: '10.0.0.0/8,0.0.0.0/0',
 };
 
+/** READY_ENV with no Redis, so where auth data lives is left to the case. */
+function withoutStorage(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...READY_ENV };
+  delete env.RATE_LIMIT_STORAGE_URI;
+  return env;
+}
+
 describe('loadConfig in production', () => {
   it('throws one error listing every failed check', () => {
     let thrown: unknown;
@@ -48,13 +55,35 @@ describe('loadConfig in production', () => {
       'TRUSTED_HOSTS is empty: any Host header is accepted (host-header injection)',
       'RATE_LIMIT_STORAGE_URI is not set: an in-memory store counts per process and resets on restart',
       'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED is on: a Redis outage would multiply every limit by the number of processes',
+      'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL) or RATE_LIMIT_STORAGE_URI (Redis)',
       'LOG_LEVEL is debug: verbose logs leak request data; use info or higher',
       'ENCRYPTION_KEY is all zeros',
       'ENCRYPTION_PREVIOUS_KEYS entry 1 is one byte repeated',
       'METRICS_PASSWORD is a placeholder value',
       'METRICS_ALLOW_IPS allows every address (0.0.0.0/0)',
     ]);
-    expect((thrown as Error).message).toMatch(/^loadConfig: 11 configuration problems:\n {2}- /);
+    expect((thrown as Error).message).toMatch(/^loadConfig: 12 configuration problems:\n {2}- /);
+  });
+
+  it.each([
+    [{}, 'fail', 'would live only in memory'],
+    [{ DATABASE_URL: 'postgres://db.internal/app' }, 'pass', 'PostgreSQL (DATABASE_URL)'],
+    [{ RATE_LIMIT_STORAGE_URI: 'redis://cache.internal:6379' }, 'pass', 'Redis'],
+    [{ REDIS_URL: 'redis://cache.internal:6379' }, 'pass', 'Redis'],
+  ])('judges where auth data lives with %j: %s', (env, status, message) => {
+    const rest = withoutStorage();
+    const checks = productionReadiness(load({ ...rest, ENVIRONMENT: 'development', ...env }));
+    const found = checks.find((c) => c.id === 'auth.storage');
+    expect(found?.status).toBe(status);
+    expect(found?.message).toContain(message);
+  });
+
+  it('refuses production with auth data only in memory, naming both ways out', () => {
+    const rest = withoutStorage();
+    const problems = problemsOf(() => load(rest));
+    expect(problems).toContain(
+      'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL) or RATE_LIMIT_STORAGE_URI (Redis)',
+    );
   });
 
   it('lists the other failure forms together too, with malformed values first', () => {
@@ -170,6 +199,7 @@ describe('productionReadiness', () => {
       https_redirect: 'warn',
       'rate_limit.storage': 'fail',
       'rate_limit.fallback': 'fail',
+      'auth.storage': 'fail',
       log_level: 'fail',
       'encryption.key': 'fail',
       'encryption.previous_keys': 'fail',
@@ -199,7 +229,7 @@ describe('productionReadiness', () => {
     );
     const checks = productionReadiness(config, { cwd });
     expect(checks.filter((c) => c.status !== 'pass')).toEqual([]);
-    expect(checks).toHaveLength(14);
+    expect(checks).toHaveLength(15);
     expect(checks.find((c) => c.id === 'jwt.previous_secret_keys')?.message).toBe(
       'JWT_PREVIOUS_SECRET_KEYS holds 1 strong key(s)',
     );
