@@ -55,7 +55,7 @@ describe('loadConfig in production', () => {
       'TRUSTED_HOSTS is empty: any Host header is accepted (host-header injection)',
       'RATE_LIMIT_STORAGE_URI is not set: an in-memory store counts per process and resets on restart',
       'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED is on: a Redis outage would multiply every limit by the number of processes',
-      'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL) or RATE_LIMIT_STORAGE_URI (Redis)',
+      'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL), RATE_LIMIT_STORAGE_URI or REDIS_CLUSTER_NODES (Redis)',
       'LOG_LEVEL is debug: verbose logs leak request data; use info or higher',
       'ENCRYPTION_KEY is all zeros',
       'ENCRYPTION_PREVIOUS_KEYS entry 1 is one byte repeated',
@@ -82,7 +82,7 @@ describe('loadConfig in production', () => {
     const rest = withoutStorage();
     const problems = problemsOf(() => load(rest));
     expect(problems).toContain(
-      'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL) or RATE_LIMIT_STORAGE_URI (Redis)',
+      'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL), RATE_LIMIT_STORAGE_URI or REDIS_CLUSTER_NODES (Redis)',
     );
   });
 

@@ -556,7 +556,7 @@ describe.runIf(hasRedis)('example gateway: ENCRYPTION_KEY rotation with Redis', 
     const result = await ExampleProcess.run({
       ENVIRONMENT: 'production',
       PORT: String(port),
-      JWT_SECRET_KEY: 'production-like-test-secret-0123456789-abcdefghij',
+      JWT_SECRET_KEY: `FAKE-${randomBytes(32).toString('base64url')}`,
       TRUSTED_HOSTS: `127.0.0.1:${String(port)}`,
       CORS_ALLOWED_ORIGINS: 'https://app.example.com',
       REDIS_URL: SHARED_REDIS_URL,
