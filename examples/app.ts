@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, {
@@ -330,12 +331,23 @@ export function createExample({
     }),
   );
 
+  // Usernames are hashed under one key on every replica (derived from the signing
+  // secret, under its own label), so per-username login counts are shared.
+  const usernameKey = Buffer.from(
+    hkdfSync('sha256', config.jwt.secretKey ?? '', Buffer.alloc(0), 'bulwark-example/username', 32),
+  );
   app.use(
     '/auth',
     authRouter({
       tokens,
       users,
-      loginLimiter: loginRateLimit({ store, prefix: `${prefix}rl-login:`, onStoreError }),
+      usernameKey,
+      loginLimiter: loginRateLimit({
+        store,
+        prefix: `${prefix}rl-login:`,
+        onStoreError,
+        usernameKey,
+      }),
     }),
   );
 
