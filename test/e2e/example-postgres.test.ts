@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, requirePostgres, type TestDatabase } from '../helpers/postgres.js';
 import { freePort } from '../helpers/redis.js';
@@ -115,6 +117,50 @@ describe.runIf(hasPostgres)('example server with PostgreSQL', { timeout: 120_000
     expect(whoami.status).toBe(200);
     // The admin was found, not created again.
     expect(second.stdout).not.toContain('admin "admin" created');
+  });
+
+  it('keeps provider keys sealed in PostgreSQL across a restart, never in clear', async () => {
+    const encryption = { ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+    const providerKey = `sk-test-FAKE-${randomBytes(12).toString('hex')}`;
+    const first = await start(encryption);
+    const admin = await login(first, 'admin', ADMIN_PASSWORD);
+    const put = await first.fetch('/admin/providers/openai', {
+      method: 'PUT',
+      json: { api_key: providerKey },
+      token: admin.access_token,
+    });
+    expect(put.status).toBe(204);
+    await first.stop();
+
+    const second = await start(encryption);
+    const again = await login(second, 'admin', ADMIN_PASSWORD);
+    const listed = await second.fetch('/admin/providers', { token: again.access_token });
+    expect(listed.status).toBe(200);
+    const providers = (await listed.json()) as { name: string; key_hint: string }[];
+    expect(providers).toEqual([
+      expect.objectContaining({ name: 'openai', key_hint: providerKey.slice(-4) }),
+    ]);
+
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const { rows: tables } = await pool.query<{ table_schema: string; table_name: string }>(
+        `SELECT table_schema, table_name FROM information_schema.tables
+          WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`,
+      );
+      const dump: string[] = [];
+      for (const table of tables) {
+        const { rows } = await pool.query<{ row: string }>(
+          `SELECT row_to_json(t)::text AS row FROM "${table.table_schema}"."${table.table_name}" t`,
+        );
+        dump.push(...rows.map((r) => r.row));
+      }
+      const text = dump.join('\n');
+      expect(text).toContain('v1.');
+      expect(text).not.toContain(providerKey);
+      expect(text).not.toContain(providerKey.slice(13));
+    } finally {
+      await pool.end();
+    }
   });
 
   it('starts three replicas at once on a fresh database', async () => {
