@@ -7,6 +7,7 @@ import { freePort, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpe
 import { FAKE } from '../redaction/fakes.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
 import { deleteKeys } from './journey.js';
+import { seededRandom as seeded } from '../helpers/random.js';
 
 // The example's LLM gateway against a loopback provider stub speaking
 // OpenAI's and Anthropic's wire formats: streamed answers through the stream
@@ -40,18 +41,6 @@ function parseSse(body: string): SseEvent[] {
         data: JSON.parse(lines[1]!.slice('data: '.length)) as Record<string, unknown>,
       };
     });
-}
-
-/** A seeded uniform source (mulberry32), so each run splits the secrets the same way. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /** Cuts `secret` into 2-4 pieces at random offsets. */

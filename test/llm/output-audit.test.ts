@@ -11,18 +11,7 @@ import {
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express.js';
 import { FAKE } from '../redaction/fakes.js';
-
-/** A seeded uniform source (mulberry32), so every run samples the same draws. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { seededRandom as seeded } from '../helpers/random.js';
 
 /** A source that returns the given draws in turn. */
 function draws(...values: number[]): () => number {

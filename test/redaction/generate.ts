@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { seededRandom } from '../helpers/random.js';
 
 /*
  * Test fixtures made at test time from each format's public definition
@@ -6,17 +7,7 @@ import { crc32 } from 'node:zlib';
  * the repository is a literal that looks like a real credential.
  */
 
-/** mulberry32: small, seeded, good enough to spread test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = seededRandom;
 
 export const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 export const UPPER = LOWER.toUpperCase();

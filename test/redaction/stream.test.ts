@@ -7,18 +7,7 @@ import {
   type RedactOptions,
 } from '../../src/index.js';
 import { FAKE } from './fakes.js';
-
-/** A small seeded generator (mulberry32), so a failing chunking can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as rng } from '../helpers/random.js';
 
 function chunked(text: string, random: () => number, maxChunk: number): string[] {
   const chunks: string[] = [];
