@@ -20,6 +20,8 @@ export interface RedisTarget {
   command(args: string[], key?: string): Promise<unknown>;
   /** Every key starting with `prefix`, from every node, sorted. */
   keys(prefix: string): Promise<string[]>;
+  /** Deletes every key starting with `prefix`, on every node; resolves with how many there were. */
+  clear(prefix: string): Promise<number>;
 }
 
 async function whenReady(client: BulwarkRedis): Promise<BulwarkRedis> {
@@ -82,6 +84,15 @@ export class RedisTargets {
       return whenReady(client);
     };
     const inspector = await connect();
+    async function keys(prefix: string): Promise<string[]> {
+      const outcomes = await redisCommandOnEveryNode(inspector, ['KEYS', `${prefix}*`]);
+      const found: string[] = [];
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        found.push(...(outcome.value as string[]));
+      }
+      return found.sort();
+    }
     return {
       kind,
       cluster,
@@ -91,14 +102,12 @@ export class RedisTargets {
           : { REDIS_CLUSTER_NODES: cluster.urls.join(',') },
       client: connect,
       command: (args, key) => redisCommand(inspector, args, key),
-      async keys(prefix) {
-        const outcomes = await redisCommandOnEveryNode(inspector, ['KEYS', `${prefix}*`]);
-        const found: string[] = [];
-        for (const outcome of outcomes) {
-          if (outcome.status === 'rejected') throw outcome.reason;
-          found.push(...(outcome.value as string[]));
-        }
-        return found.sort();
+      keys,
+      async clear(prefix) {
+        const found = await keys(prefix);
+        // One DEL per key: on a cluster the keys of one prefix live in many slots.
+        await Promise.all(found.map((key) => redisCommand(inspector, ['DEL', key], key)));
+        return found.length;
       },
     };
   }

@@ -1,17 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   BulwarkError,
   circuitBreaker,
-  createRedisClient,
   securityEvents,
   type Breaker,
+  type BulwarkRedis,
   type CircuitCallContext,
   type SecurityEvent,
-  whenRedisReady,
 } from '../../src/index.js';
-import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 
 /** A provider stub whose behaviour the test switches. */
 function stubProvider() {
@@ -370,23 +371,67 @@ describe('circuitBreaker with a streamed answer', () => {
   });
 });
 
-const hasRedis = await requireRedis();
+const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
+const targets = new RedisTargets();
 
-describe.runIf(hasRedis)('circuitBreaker with a Redis cache', () => {
-  it('shares the last good answer between breakers (replicas)', async () => {
-    const redis = createRedisClient(SHARED_REDIS_URL);
-    expect(await whenRedisReady(redis)).toBe(true);
-    const prefix = uniquePrefix('circuit');
-    const first = stubProvider();
-    const second = stubProvider();
-    const a = make(first, { cache: { store: redis, prefix, ttlMs: 10_000 } });
-    const b = make(second, { cache: { store: redis, prefix, ttlMs: 10_000 } });
-    await a.call('shared');
-    second.mode = 'fail';
-    await expect(b.call('shared')).resolves.toMatchObject({
-      value: 'answer to shared',
-      stale: true,
+describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)(
+  'circuitBreaker with a Redis cache on a %s',
+  (kind) => {
+    let target: RedisTarget;
+    let redis: BulwarkRedis;
+    const prefixes: string[] = [];
+    beforeAll(async () => {
+      target = await targets.get(kind);
+      redis = await target.client();
+    }, 60_000);
+    afterEach(async () => {
+      await Promise.all(prefixes.splice(0).map((prefix) => target.clear(prefix)));
     });
-    await redis.quit();
-  });
-});
+
+    function prefixFor(label: string): string {
+      const prefix = uniquePrefix(label);
+      prefixes.push(prefix);
+      return prefix;
+    }
+
+    it('shares the last good answer between breakers (replicas)', async () => {
+      const prefix = prefixFor('circuit');
+      const first = stubProvider();
+      const second = stubProvider();
+      const a = make(first, { cache: { store: redis, prefix, ttlMs: 10_000 } });
+      const b = make(second, { cache: { store: redis, prefix, ttlMs: 10_000 } });
+      await a.call('shared');
+      second.mode = 'fail';
+      await expect(b.call('shared')).resolves.toMatchObject({
+        value: 'answer to shared',
+        stale: true,
+      });
+    });
+
+    it('keeps one key per prompt under its prefix, each with the cache lifetime, whichever node holds it', async () => {
+      const prefix = prefixFor('circuit-many');
+      const first = stubProvider();
+      const second = stubProvider();
+      const a = make(first, { cache: { store: redis, prefix, ttlMs: 10_000 } });
+      const b = make(second, { cache: { store: redis, prefix, ttlMs: 10_000 } });
+      const prompts = Array.from({ length: 12 }, (_, i) => `prompt ${String(i)}`);
+      for (const prompt of prompts) await a.call(prompt);
+      const keys = await target.keys(prefix);
+      expect(keys).toHaveLength(prompts.length);
+      for (const key of keys) {
+        const ttl = Number(await target.command(['PTTL', key], key));
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(10_000);
+        // The cache key is a digest of the input, never the prompt itself.
+        expect(key).not.toContain('prompt');
+      }
+      second.mode = 'fail';
+      for (const prompt of prompts) {
+        await expect(b.call(prompt)).resolves.toMatchObject({
+          value: `answer to ${prompt}`,
+          stale: true,
+        });
+      }
+    });
+  },
+);

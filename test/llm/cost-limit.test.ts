@@ -1,17 +1,20 @@
 import type { Request } from 'express';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
   costLimit,
   createRedisClient,
   securityEvents,
   whenRedisReady,
+  type BulwarkRedis,
   type CostLimitOptions,
   type SecurityEvent,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
-import { PrivateRedis, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 
 const byBody = (req: Request): number => (req.body as { max_tokens: number }).max_tokens;
 
@@ -125,13 +128,29 @@ describe('costLimit options', () => {
   });
 });
 
-const hasRedis = await requireRedis();
+const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
+const targets = new RedisTargets();
 
-describe.runIf(hasRedis)('costLimit on Redis', () => {
+describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('costLimit on Redis on a %s', (kind) => {
+  let target: RedisTarget;
+  let redis: BulwarkRedis;
+  const prefixes: string[] = [];
+  beforeAll(async () => {
+    target = await targets.get(kind);
+    redis = await target.client();
+  }, 60_000);
+  afterEach(async () => {
+    await Promise.all(prefixes.splice(0).map((prefix) => target.clear(prefix)));
+  });
+
+  function prefixFor(label: string): string {
+    const prefix = uniquePrefix(label);
+    prefixes.push(prefix);
+    return prefix;
+  }
+
   it('never overspends: 100 parallel charges of 1 against a budget of 10 admit exactly 10', async () => {
-    const redis = createRedisClient(SHARED_REDIS_URL);
-    expect(await whenRedisReady(redis)).toBe(true);
-    const prefix = uniquePrefix('cost');
+    const prefix = prefixFor('cost');
     // Two limiters on one Redis stand for two replicas.
     const replicas = [0, 1].map(() => {
       const { app, state } = gateway(EXPRESS_VERSIONS[0][1], { store: redis, prefix });
@@ -145,23 +164,44 @@ describe.runIf(hasRedis)('costLimit on Redis', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(10);
     expect(results.filter((r) => r.status === 429)).toHaveLength(90);
     expect(replicas[0]!.state.handled + replicas[1]!.state.handled).toBe(10);
-    await redis.quit();
+    const keys = await target.keys(prefix);
+    expect(keys).toHaveLength(1);
+    expect(await target.command(['GET', keys[0]!], keys[0])).toBe('10');
+    const ttl = Number(await target.command(['PTTL', keys[0]!], keys[0]));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 
   it('settles in Redis', async () => {
-    const redis = createRedisClient(SHARED_REDIS_URL);
-    expect(await whenRedisReady(redis)).toBe(true);
-    const { app } = gateway(
-      EXPRESS_VERSIONS[0][1],
-      { store: redis, prefix: uniquePrefix('cost') },
-      1,
-    );
+    const prefix = prefixFor('cost-settle');
+    const { app } = gateway(EXPRESS_VERSIONS[0][1], { store: redis, prefix }, 1);
     expect((await spend(app, 9)).status).toBe(200);
     expect((await spend(app, 9)).status).toBe(200);
     expect((await spend(app, 9)).status).toBe(429);
-    await redis.quit();
+    const keys = await target.keys(prefix);
+    expect(keys).toHaveLength(1);
+    // Two charges of 9 settled at 1 each; the refused one was never charged.
+    expect(await target.command(['GET', keys[0]!], keys[0])).toBe('2');
   });
 
+  it('keeps one budget per client apart, whichever node holds its key', async () => {
+    const prefix = prefixFor('cost-many');
+    const app = jsonApp(EXPRESS_VERSIONS[0][1]);
+    app.set('trust proxy', 'loopback');
+    const limiter = costLimit({ cost: byBody, budget: 10, keyBy: 'ip', store: redis, prefix });
+    app.post('/complete', limiter, (_req, res) => res.json({ ok: true }));
+    const ips = Array.from({ length: 12 }, (_, i) => `192.0.2.${String(20 + i)}`);
+    const charge = (ip: string, cost: number) =>
+      request(app).post('/complete').set('X-Forwarded-For', ip).send({ max_tokens: cost });
+    for (const ip of ips) expect((await charge(ip, 10)).status).toBe(200);
+    for (const ip of ips) expect((await charge(ip, 1)).status).toBe(429);
+    const keys = await target.keys(prefix);
+    expect(keys).toHaveLength(ips.length);
+    for (const key of keys) expect(await target.command(['GET', key], key)).toBe('10');
+  });
+});
+
+describe.runIf(hasRedis)('costLimit on a private Redis node', () => {
   describe('while Redis is down', () => {
     let redis: PrivateRedis;
     beforeAll(async () => {

@@ -1,8 +1,9 @@
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
   createRedisClient,
+  type BulwarkRedis,
   securityEvents,
   suspiciousActivity,
   type SecurityEvent,
@@ -10,7 +11,9 @@ import {
 } from '../../src/index.js';
 import { SlidingWindowCounter } from '../../src/monitoring/sliding-window.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
-import { PrivateRedis, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
+import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
 
 const HOUR = 3_600_000;
 
@@ -221,109 +224,155 @@ describe('suspiciousActivity options', () => {
   });
 });
 
-const hasRedis = await requireRedis();
+const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
+const targets = new RedisTargets();
 
-describe.runIf(hasRedis).each(EXPRESS_VERSIONS)('suspiciousActivity with Redis on %s', (_n, f) => {
-  function replica(options: SuspiciousActivityOptions) {
-    const a = f();
-    a.set('trust proxy', 'loopback');
-    a.use(suspiciousActivity(options));
-    a.get('/', (_req, res) => res.json({ ok: true }));
-    return a;
-  }
+function replicaOn(f: ExpressFactory, options: SuspiciousActivityOptions) {
+  const a = f();
+  a.set('trust proxy', 'loopback');
+  a.use(suspiciousActivity(options));
+  a.get('/', (_req, res) => res.json({ ok: true }));
+  return a;
+}
 
-  it('shares one count across replicas and emits once between them', async () => {
-    const client = createRedisClient(SHARED_REDIS_URL);
-    await until(() => client.isReady);
-    const options = {
-      threshold: 4,
-      store: client,
-      prefix: uniquePrefix('suspicious'),
-      now: () => 0,
-    };
-    const replicas = [replica(options), replica(options)];
-    const { events, off } = collect('suspicious.activity');
-    for (let i = 0; i < 8; i++) {
-      const res = await request(replicas[i % 2]!)
-        .get('/')
-        .set('X-Forwarded-For', '192.0.2.44');
-      expect(res.status).toBe(200);
-    }
-    await until(() => events.length > 0);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ key: '192.0.2.44', count: 4 });
-    off();
-    await client.quit();
-  });
+const MATRIX = REDIS_TARGET_KINDS.flatMap((kind) =>
+  EXPRESS_VERSIONS.map(([name, factory]) => [kind, name, factory] as const),
+);
 
-  it('sets an expiry on every key it writes', async () => {
-    const client = createRedisClient(SHARED_REDIS_URL);
-    await until(() => client.isReady);
-    const prefix = uniquePrefix('suspicious-ttl');
-    await request(replica({ store: client, prefix, windowMs: 60_000 }))
-      .get('/')
-      .set('X-Forwarded-For', '192.0.2.45');
-    // The count is written after the response, so poll for it.
-    let ttl = -2;
-    for (let i = 0; i < 100 && ttl < 0; i++) {
-      ttl = Number(await client.sendCommand(['PTTL', `${prefix}192.0.2.45`]));
-      if (ttl < 0) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(ttl).toBeGreaterThan(60_000);
-    expect(ttl).toBeLessThanOrEqual(120_000);
-    await client.quit();
-  });
-
-  describe('when Redis goes away', () => {
-    let redis: PrivateRedis;
+describe.runIf(hasRedis).each(MATRIX)(
+  'suspiciousActivity with Redis on a %s, %s',
+  (kind, _n, f) => {
+    let target: RedisTarget;
+    let client: BulwarkRedis;
+    const prefixes: string[] = [];
     beforeAll(async () => {
-      redis = await PrivateRedis.start();
-    });
-    afterAll(async () => {
-      await redis.stop();
+      target = await targets.get(kind);
+      client = await target.client();
+    }, 60_000);
+    afterEach(async () => {
+      await Promise.all(prefixes.splice(0).map((prefix) => target.clear(prefix)));
     });
 
-    it('keeps answering, counts in memory, reports the outage once, and recovers', async () => {
-      const client = createRedisClient(redis.url, { maxReconnectDelayMs: 100 });
-      await until(() => client.isReady);
-      const a = replica({
-        threshold: 3,
+    function prefixFor(label: string): string {
+      const prefix = uniquePrefix(label);
+      prefixes.push(prefix);
+      return prefix;
+    }
+
+    it('shares one count across replicas and emits once between them', async () => {
+      const options = {
+        threshold: 4,
         store: client,
-        prefix: uniquePrefix('down'),
+        prefix: prefixFor('suspicious'),
         now: () => 0,
-      });
-      const suspicious = collect('suspicious.activity');
-      const storeErrors: SecurityEvent[] = [];
-      const offErrors = securityEvents.on('rate_limit.store_error', (e) => {
-        if (e.component === 'suspiciousActivity') storeErrors.push(e);
-      });
-
-      await redis.stop();
-      await until(() => !client.isReady);
-      for (let i = 0; i < 4; i++) {
-        const started = Date.now();
-        const res = await request(a).get('/').set('X-Forwarded-For', '192.0.2.50');
+      };
+      const replicas = [replicaOn(f, options), replicaOn(f, options)];
+      const { events, off } = collect('suspicious.activity');
+      for (let i = 0; i < 8; i++) {
+        const res = await request(replicas[i % 2]!)
+          .get('/')
+          .set('X-Forwarded-For', '192.0.2.44');
         expect(res.status).toBe(200);
-        expect(Date.now() - started).toBeLessThan(1000);
       }
-      await until(() => suspicious.events.length === 1);
-      expect(storeErrors).toHaveLength(1);
-      expect(storeErrors[0]).toMatchObject({ reason: 'redis_command_failed', store: 'redis' });
-
-      await redis.restart();
-      await until(() => client.isReady);
-      await request(a).get('/').set('X-Forwarded-For', '192.0.2.51');
-      await new Promise((r) => setTimeout(r, 100));
-      await redis.stop();
-      await until(() => !client.isReady);
-      await request(a).get('/').set('X-Forwarded-For', '192.0.2.51');
-      // A new outage after a success is reported again.
-      await until(() => storeErrors.length === 2);
-
-      suspicious.off();
-      offErrors();
-      client.destroy();
+      await until(() => events.length > 0);
+      await new Promise((r) => setTimeout(r, 50));
+      off();
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ key: '192.0.2.44', count: 4 });
     });
-  });
-});
+
+    it('counts each client apart, whichever node holds its key', async () => {
+      const prefix = prefixFor('suspicious-many');
+      const options = { threshold: 2, store: client, prefix, now: () => 0 };
+      const replicas = [replicaOn(f, options), replicaOn(f, options)];
+      const ips = Array.from({ length: 12 }, (_, i) => `192.0.2.${String(100 + i)}`);
+      const { events, off } = collect('suspicious.activity');
+      for (const ip of ips) {
+        for (const app of replicas) {
+          expect((await request(app).get('/').set('X-Forwarded-For', ip)).status).toBe(200);
+        }
+      }
+      await until(() => events.length >= ips.length);
+      await new Promise((r) => setTimeout(r, 50));
+      off();
+      expect(events.map((e) => String(e.key)).sort()).toEqual([...ips].sort());
+      expect(await target.keys(prefix)).toEqual(ips.map((ip) => prefix + ip).sort());
+    });
+
+    it('sets an expiry on every key it writes', async () => {
+      const prefix = prefixFor('suspicious-ttl');
+      await request(replicaOn(f, { store: client, prefix, windowMs: 60_000 }))
+        .get('/')
+        .set('X-Forwarded-For', '192.0.2.45');
+      const key = `${prefix}192.0.2.45`;
+      // The count is written after the response, so poll for it.
+      let ttl = -2;
+      for (let i = 0; i < 100 && ttl < 0; i++) {
+        ttl = Number(await target.command(['PTTL', key], key));
+        if (ttl < 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(ttl).toBeGreaterThan(60_000);
+      expect(ttl).toBeLessThanOrEqual(120_000);
+      expect(await target.keys(prefix)).toEqual([key]);
+    });
+  },
+);
+
+describe.runIf(hasRedis).each(EXPRESS_VERSIONS)(
+  'suspiciousActivity on a private Redis node, %s',
+  (_n, f) => {
+    const replica = (options: SuspiciousActivityOptions) => replicaOn(f, options);
+
+    describe('when Redis goes away', () => {
+      let redis: PrivateRedis;
+      beforeAll(async () => {
+        redis = await PrivateRedis.start();
+      });
+      afterAll(async () => {
+        await redis.stop();
+      });
+
+      it('keeps answering, counts in memory, reports the outage once, and recovers', async () => {
+        const client = createRedisClient(redis.url, { maxReconnectDelayMs: 100 });
+        await until(() => client.isReady);
+        const a = replica({
+          threshold: 3,
+          store: client,
+          prefix: uniquePrefix('down'),
+          now: () => 0,
+        });
+        const suspicious = collect('suspicious.activity');
+        const storeErrors: SecurityEvent[] = [];
+        const offErrors = securityEvents.on('rate_limit.store_error', (e) => {
+          if (e.component === 'suspiciousActivity') storeErrors.push(e);
+        });
+
+        await redis.stop();
+        await until(() => !client.isReady);
+        for (let i = 0; i < 4; i++) {
+          const started = Date.now();
+          const res = await request(a).get('/').set('X-Forwarded-For', '192.0.2.50');
+          expect(res.status).toBe(200);
+          expect(Date.now() - started).toBeLessThan(1000);
+        }
+        await until(() => suspicious.events.length === 1);
+        expect(storeErrors).toHaveLength(1);
+        expect(storeErrors[0]).toMatchObject({ reason: 'redis_command_failed', store: 'redis' });
+
+        await redis.restart();
+        await until(() => client.isReady);
+        await request(a).get('/').set('X-Forwarded-For', '192.0.2.51');
+        await new Promise((r) => setTimeout(r, 100));
+        await redis.stop();
+        await until(() => !client.isReady);
+        await request(a).get('/').set('X-Forwarded-For', '192.0.2.51');
+        // A new outage after a success is reported again.
+        await until(() => storeErrors.length === 2);
+
+        suspicious.off();
+        offErrors();
+        client.destroy();
+      });
+    });
+  },
+);
