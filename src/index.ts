@@ -98,12 +98,7 @@ export type {
 } from './monitoring/readiness-route.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
 export { validate } from './validation/validate.js';
-export type {
-  RouteAgnosticHandler,
-  ValidatedHandler,
-  ValidatedPart,
-  ValidationSchemas,
-} from './validation/validate.js';
+export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
 export type { ValidationIssue } from './validation/issues.js';
 
 export { resolveWithin, resolveWithinReal } from './paths/resolve.js';

@@ -1,5 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
-import type { RouteAgnosticHandler } from '../validation/validate.js';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { isPromiseLike } from '../internal/async.js';
 import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
@@ -34,7 +33,7 @@ const API_KEY_PREFIX = 'bwk_';
  * @param [options.realm='api']
  * @example app.get('/me', jwtAuth({ tokens }), (req, res) => res.json({ sub: req.auth?.sub }));
  */
-export function jwtAuth(options: JwtAuthOptions): RouteAgnosticHandler {
+export function jwtAuth(options: JwtAuthOptions): RequestHandler {
   const check = new OptionChecker('jwtAuth', options, KNOWN);
   const tokens = check.raw('tokens') as TokenService | undefined;
   if (typeof tokens?.verifyAccess !== 'function') {

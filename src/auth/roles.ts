@@ -1,5 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
-import type { RouteAgnosticHandler } from '../validation/validate.js';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { sendProblem } from '../internal/problem.js';
@@ -44,7 +43,7 @@ const MISSING = bearerChallenge('api', false);
  *
  * @example app.get('/admin', jwtAuth({ tokens }), requireRole('admin'), handler);
  */
-export function requireRole(...roles: string[]): RouteAgnosticHandler {
+export function requireRole(...roles: string[]): RequestHandler {
   const wanted = names('requireRole', roles);
   return function requireRoleMiddleware(req: Request, res: Response, next: NextFunction): void {
     const auth = req.auth;
@@ -79,7 +78,7 @@ function grantedScopes(req: Request): readonly string[] | undefined {
  *
  * @example app.post('/v1/complete', apiKeyAuth({ keys }), requireScope('complete'), handler);
  */
-export function requireScope(...scopes: string[]): RouteAgnosticHandler {
+export function requireScope(...scopes: string[]): RequestHandler {
   const wanted = names('requireScope', scopes);
   return function requireScopeMiddleware(req: Request, res: Response, next: NextFunction): void {
     const granted = grantedScopes(req);

@@ -48,21 +48,6 @@ export type ValidatedHandler<S extends ValidationSchemas> = RequestHandler<
   ValidatedPart<S, 'query', Request['query']>
 >;
 
-/**
- * The type of a middleware that reads no route-specific part of the request
- * (`jwtAuth`, `apiKeyAuth`, `requireRole`, `requireScope`). It fits a route of
- * any params, body and query, so it adds no candidate to Express's inference
- * and a `validate()` mounted after it still types the route's handler.
- */
-// `any` on purpose: any named type (ParamsDictionary, unknown, never) would be
-// inferred as the route's params and erase or break the schemas' output types.
-export type RouteAgnosticHandler = (
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  req: Request<any, any, any, any>,
-  res: Response,
-  next: NextFunction,
-) => void;
-
 // Checked in this order so one response can list the problems of every part.
 const PARTS: readonly Part[] = ['params', 'query', 'headers', 'body'];
 const REPLACED: ReadonlySet<Part> = new Set(['params', 'query', 'body']);

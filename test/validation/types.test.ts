@@ -32,13 +32,9 @@ interface Parsed {
 describe('validate() output types on the route handler', () => {
   const app = express();
 
-  it.each([
-    ['alone', [] as const],
-    ['after jwtAuth', [jwtAuth({ tokens })] as const],
-    ['after apiKeyAuth and requireScope', [apiKeyAuth({ keys }), requireScope('echo')] as const],
-    ['after jwtAuth and requireRole', [jwtAuth({ tokens }), requireRole('admin')] as const],
-  ])('survive %s', (_name, before) => {
-    app.post('/items/:id', ...before, validate(schemas), (req, res) => {
+  it('survive with authentication mounted on the path', () => {
+    app.use('/items', jwtAuth({ tokens }), requireRole('admin'));
+    app.post('/items/:id', validate(schemas), (req, res) => {
       expectTypeOf(req.params).toEqualTypeOf<Parsed['params']>();
       expectTypeOf(req.query).toEqualTypeOf<Parsed['query']>();
       expectTypeOf(req.body).toEqualTypeOf<Parsed['body']>();
