@@ -1,20 +1,30 @@
+import { createRequire } from 'node:module';
 import type { Request, RequestHandler, Response } from 'express';
+import type * as PromClientModule from 'prom-client';
+import type { Counter, Registry, RegistryContentType } from 'prom-client';
+import { BulwarkConfigError } from '../errors.js';
 import { SECURITY_EVENT_TYPES, securityEvents, type SecurityEvent } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 
 export interface SecurityMetricsOptions {
   /**
-   * More exposition text served after bulwark's, e.g. `() => register.metrics()`
-   * from your prom-client registry, so one scrape target serves both.
+   * The prom-client registry to register bulwark's counters in, e.g. your
+   * app's, so `registry.metrics()` and this handler both serve everything.
+   * Default: a registry of bulwark's own.
+   */
+  registry?: Registry<RegistryContentType>;
+  /**
+   * More exposition text served after the registry's, e.g. from a registry
+   * you keep apart from bulwark's.
    */
   append?: () => string | Promise<string>;
 }
 
-const KNOWN: KnownKeys<SecurityMetricsOptions> = { append: true };
+const KNOWN: KnownKeys<SecurityMetricsOptions> = { registry: true, append: true };
 
 const METRIC = 'bulwark_security_events_total';
-const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const HELP = 'Security events raised by bulwark, by event type and reason.';
 /** Most distinct (type, reason) series; later new reasons count under `other`. */
 export const MAX_SERIES = 500;
 // Reasons are short fixed identifiers; anything else (a value slipped into a reason) is `other`.
@@ -23,7 +33,8 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(SECURITY_EVENT_TYPES);
 
 /**
  * Process-wide counts by type then reason. One subscription to the bus,
- * however many handlers are made; labels never carry IPs, paths or keys.
+ * however many handlers and registries there are; labels never carry IPs,
+ * paths or keys.
  */
 const counts = new Map<string, Map<string, number>>();
 let series = 0;
@@ -47,40 +58,82 @@ function count(event: SecurityEvent): void {
   byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
 }
 
-/** Label values cannot break out of their quotes: `\`, `"` and newlines are escaped. */
-function label(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+type PromClient = typeof PromClientModule;
+type AnyRegistry = Registry<RegistryContentType>;
+let promClient: PromClient | undefined;
+let ownRegistry: AnyRegistry | undefined;
+/** The counter bulwark registered in each registry, so a second handler reuses it. */
+const counters = new WeakMap<AnyRegistry, Counter>();
+
+function loadPromClient(): PromClient {
+  // Loaded on the first securityMetrics() call, so importing bulwark does not load prom-client.
+  promClient ??= createRequire(import.meta.url)('prom-client') as PromClient;
+  return promClient;
 }
 
-function render(): string {
-  const lines = [
-    `# HELP ${METRIC} Security events raised by bulwark, by event type and reason.`,
-    `# TYPE ${METRIC} counter`,
-  ];
-  for (const type of [...counts.keys()].sort()) {
-    const byReason = counts.get(type);
-    if (byReason === undefined) continue;
-    for (const reason of [...byReason.keys()].sort()) {
-      lines.push(
-        `${METRIC}{type="${label(type)}",reason="${label(reason)}"} ${String(byReason.get(reason) ?? 0)}`,
-      );
-    }
+/** A prom-client registry, possibly from another copy of prom-client than bulwark's. */
+function isRegistry(value: unknown): value is AnyRegistry {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    typeof r.registerMetric === 'function' &&
+    typeof r.getSingleMetric === 'function' &&
+    typeof r.metrics === 'function' &&
+    typeof r.contentType === 'string'
+  );
+}
+
+function register(registry: AnyRegistry, client: PromClient): void {
+  if (counters.has(registry)) return;
+  if (registry.getSingleMetric(METRIC) !== undefined) {
+    throw new BulwarkConfigError('securityMetrics', [
+      `the registry already holds a metric named \`${METRIC}\` that bulwark did not register (your own, or another copy of bulwark's); remove it or pass another \`registry\``,
+    ]);
   }
-  return `${lines.join('\n')}\n`;
+  const counter = new client.Counter({
+    name: METRIC,
+    help: HELP,
+    labelNames: ['type', 'reason'] as const,
+    registers: [registry],
+    // Copies the shared counts at scrape time: every registry sees the same process-wide totals.
+    collect(this: Counter<'type' | 'reason'>): void {
+      this.reset();
+      for (const type of [...counts.keys()].sort()) {
+        const byReason = counts.get(type);
+        if (byReason === undefined) continue;
+        for (const reason of [...byReason.keys()].sort()) {
+          this.inc({ type, reason }, byReason.get(reason) ?? 0);
+        }
+      }
+    },
+  });
+  counters.set(registry, counter);
 }
 
 /**
- * Serves the security-event counters in the Prometheus text exposition
- * format: `bulwark_security_events_total{type, reason}`. Counting starts at
- * the first call. Mount it behind `protectMetrics()`.
+ * Registers the security-event counters,
+ * `bulwark_security_events_total{type, reason}`, in a prom-client registry
+ * and serves that registry in the Prometheus text exposition format.
+ * Counting starts at the first call. Mount it behind `protectMetrics()`.
  *
- * @param [options.append] more exposition text to serve after bulwark's
- * @example app.get('/metrics', protectMetrics({ basicAuth }), securityMetrics());
+ * @param [options.registry] your prom-client registry (default: bulwark's own)
+ * @param [options.append] more exposition text to serve after the registry's
+ * @throws {BulwarkConfigError} on a bad option, or when the registry already
+ *   holds a `bulwark_security_events_total` that bulwark did not register
+ * @example app.get('/metrics', protectMetrics({ basicAuth }), securityMetrics({ registry }));
  */
 export function securityMetrics(options?: SecurityMetricsOptions): RequestHandler {
   const check = new OptionChecker('securityMetrics', options, KNOWN);
+  const given = check.raw('registry');
+  if (given !== undefined && !isRegistry(given)) {
+    check.problem('`registry` must be a prom-client Registry (`new Registry()` or `register`)');
+  }
   const append = check.func<() => string | Promise<string>>('append');
   check.done();
+
+  const client = loadPromClient();
+  const registry = isRegistry(given) ? given : (ownRegistry ??= new client.Registry());
+  register(registry, client);
   if (!subscribed) {
     subscribed = true;
     securityEvents.on('*', count);
@@ -89,12 +142,12 @@ export function securityMetrics(options?: SecurityMetricsOptions): RequestHandle
   return asyncMiddleware(
     'securityMetricsMiddleware',
     async (_req: Request, res: Response): Promise<void> => {
-      let body = render();
+      let body = await registry.metrics();
       if (append !== undefined) {
         const more = await append();
         body += more.endsWith('\n') || more === '' ? more : `${more}\n`;
       }
-      res.setHeader('Content-Type', CONTENT_TYPE);
+      res.setHeader('Content-Type', registry.contentType);
       res.setHeader('Cache-Control', 'no-store');
       res.status(200).end(body);
     },

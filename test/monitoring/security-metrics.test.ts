@@ -1,3 +1,4 @@
+import { Counter, Registry, type OpenMetricsContentType } from 'prom-client';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import {
@@ -102,6 +103,53 @@ describe.each(EXPRESS_VERSIONS)('securityMetrics on %s', (_name, factory) => {
     );
   });
 
+  it("serves an app registry with its own counter beside bulwark's", async () => {
+    const registry = new Registry();
+    const requests = new Counter({
+      name: 'app_requests_total',
+      help: 'Requests served by the app.',
+      registers: [registry],
+    });
+    requests.inc(3);
+    const a = app({ registry });
+    securityEvents.emit('auth.failed', undefined, { reason: 'expired' });
+    const res = await request(a).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe(registry.contentType);
+    expect(res.text).toContain('\napp_requests_total 3\n');
+    expect(value(res.text, 'auth.failed', 'expired')).toBeGreaterThan(0);
+    expect(res.text).toContain(
+      '# HELP bulwark_security_events_total Security events raised by bulwark, by event type and reason.\n# TYPE bulwark_security_events_total counter\n',
+    );
+    const scraped = await registry.metrics();
+    expect(scraped).toContain('\napp_requests_total 3\n');
+    expect(value(scraped, 'auth.failed', 'expired')).toBe(
+      value(res.text, 'auth.failed', 'expired'),
+    );
+  });
+
+  it('serves with the content type of the registry', async () => {
+    const registry = new Registry<OpenMetricsContentType>();
+    registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+    const res = await request(app({ registry })).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe(Registry.OPENMETRICS_CONTENT_TYPE);
+    expect(res.text).toContain('# TYPE bulwark_security_events counter');
+  });
+
+  it('reuses its counter when two handlers share a registry', async () => {
+    const registry = new Registry();
+    const first = app({ registry });
+    const second = app({ registry });
+    const before = value(await registry.metrics(), 'host.rejected', 'untrusted');
+    securityEvents.emit('host.rejected', undefined, { reason: 'untrusted' });
+    for (const a of [first, second]) {
+      const res = await request(a).get('/metrics');
+      expect(value(res.text, 'host.rejected', 'untrusted') - before).toBe(1);
+      expect(res.text.match(/^# TYPE bulwark_security_events_total /gm)).toHaveLength(1);
+    }
+  });
+
   it('passes a failing append to the error handler', async () => {
     const a = app({ append: () => Promise.reject(new Error('registry broke')) });
     const res = await request(a).get('/metrics');
@@ -127,10 +175,43 @@ describe('securityMetrics cardinality', () => {
 });
 
 describe('securityMetrics options', () => {
-  it.each([[{ append: 'text' }], [{ append: 5 }], [{ appendix: () => '' }], [null], ['x']])(
-    'refuses %j',
-    (options) => {
-      expect(() => securityMetrics(options as never)).toThrow(BulwarkConfigError);
-    },
-  );
+  it.each([
+    [{ append: 'text' }],
+    [{ append: 5 }],
+    [{ appendix: () => '' }],
+    [null],
+    ['x'],
+    [{ registry: 'default' }],
+    [{ registry: {} }],
+    [{ registry: { metrics: () => '' } }],
+    [{ registry: new Counter({ name: 'x_total', help: 'x', registers: [] }) }],
+  ])('refuses %j', (options) => {
+    expect(() => securityMetrics(options as never)).toThrow(BulwarkConfigError);
+  });
+});
+
+describe('securityMetrics on a registry that already has the name', () => {
+  it('refuses a bulwark_security_events_total it did not register, naming the problem', () => {
+    const registry = new Registry();
+    new Counter({ name: 'bulwark_security_events_total', help: 'mine', registers: [registry] });
+    let thrown: unknown;
+    try {
+      securityMetrics({ registry });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(BulwarkConfigError);
+    expect((thrown as BulwarkConfigError).message).toContain(
+      'already holds a metric named `bulwark_security_events_total`',
+    );
+  });
+
+  it('registers once in a registry it already registered in', () => {
+    const registry = new Registry();
+    securityMetrics({ registry });
+    expect(() => securityMetrics({ registry })).not.toThrow();
+    expect(registry.getMetricsAsArray().map((m) => m.name)).toEqual([
+      'bulwark_security_events_total',
+    ]);
+  });
 });
