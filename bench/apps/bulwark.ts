@@ -107,11 +107,14 @@ function benchConfig() {
   });
 }
 
+// The bench's token lives an hour (a long run must not see it expire), and the
+// service refuses tokens that live longer than its own access TTL.
 function tokenService() {
   return createTokenService({
     secret: BENCH_SECRET,
     issuer: BENCH_ISSUER,
     audience: BENCH_AUDIENCE,
+    accessTtl: 3600,
     store: memoryStore(),
   });
 }
