@@ -1,7 +1,7 @@
-import { afterAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createRedisClient, type BulwarkRedis, type RedisClientOptions } from '../../src/index.js';
 import { redisCommand, redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
-import { SHARED_REDIS_URL } from './redis.js';
+import { SHARED_REDIS_URL, uniquePrefix } from './redis.js';
 import { RedisClusterFixture } from './redis-cluster.js';
 
 export type RedisTargetKind = 'single node' | 'cluster';
@@ -111,4 +111,31 @@ export class RedisTargets {
       },
     };
   }
+}
+
+/**
+ * Inside a `describe` for one target kind: hands the target and its client to
+ * `ready` before the tests, and returns `prefixFor(label)`, a fresh key prefix
+ * whose keys are deleted on every node after each test.
+ */
+export function targetPrefixes(
+  targets: RedisTargets,
+  kind: RedisTargetKind,
+  ready: (target: RedisTarget, client: BulwarkRedis) => void,
+): (label: string) => string {
+  let target: RedisTarget | undefined;
+  const prefixes: string[] = [];
+  beforeAll(async () => {
+    target = await targets.get(kind);
+    ready(target, await target.client());
+  }, 60_000);
+  afterEach(async () => {
+    const used = prefixes.splice(0);
+    if (target !== undefined) await Promise.all(used.map((prefix) => target!.clear(prefix)));
+  });
+  return (label) => {
+    const prefix = uniquePrefix(label);
+    prefixes.push(prefix);
+    return prefix;
+  };
 }

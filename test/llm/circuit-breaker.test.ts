@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   BulwarkError,
@@ -10,9 +10,14 @@ import {
   type CircuitCallContext,
   type SecurityEvent,
 } from '../../src/index.js';
-import { requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { requireRedis } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
-import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
+import {
+  REDIS_TARGET_KINDS,
+  targetPrefixes,
+  RedisTargets,
+  type RedisTarget,
+} from '../helpers/redis-targets.js';
 
 /** A provider stub whose behaviour the test switches. */
 function stubProvider() {
@@ -379,20 +384,10 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)(
   (kind) => {
     let target: RedisTarget;
     let redis: BulwarkRedis;
-    const prefixes: string[] = [];
-    beforeAll(async () => {
-      target = await targets.get(kind);
-      redis = await target.client();
-    }, 60_000);
-    afterEach(async () => {
-      await Promise.all(prefixes.splice(0).map((prefix) => target.clear(prefix)));
+    const prefixFor = targetPrefixes(targets, kind, (t, c) => {
+      target = t;
+      redis = c;
     });
-
-    function prefixFor(label: string): string {
-      const prefix = uniquePrefix(label);
-      prefixes.push(prefix);
-      return prefix;
-    }
 
     it('shares the last good answer between breakers (replicas)', async () => {
       const prefix = prefixFor('circuit');

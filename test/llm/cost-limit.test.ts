@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
   costLimit,
@@ -14,7 +14,12 @@ import {
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
 import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
-import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
+import {
+  REDIS_TARGET_KINDS,
+  targetPrefixes,
+  RedisTargets,
+  type RedisTarget,
+} from '../helpers/redis-targets.js';
 
 const byBody = (req: Request): number => (req.body as { max_tokens: number }).max_tokens;
 
@@ -134,20 +139,10 @@ const targets = new RedisTargets();
 describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('costLimit on Redis on a %s', (kind) => {
   let target: RedisTarget;
   let redis: BulwarkRedis;
-  const prefixes: string[] = [];
-  beforeAll(async () => {
-    target = await targets.get(kind);
-    redis = await target.client();
-  }, 60_000);
-  afterEach(async () => {
-    await Promise.all(prefixes.splice(0).map((prefix) => target.clear(prefix)));
+  const prefixFor = targetPrefixes(targets, kind, (t, c) => {
+    target = t;
+    redis = c;
   });
-
-  function prefixFor(label: string): string {
-    const prefix = uniquePrefix(label);
-    prefixes.push(prefix);
-    return prefix;
-  }
 
   it('never overspends: 100 parallel charges of 1 against a budget of 10 admit exactly 10', async () => {
     const prefix = prefixFor('cost');

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
   createRedisClient,
@@ -13,7 +13,12 @@ import { SlidingWindowCounter } from '../../src/monitoring/sliding-window.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
 import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
-import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
+import {
+  REDIS_TARGET_KINDS,
+  targetPrefixes,
+  RedisTargets,
+  type RedisTarget,
+} from '../helpers/redis-targets.js';
 
 const HOUR = 3_600_000;
 
@@ -244,20 +249,10 @@ describe.runIf(hasRedis).each(MATRIX)(
   (kind, _n, f) => {
     let target: RedisTarget;
     let client: BulwarkRedis;
-    const prefixes: string[] = [];
-    beforeAll(async () => {
-      target = await targets.get(kind);
-      client = await target.client();
-    }, 60_000);
-    afterEach(async () => {
-      await Promise.all(prefixes.splice(0).map((prefix) => target.clear(prefix)));
+    const prefixFor = targetPrefixes(targets, kind, (t, c) => {
+      target = t;
+      client = c;
     });
-
-    function prefixFor(label: string): string {
-      const prefix = uniquePrefix(label);
-      prefixes.push(prefix);
-      return prefix;
-    }
 
     it('shares one count across replicas and emits once between them', async () => {
       const options = {
