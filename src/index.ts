@@ -98,7 +98,13 @@ export type {
 } from './monitoring/readiness-route.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
 export { validate } from './validation/validate.js';
-export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
+export type {
+  ValidatedHandler,
+  ValidatedPart,
+  ValidatedRequest,
+  ValidationSchemas,
+} from './validation/validate.js';
+export type { RouteAgnosticHandler } from './handler.js';
 export type { ValidationIssue } from './validation/issues.js';
 
 export { resolveWithin, resolveWithinReal } from './paths/resolve.js';

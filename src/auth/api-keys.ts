@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { BulwarkError } from '../errors.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { safeEqual, sha256Hex } from '../internal/compare.js';
@@ -324,7 +325,7 @@ const BEARER_KEY = /^bearer (bwk_\S*)$/i;
  * @param [options.credentialsRequired=true]
  * @example app.use('/v1', apiKeyAuth({ keys }));
  */
-export function apiKeyAuth(options: ApiKeyAuthOptions): RequestHandler {
+export function apiKeyAuth(options: ApiKeyAuthOptions): RouteAgnosticHandler {
   const check = new OptionChecker('apiKeyAuth', options, AUTH_KNOWN);
   const keys = check.raw('keys') as ApiKeyService | undefined;
   if (typeof keys?.verify !== 'function') {

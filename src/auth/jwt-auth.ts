@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { isPromiseLike } from '../internal/async.js';
 import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
@@ -33,7 +34,7 @@ const API_KEY_PREFIX = 'bwk_';
  * @param [options.realm='api']
  * @example app.get('/me', jwtAuth({ tokens }), (req, res) => res.json({ sub: req.auth?.sub }));
  */
-export function jwtAuth(options: JwtAuthOptions): RequestHandler {
+export function jwtAuth(options: JwtAuthOptions): RouteAgnosticHandler {
   const check = new OptionChecker('jwtAuth', options, KNOWN);
   const tokens = check.raw('tokens') as TokenService | undefined;
   if (typeof tokens?.verifyAccess !== 'function') {

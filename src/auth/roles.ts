@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { sendProblem } from '../internal/problem.js';
@@ -43,7 +44,7 @@ const MISSING = bearerChallenge('api', false);
  *
  * @example app.get('/admin', jwtAuth({ tokens }), requireRole('admin'), handler);
  */
-export function requireRole(...roles: string[]): RequestHandler {
+export function requireRole(...roles: string[]): RouteAgnosticHandler {
   const wanted = names('requireRole', roles);
   return function requireRoleMiddleware(req: Request, res: Response, next: NextFunction): void {
     const auth = req.auth;
@@ -78,7 +79,7 @@ function grantedScopes(req: Request): readonly string[] | undefined {
  *
  * @example app.post('/v1/complete', apiKeyAuth({ keys }), requireScope('complete'), handler);
  */
-export function requireScope(...scopes: string[]): RequestHandler {
+export function requireScope(...scopes: string[]): RouteAgnosticHandler {
   const wanted = names('requireScope', scopes);
   return function requireScopeMiddleware(req: Request, res: Response, next: NextFunction): void {
     const granted = grantedScopes(req);

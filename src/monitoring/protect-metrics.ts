@@ -1,5 +1,6 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { clientIp } from '../internal/client-ip.js';
@@ -98,7 +99,7 @@ function parseBasic(
  * @example
  * app.get('/metrics', protectMetrics({ basicAuth: { username, password }, allowIps: ['10.0.0.0/8'] }), securityMetrics());
  */
-export function protectMetrics(options: ProtectMetricsOptions): RequestHandler {
+export function protectMetrics(options: ProtectMetricsOptions): RouteAgnosticHandler {
   const check = new OptionChecker('protectMetrics', options, KNOWN);
   const realm = check.string('realm', 'metrics', { pattern: REALM });
   if (realm.includes('"') || realm.includes('\\')) check.problem('`realm` must not contain quotes');

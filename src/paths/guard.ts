@@ -1,6 +1,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
@@ -110,7 +111,7 @@ function realRootOf(check: OptionChecker<PathGuardOptions>): string {
  * @example app.get('/files/*splat', pathGuard({ root: '/srv/files', from: 'param:splat' }),
  *   (req, res) => res.sendFile(req.safePath!));
  */
-export function pathGuard(options: PathGuardOptions): RequestHandler {
+export function pathGuard(options: PathGuardOptions): RouteAgnosticHandler {
   const check = new OptionChecker('pathGuard', options, KNOWN);
   const realRoot = realRootOf(check);
   const { read, label } = readerFor(check);

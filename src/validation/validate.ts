@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   $ZodAsyncError,
   safeParse,
@@ -38,15 +39,37 @@ export type ValidatedPart<S, K extends Part, Fallback> = S extends {
   : Fallback;
 
 /**
- * The handler `validate()` returns. Route handlers mounted after it see the
- * schemas' output types on `req.params`, `req.body` and `req.query`.
+ * The parts of the request `validate()` types: each validated part as its
+ * schema's output, and `body` as `unknown` when it has no schema (read only
+ * what a schema allowed). `params` and `query` without a schema are left out,
+ * so they keep the route's types (the path's parameters, Express's `ParsedQs`).
  */
-export type ValidatedHandler<S extends ValidationSchemas> = RequestHandler<
-  ValidatedPart<S, 'params', Request['params']>,
-  unknown,
-  ValidatedPart<S, 'body', unknown>,
-  ValidatedPart<S, 'query', Request['query']>
->;
+export type ValidatedRequest<S extends ValidationSchemas> = {
+  [
+    K in 'params' | 'query' | 'body' as K extends 'body'
+      ? K
+      : S extends { [P in K]: $ZodType }
+        ? K
+        : never
+  ]: ValidatedPart<S, K, unknown>;
+};
+
+/**
+ * The handler `validate()` returns. Route handlers mounted after it see the
+ * schemas' output types on `req.params`, `req.body` and `req.query`, whatever
+ * else is on the route (see `RouteAgnosticHandler`).
+ */
+// Like `RouteAgnosticHandler`, the request is the application-wide
+// `Express.Request` plus only the validated parts, so those parts are all
+// this handler adds to Express's inference of the route's types; the method
+// syntax keeps it assignable from a function taking Express's `Request`.
+export type ValidatedHandler<S extends ValidationSchemas> = {
+  handle(
+    req: IncomingMessage & Express.Request & ValidatedRequest<S>,
+    res: ServerResponse & Express.Response,
+    next: NextFunction,
+  ): void;
+}['handle'];
 
 // Checked in this order so one response can list the problems of every part.
 const PARTS: readonly Part[] = ['params', 'query', 'headers', 'body'];

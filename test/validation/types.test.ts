@@ -1,14 +1,24 @@
-import express, { type Request, type RequestHandler } from 'express';
-import { describe, expectTypeOf, it } from 'vitest';
+import express, {
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import type { ParsedQs } from 'qs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as z from 'zod';
-import { apiKeyAuth, createApiKeyService } from '../../src/auth/api-keys.js';
+import type { RouteAgnosticHandler } from '../../src/handler.js';
+import { apiKeyAuth, createApiKeyService, type ApiKeyIdentity } from '../../src/auth/api-keys.js';
 import { jwtAuth } from '../../src/auth/jwt-auth.js';
 import { requireRole, requireScope } from '../../src/auth/roles.js';
-import { createTokenService } from '../../src/auth/tokens.js';
+import { createTokenService, type AccessClaims } from '../../src/auth/tokens.js';
+import { protectMetrics } from '../../src/monitoring/protect-metrics.js';
+import { pathGuard } from '../../src/paths/guard.js';
 import { memoryStore } from '../../src/stores/memory-store.js';
 import { validate } from '../../src/validation/validate.js';
 
-// Compile-time checks: `npm run typecheck` fails when a route's types are lost.
+// Compile-time checks: `npm run typecheck` fails when a route's types are lost
+// or a wrong use compiles (`@ts-expect-error` then has nothing to expect).
 // The routes are only declared, never served.
 const store = memoryStore();
 const tokens = createTokenService({
@@ -31,23 +41,162 @@ interface Parsed {
 
 describe('validate() output types on the route handler', () => {
   const app = express();
+  const router = express.Router();
 
-  it('survive with authentication mounted on the path', () => {
-    app.use('/items', jwtAuth({ tokens }), requireRole('admin'));
+  it('survive middleware mounted before or after validate()', () => {
     app.post('/items/:id', validate(schemas), (req, res) => {
       expectTypeOf(req.params).toEqualTypeOf<Parsed['params']>();
       expectTypeOf(req.query).toEqualTypeOf<Parsed['query']>();
       expectTypeOf(req.body).toEqualTypeOf<Parsed['body']>();
       res.end();
     });
+    app.post('/items/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
+      expectTypeOf(req.params).toEqualTypeOf<Parsed['params']>();
+      expectTypeOf(req.query).toEqualTypeOf<Parsed['query']>();
+      expectTypeOf(req.body).toEqualTypeOf<Parsed['body']>();
+      expectTypeOf(req.auth).toEqualTypeOf<AccessClaims | undefined>();
+      res.end();
+    });
+    app.post('/items/:id', validate(schemas), jwtAuth({ tokens }), (req, res) => {
+      expectTypeOf(req.params).toEqualTypeOf<Parsed['params']>();
+      expectTypeOf(req.query).toEqualTypeOf<Parsed['query']>();
+      expectTypeOf(req.body).toEqualTypeOf<Parsed['body']>();
+      res.end();
+    });
+    app.post(
+      '/items/:id',
+      apiKeyAuth({ keys }),
+      requireScope('write'),
+      validate(schemas),
+      (req, res) => {
+        expectTypeOf(req.params).toEqualTypeOf<Parsed['params']>();
+        expectTypeOf(req.query).toEqualTypeOf<Parsed['query']>();
+        expectTypeOf(req.body).toEqualTypeOf<Parsed['body']>();
+        expectTypeOf(req.apiKey).toEqualTypeOf<ApiKeyIdentity | undefined>();
+        res.end();
+      },
+    );
+    app.put(
+      '/items/:id',
+      jwtAuth({ tokens }),
+      requireRole('admin'),
+      validate(schemas),
+      (req, res) => {
+        expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+        res.end();
+      },
+    );
+    app.patch(
+      '/items/:id',
+      protectMetrics({ allowIps: ['127.0.0.1'] }),
+      pathGuard({ root: '.', from: 'param:id' }),
+      validate(schemas),
+      (req, res) => {
+        expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+        res.end();
+      },
+    );
+    router.post('/items/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
+      expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+      res.end();
+    });
+    app.route('/items/:id').post(jwtAuth({ tokens }), validate(schemas), (req, res) => {
+      expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+      res.end();
+    });
+    expect(app).toBeTypeOf('function');
   });
 
-  it('accept plain Express handlers after them', () => {
-    const handler: RequestHandler = (req: Request, res) => {
+  it('type only the validated parts: the others keep the route types, the body stays unknown', () => {
+    app.get('/items/:id', jwtAuth({ tokens }), validate({ query: schemas.query }), (req, res) => {
+      expectTypeOf(req.params).toEqualTypeOf<{ id: string }>();
+      expectTypeOf(req.query).toEqualTypeOf<Parsed['query']>();
+      expectTypeOf(req.body).toBeUnknown();
+      res.end();
+    });
+    app.post('/notes', validate({ body: schemas.body }), jwtAuth({ tokens }), (req, res) => {
+      expectTypeOf(req.query).toEqualTypeOf<ParsedQs>();
+      expectTypeOf(req.body).toEqualTypeOf<Parsed['body']>();
+      res.end();
+    });
+  });
+
+  it('reject a handler that reads what the schemas do not produce', () => {
+    app.post('/items/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
+      // @ts-expect-error -- `id` is a number after the schema's transform
+      res.json(req.params.id.toUpperCase());
+    });
+    app.post('/items/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
+      // @ts-expect-error -- the body schema has no `nope`
+      res.json(req.body.nope);
+    });
+    app.post(
+      '/items/:id',
+      jwtAuth({ tokens }),
+      validate(schemas),
+      // @ts-expect-error -- the handler asks for string params; the schema makes a number
+      (req: Request<{ id: string }>, res: Response) => {
+        res.json(req.params.id);
+      },
+    );
+  });
+});
+
+describe('route-agnostic middleware', () => {
+  const app = express();
+  const router = express.Router();
+
+  it('leaves an authenticated route the path parameters and the claims', () => {
+    app.get('/users/:name', jwtAuth({ tokens }), requireRole('admin'), (req, res) => {
+      expectTypeOf(req.params).toEqualTypeOf<{ name: string }>();
+      expectTypeOf(req.query).toEqualTypeOf<ParsedQs>();
+      expectTypeOf(req.auth).toEqualTypeOf<AccessClaims | undefined>();
+      res.json({ sub: req.auth?.sub, name: req.params.name });
+    });
+    app.get('/keys/:id', apiKeyAuth({ keys }), (req, res) => {
+      expectTypeOf(req.params).toEqualTypeOf<{ id: string }>();
+      res.json({ id: req.apiKey?.id });
+    });
+  });
+
+  it('mounts with app.use and router.use', () => {
+    app.use(jwtAuth({ tokens, credentialsRequired: false }));
+    app.use('/admin', jwtAuth({ tokens }), requireRole('admin'));
+    router.use(apiKeyAuth({ keys }), requireScope('read'));
+    app.use('/v1', router);
+  });
+
+  it("is assignable to Express's RequestHandler", () => {
+    const handler: RequestHandler = jwtAuth({ tokens });
+    const chain: RequestHandler[] = [apiKeyAuth({ keys }), requireScope('read')];
+    const plain: RequestHandler = (req: Request, res) => {
       res.json({ id: req.params.id, query: req.query });
     };
-    app.get('/things/:id', jwtAuth({ tokens }), requireRole('admin'), handler);
-    app.use('/keys', apiKeyAuth({ keys }), requireScope('read'), handler);
-    app.use(jwtAuth({ tokens, credentialsRequired: false }));
+    app.get('/things/:id', handler, ...chain, plain);
+    const typed: RequestHandler<{ id: string }> = (req, res) => {
+      res.json(req.params.id);
+    };
+    app.get('/typed/:id', jwtAuth({ tokens }), typed);
+  });
+
+  it('types an application middleware the same way when annotated', () => {
+    const requireCaller: RouteAgnosticHandler = (
+      req: Request,
+      _res: Response,
+      next: NextFunction,
+    ) => {
+      next(req.auth === undefined ? new Error('unauthenticated') : undefined);
+    };
+    app.post('/items/:id', requireCaller, validate(schemas), (req, res) => {
+      expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+      res.end();
+    });
+  });
+
+  it('is called with requests only', () => {
+    const middleware = jwtAuth({ tokens });
+    expectTypeOf(middleware).parameter(2).toEqualTypeOf<NextFunction>();
+    // @ts-expect-error -- an object that is not an HTTP request
+    expectTypeOf(middleware).toBeCallableWith({}, {}, () => undefined);
   });
 });
