@@ -40,9 +40,10 @@ import {
   type ProtectMetricsOptions,
   type PostgresPoolLike,
   type RedisClientLike,
+  type RouteAgnosticHandler,
   type StoreCheck,
 } from '../src/index.js';
-import { Complete, createCompletions } from './complete.js';
+import { createCompletions } from './complete.js';
 import {
   providerEndpointsFromEnv,
   type ChatMessage,
@@ -120,9 +121,14 @@ const SUMMARY_INSTRUCTIONS =
   'You are given error lines from a service log, with secrets and personal data replaced by [REDACTED:...] markers. ' +
   'Summarise the distinct failures, their likely causes and what to check first, in at most ten short bullet points.';
 
-/** Routes are async; this sends a rejection to the error handler on Express 4 as well as 5. */
-function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return function exampleRoute(req: Request, res: Response, next: NextFunction): void {
+/**
+ * Routes are async; this sends a rejection to the error handler on Express 4 as well as 5.
+ * Generic, so the handler is typed by its route: the path's params, `validate()`'s output.
+ */
+function route<P = Request['params'], ReqBody = unknown, ReqQuery = Request['query']>(
+  handler: (req: Request<P, unknown, ReqBody, ReqQuery>, res: Response) => Promise<void>,
+): RequestHandler<P, unknown, ReqBody, ReqQuery> {
+  return function exampleRoute(req, res, next): void {
     handler(req, res).catch(next);
   };
 }
@@ -143,7 +149,7 @@ function requireCaller(req: Request, _res: Response, next: NextFunction): void {
 }
 
 /** People may complete with their session; programs need a key with the `complete` scope. */
-function completeScopeForKeys(): RequestHandler {
+function completeScopeForKeys(): RouteAgnosticHandler {
   const needScope = requireScope('complete');
   return function completeScope(req, res, next) {
     if (req.apiKey === undefined) next();
@@ -229,8 +235,10 @@ export function createExample({
   const keys = createApiKeyService({ store: authStore });
 
   const bearer = jwtAuth({ tokens });
-  const admin: RequestHandler[] = [bearer, requireRole('admin')];
-  const bearerOrKey: RequestHandler[] = [
+  // Spread into each route (`...admin`): Express types an array argument's
+  // neighbours loosely, and these middleware leave the route's types to validate().
+  const admin: RouteAgnosticHandler[] = [bearer, requireRole('admin')];
+  const bearerOrKey: RouteAgnosticHandler[] = [
     jwtAuth({ tokens, credentialsRequired: false }),
     apiKeyAuth({ keys, credentialsRequired: false }),
     requireCaller,
@@ -309,15 +317,18 @@ export function createExample({
 
   // --- people ------------------------------------------------------------
 
+  // Open sign-up is a development convenience; production creates accounts elsewhere.
+  // Declared here rather than inline: an untyped inline function before validate()
+  // would fix the route's types before TypeScript reads validate()'s.
+  const openSignUp: RouteAgnosticHandler = (_req, _res, next) => {
+    next(config.production ? new BulwarkError('resource.not_found') : undefined);
+  };
   app.post(
     '/auth/register',
-    (_req, _res, next) => {
-      // Open sign-up is a development convenience; production creates accounts elsewhere.
-      next(config.production ? new BulwarkError('resource.not_found') : undefined);
-    },
+    openSignUp,
     validate({ body: Register }),
     route(async (req, res) => {
-      const { username, password } = req.body as z.infer<typeof Register>;
+      const { username, password } = req.body;
       const policy = checkPasswordPolicy(password, { username });
       if (!policy.ok) {
         throw new BulwarkError('password.weak', { extensions: { problems: policy.problems } });
@@ -378,7 +389,7 @@ export function createExample({
 
   app.get(
     '/admin/summary',
-    admin,
+    ...admin,
     route(async (_req, res) => {
       const apiKeys = await keys.list();
       res.json({
@@ -401,10 +412,10 @@ export function createExample({
 
   app.post(
     '/admin/api-keys',
-    admin,
+    ...admin,
     validate({ body: IssueKey }),
     route(async (req, res) => {
-      const { name, scopes } = req.body as z.infer<typeof IssueKey>;
+      const { name, scopes } = req.body;
       const issued = await keys.issue({ name, scopes: scopes ?? [] });
       res.status(201).json({ id: issued.id, key: issued.key });
     }),
@@ -412,11 +423,11 @@ export function createExample({
 
   app.post(
     '/admin/api-keys/:id/rotate',
-    admin,
+    ...admin,
     validate({ params: KeyId, body: RotateKey }),
     route(async (req, res) => {
-      const { id } = req.params as z.infer<typeof KeyId>;
-      const { grace_seconds } = req.body as z.infer<typeof RotateKey>;
+      const { id } = req.params;
+      const { grace_seconds } = req.body;
       const rotated = await keys.rotate(id, { graceSeconds: grace_seconds });
       if (rotated === undefined) throw new BulwarkError('resource.not_found');
       res.status(201).json({ id: rotated.id, key: rotated.key });
@@ -425,10 +436,10 @@ export function createExample({
 
   app.delete(
     '/admin/api-keys/:id',
-    admin,
+    ...admin,
     validate({ params: KeyId }),
     route(async (req, res) => {
-      const { id } = req.params as z.infer<typeof KeyId>;
+      const { id } = req.params;
       if (!(await keys.revoke(id))) throw new BulwarkError('resource.not_found');
       res.status(204).end();
     }),
@@ -442,26 +453,20 @@ export function createExample({
     res.json({ key_id: req.apiKey!.id, scopes: req.apiKey!.scopes });
   });
 
-  app.post('/v1/echo', bearerOrKey, validate({ body: Echo }), (req: Request, res: Response) => {
+  app.post('/v1/echo', ...bearerOrKey, validate({ body: Echo }), (req, res) => {
     res.json(req.body);
   });
 
-  app.post(
-    '/v1/complete',
-    bearerOrKey,
-    completeScopeForKeys(),
-    validate({ body: Complete }),
-    completions.handlers,
-  );
+  completions.mount(app, [...bearerOrKey, completeScopeForKeys()]);
 
   // --- operations ----------------------------------------------------------
 
   app.post(
     '/debug/summarize-errors',
-    admin,
+    ...admin,
     validate({ body: Summarize }),
     route(async (req, res) => {
-      const { logs } = req.body as z.infer<typeof Summarize>;
+      const { logs } = req.body;
       const prepared = prepareLogsForLLM(logs);
       if (prepared.kept === 0) {
         res.json({

@@ -5,7 +5,7 @@
  * streamed piece through createStreamRedactor, a sample through outputAudit.
  */
 import { createHash } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import * as z from 'zod';
 import {
   BulwarkError,
@@ -18,7 +18,9 @@ import {
   type CostLimitMiddleware,
   type RedactionCounts,
   type RedisClientLike,
+  type RouteAgnosticHandler,
   type StreamRedactor,
+  validate,
 } from '../src/index.js';
 import {
   estimateTokens,
@@ -66,8 +68,8 @@ interface ProviderJob {
 export interface Completions {
   /** Calls the provider in one piece; a refusal the caller caused becomes a 503 problem, never a 500. */
   call(input: CompletionInput): Promise<{ output: string; usage: number; stale: boolean }>;
-  /** POST /v1/complete after authentication: guard, budget, then the answer. */
-  readonly handlers: RequestHandler[];
+  /** Mounts POST /v1/complete behind `before` (authentication): validation, guard, budget, then the answer. */
+  mount(app: Express, before: readonly RouteAgnosticHandler[]): void;
   readonly breaker: Breaker<ProviderJob, Completion>;
 }
 
@@ -151,15 +153,12 @@ export function createCompletions(options: CompletionsOptions): Completions {
     }
   }
 
-  const guard: RequestHandler = function guardPrompt(req, res, next) {
-    // Redact before anything else sees the prompt; the budget is charged only for what may leave.
-    const { messages } = req.body as z.infer<typeof Complete>;
-    res.locals.guarded = guardOutbound({ messages }, { req });
-    next();
-  };
-
-  async function answer(req: Request, res: Response): Promise<void> {
-    const { max_tokens, stream } = req.body as z.infer<typeof Complete>;
+  async function answer(
+    body: z.output<typeof Complete>,
+    req: Request,
+    res: Response,
+  ): Promise<void> {
+    const { max_tokens, stream } = body;
     const guarded = res.locals.guarded as {
       payload: { messages: ChatMessage[] };
       redacted: RedactionCounts;
@@ -276,15 +275,22 @@ export function createCompletions(options: CompletionsOptions): Completions {
     );
   }
 
-  return {
-    call,
-    breaker,
-    handlers: [
-      guard,
-      budget,
-      function completeRoute(req: Request, res: Response, next: NextFunction): void {
-        answer(req, res).catch(next);
+  function mount(app: Express, before: readonly RouteAgnosticHandler[]): void {
+    app.post(
+      '/v1/complete',
+      ...before,
+      validate({ body: Complete }),
+      function guardPrompt(req, res, next) {
+        // Redact before anything else sees the prompt; the budget is charged only for what may leave.
+        res.locals.guarded = guardOutbound({ messages: req.body.messages }, { req });
+        next();
       },
-    ],
-  };
+      budget,
+      function completeRoute(req, res, next) {
+        answer(req.body, req, res).catch(next);
+      },
+    );
+  }
+
+  return { call, breaker, mount };
 }

@@ -5,7 +5,7 @@
  * POST /admin/providers/reseal for ENCRYPTION_KEY rotation.
  */
 import { randomBytes } from 'node:crypto';
-import type { Express, Request, RequestHandler, Response, NextFunction } from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
 import * as z from 'zod';
 import {
   BulwarkError,
@@ -17,6 +17,7 @@ import {
   type AuthStore,
   type BulwarkConfig,
   type ResealItem,
+  type RouteAgnosticHandler,
   type SecretBox,
 } from '../src/index.js';
 import {
@@ -221,8 +222,11 @@ const PutKey = z.strictObject({
     .regex(/^[\x21-\x7e]+$/),
 });
 
-function route(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return function providerRoute(req: Request, res: Response, next: NextFunction): void {
+/** Sends an async handler's rejection to `next`; generic, so the handler is typed by its route. */
+function route<P = Request['params'], ReqBody = unknown, ReqQuery = Request['query']>(
+  handler: (req: Request<P, unknown, ReqBody, ReqQuery>, res: Response) => Promise<void>,
+): RequestHandler<P, unknown, ReqBody, ReqQuery> {
+  return function providerRoute(req, res, next): void {
     handler(req, res).catch(next);
   };
 }
@@ -230,12 +234,12 @@ function route(handler: (req: Request, res: Response) => Promise<void>): Request
 /** Mounts the admin routes; `admin` is the middleware chain that lets admins only through. */
 export function mountProviderRoutes(
   app: Express,
-  admin: RequestHandler[],
+  admin: readonly RouteAgnosticHandler[],
   keys: ProviderKeys,
 ): void {
   app.get(
     '/admin/providers',
-    admin,
+    ...admin,
     route(async (_req, res) => {
       res.json(await keys.list());
     }),
@@ -244,7 +248,7 @@ export function mountProviderRoutes(
   // Before '/admin/providers/:name' would matter: this is a POST, that one a PUT/DELETE.
   app.post(
     '/admin/providers/reseal',
-    admin,
+    ...admin,
     route(async (_req, res) => {
       res.json(await keys.reseal());
     }),
@@ -252,11 +256,11 @@ export function mountProviderRoutes(
 
   app.put(
     '/admin/providers/:name',
-    admin,
+    ...admin,
     validate({ params: Name, body: PutKey }),
     route(async (req, res) => {
-      const { name } = req.params as z.infer<typeof Name>;
-      const { api_key } = req.body as z.infer<typeof PutKey>;
+      const { name } = req.params;
+      const { api_key } = req.body;
       await keys.put(name, api_key);
       res.status(204).end();
     }),
@@ -264,10 +268,10 @@ export function mountProviderRoutes(
 
   app.delete(
     '/admin/providers/:name',
-    admin,
+    ...admin,
     validate({ params: Name }),
     route(async (req, res) => {
-      const { name } = req.params as z.infer<typeof Name>;
+      const { name } = req.params;
       if (!(await keys.remove(name))) throw new BulwarkError('resource.not_found');
       res.status(204).end();
     }),

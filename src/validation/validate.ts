@@ -239,7 +239,7 @@ export function validate<const S extends ValidationSchemas>(schemas: S): Validat
       next,
     );
   };
-  return handler as unknown as ValidatedHandler<S>;
+  return handler;
 }
 
 function prepare(schemas: ValidationSchemas): Partial<Record<Part, $ZodType>> {

@@ -193,10 +193,12 @@ describe('route-agnostic middleware', () => {
     });
   });
 
-  it('is called with requests only', () => {
-    const middleware = jwtAuth({ tokens });
-    expectTypeOf(middleware).parameter(2).toEqualTypeOf<NextFunction>();
-    // @ts-expect-error -- an object that is not an HTTP request
-    expectTypeOf(middleware).toBeCallableWith({}, {}, () => undefined);
+  it("takes Express's request and response, and nothing less", () => {
+    type Middleware = ReturnType<typeof jwtAuth>;
+    expectTypeOf<Request>().toExtend<Parameters<Middleware>[0]>();
+    expectTypeOf<Response>().toExtend<Parameters<Middleware>[1]>();
+    expectTypeOf<Parameters<Middleware>[2]>().toEqualTypeOf<NextFunction>();
+    // @ts-expect-error -- an object with headers is not an HTTP request
+    expectTypeOf<{ headers: Record<string, string> }>().toExtend<Parameters<Middleware>[0]>();
   });
 });
