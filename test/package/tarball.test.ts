@@ -55,6 +55,71 @@ const server = app.listen(0, '127.0.0.1', async () => {
 
 const EXPECTED = { status: 403, code: 'auth.forbidden', id: true };
 
+// validate()'s output types on a route's handler, with authentication before or
+// after it: compiled (never run) against each Express major's types, with the
+// TypeScript this project builds with and the newest one users install.
+const TYPED_ROUTES = `import express, { type RequestHandler } from 'express';
+import * as z from 'zod';
+import { apiKeyAuth, jwtAuth, requireRole, requireScope, validate, type ApiKeyService, type TokenService } from 'bulwark';
+declare const tokens: TokenService;
+declare const keys: ApiKeyService;
+const schemas = {
+  params: z.strictObject({ id: z.string().transform(Number) }),
+  query: z.strictObject({ verbose: z.stringbool().optional() }),
+  body: z.strictObject({ message: z.string() }),
+};
+const app = express();
+const router = express.Router();
+app.use(jwtAuth({ tokens, credentialsRequired: false }));
+router.use(apiKeyAuth({ keys }), requireScope('read'));
+const plain: RequestHandler = requireRole('admin');
+void plain;
+app.post('/a/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
+  const id: number = req.params.id;
+  const verbose: boolean | undefined = req.query.verbose;
+  const message: string = req.body.message;
+  // @ts-expect-error -- the body schema has no \`nope\`: the body is typed, not any
+  res.json({ id, verbose, message, sub: req.auth?.sub, nope: req.body.nope });
+});
+app.post('/b/:id', validate(schemas), jwtAuth({ tokens }), requireRole('admin'), (req, res) => {
+  const id: number = req.params.id;
+  res.json({ id, message: req.body.message });
+});
+router.post('/c/:id', apiKeyAuth({ keys }), requireScope('write'), validate(schemas), (req, res) => {
+  const id: number = req.params.id;
+  res.json({ id, key: req.apiKey?.id });
+});
+app.get('/users/:name', jwtAuth({ tokens }), (req, res) => {
+  const name: string = req.params.name;
+  res.json({ name });
+});
+`;
+
+async function typeCheckRoutes(dir: string): Promise<void> {
+  await writeFile(join(dir, 'routes.mts'), TYPED_ROUTES);
+  await writeFile(
+    join(dir, 'tsconfig.routes.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        strict: true,
+        noEmit: true,
+        types: [],
+        skipLibCheck: false,
+      },
+      files: ['routes.mts'],
+    }),
+  );
+  for (const tsc of [
+    join(root, 'node_modules/.bin/tsc'),
+    join(dir, 'node_modules/typescript-latest/bin/tsc'),
+  ]) {
+    await sh('node', [tsc, '-p', 'tsconfig.routes.json'], dir);
+  }
+}
+
 // authRouter builds its Router with the app's own express (a peer dependency):
 // run a login and a logout through it on Express 4, from both module systems.
 const ROUTER_APP = `
@@ -134,6 +199,8 @@ beforeAll(async () => {
       'express@^5',
       '@types/express@^5',
       '@types/node@^20',
+      'zod@^4',
+      'typescript-latest@npm:typescript@latest',
     ],
     project,
   );
@@ -166,7 +233,37 @@ describe('the packed tarball', () => {
   it('type-checks and runs from TypeScript with nodenext resolution', async () => {
     await sh(join(root, 'node_modules/.bin/tsc'), ['-p', '.'], project);
     expect(JSON.parse(await sh('node', ['out/index.mjs'], project))).toEqual(EXPECTED);
-  });
+  }, 120_000);
+
+  it('keeps typed route handlers after jwtAuth on Express 5 types, with TypeScript 5.9 and the newest', async () => {
+    await typeCheckRoutes(project);
+  }, 120_000);
+
+  it('keeps typed route handlers after jwtAuth on Express 4 types, with TypeScript 5.9 and the newest', async () => {
+    const dir = join(work, 'types4-app');
+    await sh('mkdir', ['-p', dir], work);
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'types4-app', private: true }),
+    );
+    await sh(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        tarball,
+        'express@^4',
+        '@types/express@^4',
+        '@types/node@^20',
+        'zod@^4',
+        'typescript-latest@npm:typescript@latest',
+      ],
+      dir,
+    );
+    await typeCheckRoutes(dir);
+  }, 240_000);
 
   it("builds authRouter with the app's Express 4, from CommonJS and ESM", async () => {
     const dir = join(work, 'express4-app');
