@@ -121,6 +121,17 @@ describe('validate() output types on the route handler', () => {
     });
   });
 
+  it("is assignable to an Express RequestHandler of the schemas' types", () => {
+    const typed: RequestHandler<Parsed['params'], unknown, Parsed['body'], Parsed['query']> =
+      validate(schemas);
+    const bodyOnly: RequestHandler = validate({ body: schemas.body });
+    app.post('/typed/:id', typed, (req, res) => {
+      expectTypeOf(req.params).toEqualTypeOf<Parsed['params']>();
+      res.end();
+    });
+    app.post('/notes', bodyOnly);
+  });
+
   it('reject a handler that reads what the schemas do not produce', () => {
     app.post('/items/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
       // @ts-expect-error -- `id` is a number after the schema's transform
