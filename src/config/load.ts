@@ -4,6 +4,7 @@ import { BulwarkConfigError } from '../errors.js';
 import { isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { isPostgresUrl } from '../stores/postgres-client.js';
+import { LOG_THRESHOLDS } from '../redaction/logger.js';
 import { evaluateReadiness, type InternalCheck } from './readiness.js';
 import { readSetting, secretsDirectory, type SourceContext } from './sources.js';
 import { clusterNodeProblems } from '../stores/redis-client.js';
@@ -12,7 +13,6 @@ import {
   CONFIG_DEFAULTS,
   CONFIG_VARIABLES,
   CONFIG_VARIABLE_NAMES,
-  LOG_LEVELS,
   type ConfigVariable,
   type ConfigLogLevel,
 } from './variables.js';
@@ -441,7 +441,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   }
   const previousKeys = read.list('ENCRYPTION_PREVIOUS_KEYS', HEX_KEY, HEX_KEY_EXPECTED);
 
-  const logLevel: ConfigLogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, CONFIG_DEFAULTS.logLevel);
+  const logLevel: ConfigLogLevel = read.oneOf('LOG_LEVEL', LOG_THRESHOLDS, CONFIG_DEFAULTS.logLevel);
   const maxBodyBytes = read.integer('MAX_BODY_BYTES', CONFIG_DEFAULTS.maxBodyBytes);
   const requestTimeoutMs = read.integer(
     'REQUEST_TIMEOUT_MS',

@@ -527,7 +527,7 @@ const MALFORMED: MalformedCase[] = [
     name: 'LOG_LEVEL',
     value: 'verbose',
     message:
-      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+      'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "verbose"',
   },
   ...['10.0.0.0/33', 'not-an-ip', '::1/129', '10.0.0.1/8/8', '10.0.0.0/x'].map((value) => ({
     name: 'METRICS_ALLOW_IPS' as const,
@@ -610,7 +610,7 @@ describe.each([
     expect((error as BulwarkConfigError).problems).toEqual([
       'RATE_LIMIT_REQUESTS_PER_MINUTE must be a whole number >= 1, got "abc"',
       'ENCRYPTION_KEY must be 64 hexadecimal characters (32 bytes)',
-      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"',
+      'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
       'MAX_BODY_BYTES must be a whole number >= 1, got "1mb"',
     ]);
   });
