@@ -29,13 +29,13 @@ export interface TokenServiceOptions {
   familyTtlSeconds?: number;
   /** Seconds of clock skew allowed on `exp` and `nbf` (0-30). @default 0 */
   clockToleranceSeconds?: number;
-  /** @deprecated Old name of `accessTtlSeconds`. */
+  /** The earlier name of `accessTtlSeconds`, still accepted; give one or the other. */
   accessTtl?: number;
-  /** @deprecated Old name of `refreshTtlSeconds`. */
+  /** The earlier name of `refreshTtlSeconds`, still accepted; give one or the other. */
   refreshTtl?: number;
-  /** @deprecated Old name of `familyTtlSeconds`. */
+  /** The earlier name of `familyTtlSeconds`, still accepted; give one or the other. */
   familyTtl?: number;
-  /** @deprecated Old name of `clockToleranceSeconds`. */
+  /** The earlier name of `clockToleranceSeconds`, still accepted; give one or the other. */
   clockTolerance?: number;
   /** Where refresh families, the `jti` denylist and revoke-all epochs live. */
   store: AuthStore;
@@ -76,6 +76,10 @@ const KNOWN: KnownKeys<TokenServiceOptions> = {
 };
 
 const DAY = 86_400;
+/** Bounds of the access-token lifetime; `loadConfig()` checks JWT_ACCESS_TOKEN_EXPIRE_MINUTES by them. */
+export const ACCESS_TTL_SECONDS = { min: 1, max: DAY } as const;
+/** Bounds of a refresh token's lifetime; `loadConfig()` checks JWT_REFRESH_TOKEN_EXPIRE_DAYS by them. */
+export const REFRESH_TTL_SECONDS = { min: 60, max: 365 * DAY } as const;
 const STORE_METHODS = [
   'get',
   'getMany',
@@ -103,14 +107,12 @@ export function tokenSettings(options: TokenServiceOptions): TokenSettings {
   if (issuer === undefined) check.problem('`issuer` is required');
   if (audience === undefined) check.problem('`audience` is required');
   const accessTtl = check.number(check.renamed('accessTtlSeconds', 'accessTtl'), {
-    min: 1,
-    max: DAY,
+    ...ACCESS_TTL_SECONDS,
     integer: true,
     default: 900,
   });
   const refreshTtl = check.number(check.renamed('refreshTtlSeconds', 'refreshTtl'), {
-    min: 60,
-    max: 365 * DAY,
+    ...REFRESH_TTL_SECONDS,
     integer: true,
     default: 14 * DAY,
   });
