@@ -18,10 +18,8 @@ function configWith(patch: Patch): BulwarkConfig {
   const merged: Record<string, unknown> = { ...BASE };
   for (const [key, value] of Object.entries(patch)) {
     const current: unknown = BASE[key as keyof BulwarkConfig];
-    merged[key] =
-      typeof value === 'object' && !Array.isArray(value) && typeof current === 'object'
-        ? { ...current, ...value }
-        : value;
+    const nested = typeof current === 'object' && !Array.isArray(current) && !Array.isArray(value);
+    merged[key] = nested ? Object.assign({}, current, value) : value;
   }
   return merged as unknown as BulwarkConfig;
 }
@@ -327,8 +325,8 @@ const CASES: Record<ReadinessCheckId, Case[]> = {
 
 function inputOf(given: Patch | DotenvFacts): ReadinessInput {
   return 'kind' in given
-    ? { config: BASE, dotenv: given as DotenvFacts }
-    : { config: configWith(given as Patch), dotenv: { kind: 'absent' } };
+    ? { config: BASE, dotenv: given }
+    : { config: configWith(given), dotenv: { kind: 'absent' } };
 }
 
 describe('readiness rules', () => {
