@@ -1,4 +1,4 @@
-// The public API, one group a module, in the order a request meets them.
+// The public API, one group a module, each under a heading naming it.
 // Only what a user calls or names in a type is here; src/internal/ and the
 // modules' helpers stay private.
 import './express-augment.js';
