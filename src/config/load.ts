@@ -429,7 +429,11 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   }
   const previousKeys = read.list('ENCRYPTION_PREVIOUS_KEYS', HEX_KEY, HEX_KEY_EXPECTED);
 
-  const logLevel: ConfigLogLevel = read.oneOf('LOG_LEVEL', LOG_THRESHOLDS, CONFIG_DEFAULTS.logLevel);
+  const logLevel: ConfigLogLevel = read.oneOf(
+    'LOG_LEVEL',
+    LOG_THRESHOLDS,
+    CONFIG_DEFAULTS.logLevel,
+  );
   const maxBodyBytes = read.integer('MAX_BODY_BYTES', CONFIG_DEFAULTS.maxBodyBytes, MAX_BODY_BYTES);
   const requestTimeoutMs = read.integer(
     'REQUEST_TIMEOUT_MS',

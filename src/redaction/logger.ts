@@ -12,7 +12,15 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * works as is. `trace` writes what `debug` writes (no record is below debug);
  * `silent` writes nothing.
  */
-export const LOG_THRESHOLDS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const LOG_THRESHOLDS = [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+  'silent',
+] as const;
 export type LogThreshold = (typeof LOG_THRESHOLDS)[number];
 
 /** Anything with a `write(string)`: a stream, a file handle wrapper, a test buffer. */

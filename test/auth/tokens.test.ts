@@ -177,7 +177,7 @@ describe('createTokenService options', () => {
     );
   });
 
-  it('reads the old names with the new ones\' rules', async () => {
+  it("reads the old names with the new ones' rules", async () => {
     const base = { secret: TEST_SECRET, issuer: ISSUER, audience: AUDIENCE, store: memoryStore() };
     const tokens = createTokenService({ ...base, accessTtl: 120 });
     const renamed = createTokenService({ ...base, accessTtlSeconds: 120 });
