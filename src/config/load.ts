@@ -4,7 +4,12 @@ import { isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { isPostgresUrl } from '../stores/postgres-client.js';
 import { ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS } from '../auth/tokens/options.js';
-import { ANY_ORIGIN_ALONE, parseOrigin } from '../headers/cors-policy.js';
+import {
+  ANY_ORIGIN_ALONE,
+  mixesAnyOrigin,
+  parseOrigin,
+  type OriginEntry,
+} from '../headers/cors-policy.js';
 import { hostRuleText, parseHostRule } from '../headers/trusted-hosts.js';
 import { parseAddressRule } from '../monitoring/protect-metrics.js';
 import { MAX_BODY_BYTES } from '../request/body-limits.js';
@@ -409,7 +414,10 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     normaliseOrigin,
     'origins like https://app.example.com or https://*.example.com (no path)',
   );
-  if (allowedOrigins.includes('*') && allowedOrigins.length > 1) {
+  const parsedOrigins = allowedOrigins
+    .map(parseOrigin)
+    .filter((entry): entry is OriginEntry => !('problem' in entry));
+  if (mixesAnyOrigin(parsedOrigins)) {
     read.problem('CORS_ALLOWED_ORIGINS', `CORS_ALLOWED_ORIGINS: ${ANY_ORIGIN_ALONE}`);
   }
   const trustedHosts = read.list(
