@@ -3,6 +3,7 @@ import { STATUS_CODES as STATUS_TEXT } from 'node:http';
 import {
   BulwarkError,
   ERROR_CATALOG,
+  isBulwarkConfigError,
   isBulwarkError,
   PROBLEM_TYPE_PREFIX,
   type BulwarkErrorCode,
@@ -159,7 +160,9 @@ export function errorHandler(options?: ErrorHandlerOptions): ErrorRequestHandler
       next(error);
       return;
     }
-    const known = isBulwarkError(error) ? error : clientError(error);
+    // A config error reaching a request is a bug: a bare 500, reported, like any other.
+    const known =
+      isBulwarkError(error) && !isBulwarkConfigError(error) ? error : clientError(error);
     if (isBulwarkError(known)) {
       sendProblem(res, known);
       return;

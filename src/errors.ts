@@ -1,7 +1,11 @@
 /**
- * The one error hierarchy of bulwark. Every rejection a middleware makes is a
- * `BulwarkError` rendered as an RFC 9457 `application/problem+json` body; every
- * misconfiguration caught by a factory is a `BulwarkConfigError`.
+ * The one error hierarchy of bulwark, on jose's model: one base class,
+ * `BulwarkError`, whose `code` is one of a closed union. A rejection a
+ * middleware makes is a `BulwarkError` rendered as an RFC 9457
+ * `application/problem+json` body; the subclasses name the other failures:
+ * `BulwarkConfigError` (bad options or settings, thrown at start-up),
+ * `RedisTimeoutError` and `PostgresTimeoutError` (a store missed its deadline),
+ * `StoreUnavailableError` (a rate-limit store failed), `PathTraversalError`.
  */
 
 /** Status and title of every stable error code; docs/error-codes.md mirrors this table. */
@@ -39,6 +43,8 @@ export const ERROR_CATALOG = {
   'resource.conflict': { status: 409, title: 'Conflict' },
   'crypto.open_failed': { status: 500, title: 'Sealed value could not be opened' },
   'internal.error': { status: 500, title: 'Internal Server Error' },
+  'store.timeout': { status: 503, title: 'Store timed out' },
+  'config.invalid': { status: 500, title: 'Server misconfigured' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** Every stable `code` a bulwark problem can carry. */
@@ -66,6 +72,8 @@ export interface BulwarkErrorOptions {
   headers?: Record<string, string>;
   /** The underlying error; never rendered. */
   cause?: unknown;
+  /** The message for logs and stack traces; never rendered. @default `detail`, else the title */
+  message?: string;
 }
 
 /** A request rejection with a stable `code`; rendered as `application/problem+json`. */
@@ -78,13 +86,17 @@ export class BulwarkError extends Error {
   readonly headers: Readonly<Record<string, string>>;
   /** Lets Express 4's default handler pick the right status if no errorHandler is mounted. */
   readonly statusCode: number;
-  /** Tells Express's default handler that `message` is safe to show. */
-  readonly expose = true;
+  /** Whether `message` is safe to show a client (as http-errors sets it): true below 500. */
+  readonly expose: boolean;
 
   constructor(code: BulwarkErrorCode, options: BulwarkErrorOptions = {}) {
     const { status, title } = ERROR_CATALOG[code];
-    super(options.detail ?? title, options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      options.message ?? options.detail ?? title,
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = 'BulwarkError';
+    this.expose = status < 500;
     this.code = code;
     this.status = status;
     this.statusCode = status;
@@ -108,27 +120,53 @@ export class BulwarkError extends Error {
   }
 }
 
-/** Thrown by factories, `loadConfig()` and the CLI: lists every problem found at once. */
-export class BulwarkConfigError extends Error {
-  readonly code = 'config.invalid';
+/**
+ * Thrown by factories, `loadConfig()` and the CLI: lists every problem found
+ * at once. A programming or deployment error, never a client's: its problems
+ * are in `message` and `problems`, never in a response (`errorHandler()`
+ * answers one that escapes into a request with a bare 500).
+ */
+export class BulwarkConfigError extends BulwarkError {
+  declare readonly code: 'config.invalid';
   readonly problems: readonly string[];
 
   constructor(scope: string, problems: readonly string[]) {
-    super(
-      `${scope}: ${String(problems.length)} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
+    super('config.invalid', {
+      message:
+        `${scope}: ${String(problems.length)} configuration problem${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    });
     this.name = 'BulwarkConfigError';
     this.problems = problems;
   }
 }
+
+/** True for a `BulwarkConfigError`, also from another copy of the package (CJS + ESM). */
+export function isBulwarkConfigError(value: unknown): value is BulwarkConfigError {
+  return (
+    value instanceof BulwarkConfigError ||
+    (value instanceof Error &&
+      value.name === 'BulwarkConfigError' &&
+      (value as Partial<BulwarkConfigError>).code === 'config.invalid' &&
+      Array.isArray((value as Partial<BulwarkConfigError>).problems))
+  );
+}
+
+/** Names the subclasses give themselves, so a copy from the other build still narrows. */
+const BULWARK_ERROR_NAMES = new Set([
+  'BulwarkError',
+  'BulwarkConfigError',
+  'RedisTimeoutError',
+  'PostgresTimeoutError',
+  'StoreUnavailableError',
+]);
 
 /** Narrowing helper that also works across two copies of the package (CJS + ESM). */
 export function isBulwarkError(value: unknown): value is BulwarkError {
   return (
     value instanceof BulwarkError ||
     (value instanceof Error &&
-      value.name === 'BulwarkError' &&
+      BULWARK_ERROR_NAMES.has(value.name) &&
       typeof (value as Partial<BulwarkError>).code === 'string' &&
       Object.hasOwn(ERROR_CATALOG, (value as Partial<BulwarkError>).code ?? ''))
   );

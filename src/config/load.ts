@@ -1,9 +1,20 @@
-import { isIP } from 'node:net';
 import { inspect } from 'node:util';
 import { BulwarkConfigError } from '../errors.js';
 import { isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { isPostgresUrl } from '../stores/postgres-client.js';
+import { ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS } from '../auth/tokens/options.js';
+import {
+  ANY_ORIGIN_ALONE,
+  mixesAnyOrigin,
+  parseOrigin,
+  type OriginEntry,
+} from '../headers/cors-policy.js';
+import { hostRuleText, parseHostRule } from '../headers/trusted-hosts.js';
+import { parseAddressRule } from '../monitoring/protect-metrics.js';
+import { MAX_BODY_BYTES } from '../request/body-limits.js';
+import { MAX_TIMER_MS } from '../internal/timers.js';
+import { LOG_THRESHOLDS } from '../redaction/logger.js';
 import { evaluateReadiness, type InternalCheck } from './readiness.js';
 import { readSetting, secretsDirectory, type SourceContext } from './sources.js';
 import { clusterNodeProblems } from '../stores/redis-client.js';
@@ -12,14 +23,15 @@ import {
   CONFIG_DEFAULTS,
   CONFIG_VARIABLES,
   CONFIG_VARIABLE_NAMES,
-  LOG_LEVELS,
   type ConfigVariable,
   type ConfigLogLevel,
 } from './variables.js';
 
-// setTimeout fires at once for delays above 2^31 - 1 ms, which would turn a
-// timeout or a rate-limit window into "no limit at all".
-const MAX_TIMER_MS = 2_147_483_647;
+// rateLimit()'s own bounds (src/rate-limit/rate-limit.ts); the table test in
+// test/config/formats.test.ts fails if the two drift apart.
+const MAX_REQUESTS_PER_WINDOW = 1_000_000_000;
+const MINUTE = 60;
+const DAY = 86_400;
 const MAX_TEXT_LENGTH = 256;
 const KNOWN_ENVIRONMENTS = new Set([
   'development',
@@ -53,47 +65,21 @@ function splitList(value: string): string[] {
     .filter((entry) => entry !== '');
 }
 
+/** An origin as `corsPolicy()` reads it, or `undefined` when it would refuse it. */
 function normaliseOrigin(entry: string): string | undefined {
-  if (entry === '*') return entry;
-  const wildcard = /^(https?):\/\/\*\.(.+)$/i.exec(entry);
-  const candidate = wildcard ? `${wildcard[1] ?? ''}://wildcard.${wildcard[2] ?? ''}` : entry;
-  if (candidate.includes('*') || candidate.endsWith('/')) return undefined;
-  let url: URL;
-  try {
-    url = new URL(candidate);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (url.username !== '' || url.password !== '' || url.pathname !== '/') return undefined;
-  if (url.search !== '' || url.hash !== '' || candidate.includes('?') || candidate.includes('#')) {
-    return undefined;
-  }
-  return wildcard ? url.origin.replace('://wildcard.', '://*.') : url.origin;
+  const parsed = parseOrigin(entry);
+  return 'origin' in parsed ? parsed.origin : undefined;
 }
 
+/** A host as `trustedHosts()` reads it, or `undefined` when it would refuse it. */
 function normaliseHost(entry: string): string | undefined {
-  if (entry === '*') return entry;
-  const match = /^(\*\.)?(\[[0-9a-f:.]+\]|[^:/?#@\s[\]\\]+)(?::(\d{1,5}))?$/i.exec(entry);
-  if (!match) return undefined;
-  const [, wildcard, host = '', port] = match;
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65_535)) return undefined;
-  const candidate = (wildcard === undefined ? '' : 'wildcard.') + host.toLowerCase();
-  try {
-    if (new URL(`http://${candidate}`).hostname !== candidate) return undefined;
-  } catch {
-    return undefined;
-  }
-  return entry.toLowerCase();
+  const rule = parseHostRule(entry);
+  return 'problem' in rule ? undefined : hostRuleText(rule);
 }
 
-function isIpOrRange(entry: string): boolean {
-  const [address = '', prefix, extra] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0 || extra !== undefined) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
+/** An address or range as `protectMetrics()` reads it, or `undefined` when it would refuse it. */
+function normaliseAddress(entry: string): string | undefined {
+  return 'problem' in parseAddressRule(entry) ? undefined : entry;
 }
 
 /** Reads every setting through its sources and collects what is malformed. */
@@ -395,13 +381,16 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
     ANY_ENTRY,
     'a comma-separated list',
   );
+  // Bounded by what createTokenService() accepts, so the config never hands it a refused lifetime.
   const accessTokenExpireMinutes = read.integer(
     'JWT_ACCESS_TOKEN_EXPIRE_MINUTES',
     CONFIG_DEFAULTS.accessTokenExpireMinutes,
+    Math.floor(ACCESS_TTL_SECONDS.max / MINUTE),
   );
   const refreshTokenExpireDays = read.integer(
     'JWT_REFRESH_TOKEN_EXPIRE_DAYS',
     CONFIG_DEFAULTS.refreshTokenExpireDays,
+    Math.floor(REFRESH_TTL_SECONDS.max / DAY),
   );
   const issuer = read.text('JWT_ISSUER', CONFIG_DEFAULTS.issuer);
   const audience = read.text('JWT_AUDIENCE', CONFIG_DEFAULTS.audience);
@@ -409,6 +398,7 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   const requestsPerMinute = read.integer(
     'RATE_LIMIT_REQUESTS_PER_MINUTE',
     CONFIG_DEFAULTS.requestsPerMinute,
+    MAX_REQUESTS_PER_WINDOW,
   );
   const windowSeconds = read.integer(
     'RATE_LIMIT_WINDOW_SECONDS',
@@ -422,12 +412,18 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   const allowedOrigins = read.list(
     'CORS_ALLOWED_ORIGINS',
     normaliseOrigin,
-    'origins like https://app.example.com or https://*.example.com (no path, no trailing slash)',
+    'origins like https://app.example.com or https://*.example.com (no path)',
   );
+  const parsedOrigins = allowedOrigins
+    .map(parseOrigin)
+    .filter((entry): entry is OriginEntry => !('problem' in entry));
+  if (mixesAnyOrigin(parsedOrigins)) {
+    read.problem('CORS_ALLOWED_ORIGINS', `CORS_ALLOWED_ORIGINS: ${ANY_ORIGIN_ALONE}`);
+  }
   const trustedHosts = read.list(
     'TRUSTED_HOSTS',
     normaliseHost,
-    'host names like api.example.com, *.example.com or api.example.com:8443',
+    'host names like api.example.com, *.example.com, api.example.com:8443 or api.example.com:* (not *: leave TRUSTED_HOSTS unset to skip the check outside production)',
   );
   const httpsRedirectEnabled = read.boolean('HTTPS_REDIRECT_ENABLED', production);
 
@@ -441,8 +437,12 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   }
   const previousKeys = read.list('ENCRYPTION_PREVIOUS_KEYS', HEX_KEY, HEX_KEY_EXPECTED);
 
-  const logLevel: ConfigLogLevel = read.oneOf('LOG_LEVEL', LOG_LEVELS, CONFIG_DEFAULTS.logLevel);
-  const maxBodyBytes = read.integer('MAX_BODY_BYTES', CONFIG_DEFAULTS.maxBodyBytes);
+  const logLevel: ConfigLogLevel = read.oneOf(
+    'LOG_LEVEL',
+    LOG_THRESHOLDS,
+    CONFIG_DEFAULTS.logLevel,
+  );
+  const maxBodyBytes = read.integer('MAX_BODY_BYTES', CONFIG_DEFAULTS.maxBodyBytes, MAX_BODY_BYTES);
   const requestTimeoutMs = read.integer(
     'REQUEST_TIMEOUT_MS',
     CONFIG_DEFAULTS.requestTimeoutMs,
@@ -457,8 +457,8 @@ export function inspectConfig(options?: LoadConfigOptions): ConfigReport {
   }
   const allowIps = read.list(
     'METRICS_ALLOW_IPS',
-    (entry) => (isIpOrRange(entry) ? entry : undefined),
-    'IP addresses or CIDR ranges like 10.0.0.0/8',
+    normaliseAddress,
+    'IP addresses or CIDR ranges like 10.0.0.0/8 (not /0, which allows every address)',
   );
 
   const cacheUrl = read.storageUri('CIRCUIT_BREAKER_CACHE_URL') ?? storageUri;

@@ -109,13 +109,27 @@ export interface InternalCheck extends ReadinessCheck {
   readonly variables: readonly ConfigVariable[];
 }
 
-function check(
-  id: ReadinessCheckId,
-  status: ReadinessStatus,
-  message: string,
-  variables: readonly ConfigVariable[],
-): InternalCheck {
-  return { id, status, message, variables };
+/** What is known about `.env` in the working folder; read once, before the rules run. */
+export type DotenvFacts =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'mode'; readonly mode: number }
+  | { readonly kind: 'unreadable'; readonly code: string };
+
+/** Everything the rules judge: the config, and the one fact that needs the file system. */
+export interface ReadinessInput {
+  readonly config: BulwarkConfig;
+  readonly dotenv: DotenvFacts;
+}
+
+/** A rule's verdict: its status and the line the checklist shows. */
+export type Verdict = readonly [status: ReadinessStatus, message: string];
+
+/** One named production check: a small pure function of the config. */
+export interface ReadinessRule {
+  readonly id: ReadinessCheckId;
+  /** The settings it judges: when one is malformed, the rule is left out (reported once, as malformed). */
+  readonly variables: readonly ConfigVariable[];
+  readonly judge: (input: ReadinessInput) => Verdict;
 }
 
 function listWeaknesses(
@@ -140,23 +154,43 @@ function isLoopback(hostname: string): boolean {
   );
 }
 
-function corsCheck(origins: readonly string[]): InternalCheck {
-  const vars: ConfigVariable[] = ['CORS_ALLOWED_ORIGINS'];
+function secretKey(value: string | undefined): Verdict {
+  if (value === undefined) return ['fail', 'JWT_SECRET_KEY is not set'];
+  const why = secretWeakness(value);
+  return why === undefined
+    ? ['pass', 'JWT_SECRET_KEY is set and strong']
+    : ['fail', `JWT_SECRET_KEY ${why}`];
+}
+
+function previousSecretKeys(values: readonly string[]): Verdict {
+  const weak = listWeaknesses('JWT_PREVIOUS_SECRET_KEYS', values, secretWeakness);
+  if (weak.length > 0) return ['fail', weak.join('; ')];
+  return [
+    'pass',
+    values.length === 0
+      ? 'JWT_PREVIOUS_SECRET_KEYS is not set'
+      : `JWT_PREVIOUS_SECRET_KEYS holds ${String(values.length)} strong key(s)`,
+  ];
+}
+
+function accessTtl(minutes: number): Verdict {
+  return minutes > MAX_ACCESS_TTL_MINUTES
+    ? [
+        'warn',
+        `JWT_ACCESS_TOKEN_EXPIRE_MINUTES is ${String(minutes)}: access tokens cannot be recalled once stolen, keep them at ${String(MAX_ACCESS_TTL_MINUTES)} minutes or less`,
+      ]
+    : ['pass', `access tokens live ${String(minutes)} minutes`];
+}
+
+function allowedOrigins(origins: readonly string[]): Verdict {
   if (origins.length === 0) {
-    return check(
-      'cors.allowed_origins',
+    return [
       'fail',
       'CORS_ALLOWED_ORIGINS is empty: list the exact origins allowed to call the API',
-      vars,
-    );
+    ];
   }
   if (origins.includes('*')) {
-    return check(
-      'cors.allowed_origins',
-      'fail',
-      'CORS_ALLOWED_ORIGINS allows every origin (*): list the exact origins instead',
-      vars,
-    );
+    return ['fail', 'CORS_ALLOWED_ORIGINS allows every origin (*): list the exact origins instead'];
   }
   const plain = origins.filter((origin) => {
     if (!origin.startsWith('http://')) return false;
@@ -164,48 +198,42 @@ function corsCheck(origins: readonly string[]): InternalCheck {
     return !isLoopback(host);
   });
   if (plain.length > 0) {
-    return check(
-      'cors.allowed_origins',
-      'warn',
-      `CORS_ALLOWED_ORIGINS allows plain-http origins: ${plain.join(', ')}`,
-      vars,
-    );
+    return ['warn', `CORS_ALLOWED_ORIGINS allows plain-http origins: ${plain.join(', ')}`];
   }
-  return check(
-    'cors.allowed_origins',
-    'pass',
-    `CORS_ALLOWED_ORIGINS lists ${String(origins.length)} origin(s)`,
-    vars,
-  );
+  return ['pass', `CORS_ALLOWED_ORIGINS lists ${String(origins.length)} origin(s)`];
 }
 
-function dotenvCheck(cwd: string): InternalCheck {
-  let mode: number;
-  try {
-    const stats = statSync(join(cwd, '.env'));
-    if (!stats.isFile()) return check('dotenv.permissions', 'pass', 'no .env file', []);
-    mode = stats.mode;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return check('dotenv.permissions', 'pass', 'no .env file', []);
-    }
-    return check(
-      'dotenv.permissions',
-      'warn',
-      `.env cannot be inspected (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      [],
-    );
+// loadConfig() refuses `*` (trustedHosts() would); the rule still judges a config built by hand.
+function trustedHosts(hosts: readonly string[]): Verdict {
+  if (hosts.length === 0) {
+    return ['fail', 'TRUSTED_HOSTS is empty: any Host header is accepted (host-header injection)'];
   }
-  if ((mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(3, '0');
-    return check(
-      'dotenv.permissions',
-      'warn',
-      `.env is accessible to group or others (mode ${octal}): run chmod 600 .env`,
-      [],
-    );
-  }
-  return check('dotenv.permissions', 'pass', '.env is readable by its owner only', []);
+  if (hosts.includes('*')) return ['fail', 'TRUSTED_HOSTS allows every host (*)'];
+  return ['pass', `TRUSTED_HOSTS lists ${String(hosts.length)} host(s)`];
+}
+
+function httpsRedirect(enabled: boolean): Verdict {
+  return enabled
+    ? ['pass', 'plain-http requests are redirected to https']
+    : ['warn', 'HTTPS_REDIRECT_ENABLED is off: make sure TLS is enforced in front of the app'];
+}
+
+function rateLimitStorage({ storageUri, clusterNodes }: BulwarkConfig['rateLimit']): Verdict {
+  if (clusterNodes.length > 0) return ['pass', 'rate limits are counted in Redis Cluster'];
+  if (storageUri !== undefined) return ['pass', 'rate limits are counted in Redis'];
+  return [
+    'fail',
+    'RATE_LIMIT_STORAGE_URI is not set: an in-memory store counts per process and resets on restart',
+  ];
+}
+
+function rateLimitFallback(enabled: boolean): Verdict {
+  return enabled
+    ? [
+        'fail',
+        'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED is on: a Redis outage would multiply every limit by the number of processes',
+      ]
+    : ['pass', 'the rate limiter fails closed when Redis is down'];
 }
 
 /**
@@ -214,234 +242,177 @@ function dotenvCheck(cwd: string): InternalCheck {
  * revocation and API key, so production needs PostgreSQL or Redis for them
  * (Redis only when it persists to disk, which bulwark cannot see from here).
  */
-function authStorageCheck(config: BulwarkConfig): InternalCheck {
-  const vars: ConfigVariable[] = ['DATABASE_URL', 'RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'];
+function authStorage(config: BulwarkConfig): Verdict {
   if (config.database.url !== undefined) {
-    return check('auth.storage', 'pass', 'auth data is kept in PostgreSQL (DATABASE_URL)', vars);
+    return ['pass', 'auth data is kept in PostgreSQL (DATABASE_URL)'];
   }
   if (config.rateLimit.storageUri !== undefined || config.rateLimit.clusterNodes.length > 0) {
-    return check(
-      'auth.storage',
+    return [
       'pass',
       'auth data is kept in Redis (RATE_LIMIT_STORAGE_URI or REDIS_CLUSTER_NODES); it survives a restart only if Redis persists to disk',
-      vars,
-    );
+    ];
   }
-  return check(
-    'auth.storage',
+  return [
     'fail',
     'auth data (sessions, revocations, API keys) would live only in memory: set DATABASE_URL (PostgreSQL), RATE_LIMIT_STORAGE_URI or REDIS_CLUSTER_NODES (Redis)',
-    vars,
-  );
+  ];
 }
 
-/** Every production check, in checklist order. The one source of truth for loadConfig and doctor. */
+function logLevel(level: BulwarkConfig['logLevel']): Verdict {
+  return level === 'debug' || level === 'trace'
+    ? ['fail', `LOG_LEVEL is ${level}: verbose logs leak request data; use info or higher`]
+    : ['pass', `LOG_LEVEL is ${level}`];
+}
+
+function encryptionKey(key: string | undefined): Verdict {
+  if (key === undefined) {
+    return ['warn', 'ENCRYPTION_KEY is not set: stored provider keys cannot be sealed'];
+  }
+  const why = encryptionKeyWeakness(key);
+  return why === undefined
+    ? ['pass', 'ENCRYPTION_KEY is a well-formed 256-bit key']
+    : ['fail', `ENCRYPTION_KEY ${why}`];
+}
+
+function encryptionPreviousKeys(keys: readonly string[]): Verdict {
+  const weak = listWeaknesses('ENCRYPTION_PREVIOUS_KEYS', keys, encryptionKeyWeakness);
+  if (weak.length > 0) return ['fail', weak.join('; ')];
+  return [
+    'pass',
+    keys.length === 0
+      ? 'ENCRYPTION_PREVIOUS_KEYS is not set'
+      : `ENCRYPTION_PREVIOUS_KEYS holds ${String(keys.length)} well-formed key(s)`,
+  ];
+}
+
+function metricsPassword(password: string | undefined): Verdict {
+  if (password === undefined) return ['pass', 'METRICS_PASSWORD is not set'];
+  const why = secretWeakness(password);
+  return why === undefined
+    ? ['pass', 'METRICS_PASSWORD is set and strong']
+    : ['fail', `METRICS_PASSWORD ${why}`];
+}
+
+// loadConfig() refuses `/0` (protectMetrics() would); the rule still judges a config built by hand.
+function metricsAllowIps(allowIps: readonly string[]): Verdict {
+  const open = allowIps.filter((entry) => entry.endsWith('/0'));
+  if (open.length > 0)
+    return ['fail', `METRICS_ALLOW_IPS allows every address (${open.join(', ')})`];
+  return [
+    'pass',
+    allowIps.length === 0
+      ? 'METRICS_ALLOW_IPS is not set'
+      : `METRICS_ALLOW_IPS lists ${String(allowIps.length)} address(es) or range(s)`,
+  ];
+}
+
+function dotenvPermissions(dotenv: DotenvFacts): Verdict {
+  if (dotenv.kind === 'absent') return ['pass', 'no .env file'];
+  if (dotenv.kind === 'unreadable') return ['warn', `.env cannot be inspected (${dotenv.code})`];
+  if ((dotenv.mode & 0o077) !== 0) {
+    const octal = (dotenv.mode & 0o777).toString(8).padStart(3, '0');
+    return ['warn', `.env is accessible to group or others (mode ${octal}): run chmod 600 .env`];
+  }
+  return ['pass', '.env is readable by its owner only'];
+}
+
+/** Every production check, in checklist order: the one source of truth for loadConfig and doctor. */
+export const READINESS_RULES: readonly ReadinessRule[] = [
+  {
+    id: 'jwt.secret_key',
+    variables: ['JWT_SECRET_KEY'],
+    judge: ({ config }) => secretKey(config.jwt.secretKey),
+  },
+  {
+    id: 'jwt.previous_secret_keys',
+    variables: ['JWT_PREVIOUS_SECRET_KEYS'],
+    judge: ({ config }) => previousSecretKeys(config.jwt.previousSecretKeys),
+  },
+  {
+    id: 'jwt.access_ttl',
+    variables: ['JWT_ACCESS_TOKEN_EXPIRE_MINUTES'],
+    judge: ({ config }) => accessTtl(config.jwt.accessTokenExpireMinutes),
+  },
+  {
+    id: 'cors.allowed_origins',
+    variables: ['CORS_ALLOWED_ORIGINS'],
+    judge: ({ config }) => allowedOrigins(config.cors.allowedOrigins),
+  },
+  {
+    id: 'trusted_hosts',
+    variables: ['TRUSTED_HOSTS'],
+    judge: ({ config }) => trustedHosts(config.trustedHosts),
+  },
+  {
+    id: 'https_redirect',
+    variables: ['HTTPS_REDIRECT_ENABLED'],
+    judge: ({ config }) => httpsRedirect(config.httpsRedirectEnabled),
+  },
+  {
+    id: 'rate_limit.storage',
+    variables: ['RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'],
+    judge: ({ config }) => rateLimitStorage(config.rateLimit),
+  },
+  {
+    id: 'rate_limit.fallback',
+    variables: ['RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED'],
+    judge: ({ config }) => rateLimitFallback(config.rateLimit.inMemoryFallbackEnabled),
+  },
+  {
+    id: 'auth.storage',
+    variables: ['DATABASE_URL', 'RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'],
+    judge: ({ config }) => authStorage(config),
+  },
+  {
+    id: 'log_level',
+    variables: ['LOG_LEVEL'],
+    judge: ({ config }) => logLevel(config.logLevel),
+  },
+  {
+    id: 'encryption.key',
+    variables: ['ENCRYPTION_KEY'],
+    judge: ({ config }) => encryptionKey(config.encryption.key),
+  },
+  {
+    id: 'encryption.previous_keys',
+    variables: ['ENCRYPTION_PREVIOUS_KEYS'],
+    judge: ({ config }) => encryptionPreviousKeys(config.encryption.previousKeys),
+  },
+  {
+    id: 'metrics.password',
+    variables: ['METRICS_PASSWORD'],
+    judge: ({ config }) => metricsPassword(config.metrics.password),
+  },
+  {
+    id: 'metrics.allow_ips',
+    variables: ['METRICS_ALLOW_IPS'],
+    judge: ({ config }) => metricsAllowIps(config.metrics.allowIps),
+  },
+  {
+    id: 'dotenv.permissions',
+    variables: [],
+    judge: ({ dotenv }) => dotenvPermissions(dotenv),
+  },
+];
+
+/** What `.env` in `cwd` is: the one read of the file system behind the checklist. */
+export function inspectDotenv(cwd: string): DotenvFacts {
+  try {
+    const stats = statSync(join(cwd, '.env'));
+    return stats.isFile() ? { kind: 'mode', mode: stats.mode } : { kind: 'absent' };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? { kind: 'absent' } : { kind: 'unreadable', code: code ?? 'error' };
+  }
+}
+
+/** Runs every rule, in order, on one config. */
 export function evaluateReadiness(config: BulwarkConfig, cwd: string): InternalCheck[] {
-  const checks: InternalCheck[] = [];
-  const { jwt, rateLimit, encryption, metrics } = config;
-
-  if (jwt.secretKey === undefined) {
-    checks.push(check('jwt.secret_key', 'fail', 'JWT_SECRET_KEY is not set', ['JWT_SECRET_KEY']));
-  } else {
-    const why = secretWeakness(jwt.secretKey);
-    checks.push(
-      why === undefined
-        ? check('jwt.secret_key', 'pass', 'JWT_SECRET_KEY is set and strong', ['JWT_SECRET_KEY'])
-        : check('jwt.secret_key', 'fail', `JWT_SECRET_KEY ${why}`, ['JWT_SECRET_KEY']),
-    );
-  }
-
-  const previous = listWeaknesses(
-    'JWT_PREVIOUS_SECRET_KEYS',
-    jwt.previousSecretKeys,
-    secretWeakness,
-  );
-  checks.push(
-    previous.length > 0
-      ? check('jwt.previous_secret_keys', 'fail', previous.join('; '), ['JWT_PREVIOUS_SECRET_KEYS'])
-      : check(
-          'jwt.previous_secret_keys',
-          'pass',
-          jwt.previousSecretKeys.length === 0
-            ? 'JWT_PREVIOUS_SECRET_KEYS is not set'
-            : `JWT_PREVIOUS_SECRET_KEYS holds ${String(jwt.previousSecretKeys.length)} strong key(s)`,
-          ['JWT_PREVIOUS_SECRET_KEYS'],
-        ),
-  );
-
-  checks.push(
-    jwt.accessTokenExpireMinutes > MAX_ACCESS_TTL_MINUTES
-      ? check(
-          'jwt.access_ttl',
-          'warn',
-          `JWT_ACCESS_TOKEN_EXPIRE_MINUTES is ${String(jwt.accessTokenExpireMinutes)}: access tokens cannot be recalled once stolen, keep them at ${String(MAX_ACCESS_TTL_MINUTES)} minutes or less`,
-          ['JWT_ACCESS_TOKEN_EXPIRE_MINUTES'],
-        )
-      : check(
-          'jwt.access_ttl',
-          'pass',
-          `access tokens live ${String(jwt.accessTokenExpireMinutes)} minutes`,
-          ['JWT_ACCESS_TOKEN_EXPIRE_MINUTES'],
-        ),
-  );
-
-  checks.push(corsCheck(config.cors.allowedOrigins));
-
-  if (config.trustedHosts.length === 0) {
-    checks.push(
-      check(
-        'trusted_hosts',
-        'fail',
-        'TRUSTED_HOSTS is empty: any Host header is accepted (host-header injection)',
-        ['TRUSTED_HOSTS'],
-      ),
-    );
-  } else if (config.trustedHosts.includes('*')) {
-    checks.push(
-      check('trusted_hosts', 'fail', 'TRUSTED_HOSTS allows every host (*)', ['TRUSTED_HOSTS']),
-    );
-  } else {
-    checks.push(
-      check(
-        'trusted_hosts',
-        'pass',
-        `TRUSTED_HOSTS lists ${String(config.trustedHosts.length)} host(s)`,
-        ['TRUSTED_HOSTS'],
-      ),
-    );
-  }
-
-  checks.push(
-    config.httpsRedirectEnabled
-      ? check('https_redirect', 'pass', 'plain-http requests are redirected to https', [
-          'HTTPS_REDIRECT_ENABLED',
-        ])
-      : check(
-          'https_redirect',
-          'warn',
-          'HTTPS_REDIRECT_ENABLED is off: make sure TLS is enforced in front of the app',
-          ['HTTPS_REDIRECT_ENABLED'],
-        ),
-  );
-
-  checks.push(
-    rateLimit.storageUri === undefined && rateLimit.clusterNodes.length === 0
-      ? check(
-          'rate_limit.storage',
-          'fail',
-          'RATE_LIMIT_STORAGE_URI is not set: an in-memory store counts per process and resets on restart',
-          ['RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'],
-        )
-      : check(
-          'rate_limit.storage',
-          'pass',
-          rateLimit.clusterNodes.length > 0
-            ? 'rate limits are counted in Redis Cluster'
-            : 'rate limits are counted in Redis',
-          ['RATE_LIMIT_STORAGE_URI', 'REDIS_CLUSTER_NODES'],
-        ),
-  );
-
-  checks.push(
-    rateLimit.inMemoryFallbackEnabled
-      ? check(
-          'rate_limit.fallback',
-          'fail',
-          'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED is on: a Redis outage would multiply every limit by the number of processes',
-          ['RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED'],
-        )
-      : check('rate_limit.fallback', 'pass', 'the rate limiter fails closed when Redis is down', [
-          'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED',
-        ]),
-  );
-
-  checks.push(authStorageCheck(config));
-
-  checks.push(
-    config.logLevel === 'debug' || config.logLevel === 'trace'
-      ? check(
-          'log_level',
-          'fail',
-          `LOG_LEVEL is ${config.logLevel}: verbose logs leak request data; use info or higher`,
-          ['LOG_LEVEL'],
-        )
-      : check('log_level', 'pass', `LOG_LEVEL is ${config.logLevel}`, ['LOG_LEVEL']),
-  );
-
-  if (encryption.key === undefined) {
-    checks.push(
-      check(
-        'encryption.key',
-        'warn',
-        'ENCRYPTION_KEY is not set: stored provider keys cannot be sealed',
-        ['ENCRYPTION_KEY'],
-      ),
-    );
-  } else {
-    const why = encryptionKeyWeakness(encryption.key);
-    checks.push(
-      why === undefined
-        ? check('encryption.key', 'pass', 'ENCRYPTION_KEY is a well-formed 256-bit key', [
-            'ENCRYPTION_KEY',
-          ])
-        : check('encryption.key', 'fail', `ENCRYPTION_KEY ${why}`, ['ENCRYPTION_KEY']),
-    );
-  }
-
-  const oldKeys = listWeaknesses(
-    'ENCRYPTION_PREVIOUS_KEYS',
-    encryption.previousKeys,
-    encryptionKeyWeakness,
-  );
-  checks.push(
-    oldKeys.length > 0
-      ? check('encryption.previous_keys', 'fail', oldKeys.join('; '), ['ENCRYPTION_PREVIOUS_KEYS'])
-      : check(
-          'encryption.previous_keys',
-          'pass',
-          encryption.previousKeys.length === 0
-            ? 'ENCRYPTION_PREVIOUS_KEYS is not set'
-            : `ENCRYPTION_PREVIOUS_KEYS holds ${String(encryption.previousKeys.length)} well-formed key(s)`,
-          ['ENCRYPTION_PREVIOUS_KEYS'],
-        ),
-  );
-
-  if (metrics.password === undefined) {
-    checks.push(
-      check('metrics.password', 'pass', 'METRICS_PASSWORD is not set', ['METRICS_PASSWORD']),
-    );
-  } else {
-    const why = secretWeakness(metrics.password);
-    checks.push(
-      why === undefined
-        ? check('metrics.password', 'pass', 'METRICS_PASSWORD is set and strong', [
-            'METRICS_PASSWORD',
-          ])
-        : check('metrics.password', 'fail', `METRICS_PASSWORD ${why}`, ['METRICS_PASSWORD']),
-    );
-  }
-
-  const open = metrics.allowIps.filter((entry) => entry.endsWith('/0'));
-  checks.push(
-    open.length > 0
-      ? check(
-          'metrics.allow_ips',
-          'fail',
-          `METRICS_ALLOW_IPS allows every address (${open.join(', ')})`,
-          ['METRICS_ALLOW_IPS'],
-        )
-      : check(
-          'metrics.allow_ips',
-          'pass',
-          metrics.allowIps.length === 0
-            ? 'METRICS_ALLOW_IPS is not set'
-            : `METRICS_ALLOW_IPS lists ${String(metrics.allowIps.length)} address(es) or range(s)`,
-          ['METRICS_ALLOW_IPS'],
-        ),
-  );
-
-  checks.push(dotenvCheck(cwd));
-  return checks;
+  const input: ReadinessInput = { config, dotenv: inspectDotenv(cwd) };
+  return READINESS_RULES.map(({ id, variables, judge }) => {
+    const [status, message] = judge(input);
+    return { id, status, message, variables };
+  });
 }
 
 interface ReadinessKnown {

@@ -1,3 +1,4 @@
+import { BulwarkConfigError } from '../errors.js';
 import { readSetting, secretsDirectory } from './sources.js';
 
 export interface SettingFromEnvOptions {
@@ -24,4 +25,40 @@ export function settingFromEnv(name: string, options?: SettingFromEnvOptions): s
     env,
     secretsDir: options?.secretsDir ?? secretsDirectory(env),
   }).value;
+}
+
+/** The HMAC secrets of a token service, as `createTokenService()` takes them. */
+export interface JwtSecrets {
+  readonly secret: string;
+  readonly previousSecrets: readonly string[];
+}
+
+/**
+ * Reads `JWT_SECRET_KEY` (alias `SECRET_KEY`) and `JWT_PREVIOUS_SECRET_KEYS`
+ * the way `loadConfig()` does, for an app that makes a token service without
+ * `loadConfig()`. `createTokenService()` itself reads no environment, so
+ * where its secret comes from shows in the code that calls it. Throws
+ * `BulwarkConfigError` when `JWT_SECRET_KEY` is not set; the service checks
+ * the secret's length when it is created.
+ *
+ * @example
+ * const tokens = createTokenService({ ...jwtSecretsFromEnv(), issuer, audience, store });
+ */
+export function jwtSecretsFromEnv(options?: Omit<SettingFromEnvOptions, 'aliases'>): JwtSecrets {
+  const env = options?.env ?? process.env;
+  const context = { env, secretsDir: options?.secretsDir ?? secretsDirectory(env) };
+  const secret = readSetting('JWT_SECRET_KEY', ['SECRET_KEY'], context).value;
+  if (secret === undefined) {
+    throw new BulwarkConfigError('jwtSecretsFromEnv', [
+      'JWT_SECRET_KEY is not set (nor SECRET_KEY, their _FILE forms or the secrets folder)',
+    ]);
+  }
+  const previous = readSetting('JWT_PREVIOUS_SECRET_KEYS', [], context).value ?? '';
+  return {
+    secret,
+    previousSecrets: previous
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== ''),
+  };
 }

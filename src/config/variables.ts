@@ -1,3 +1,5 @@
+import type { LogThreshold } from '../redaction/logger.js';
+
 /**
  * Every setting `loadConfig()` reads. `secret` settings are never echoed in a
  * message; a storage URI counts as one because it may embed a password.
@@ -36,10 +38,12 @@ export type ConfigVariable = keyof typeof CONFIG_VARIABLES;
 
 export const CONFIG_VARIABLE_NAMES = Object.keys(CONFIG_VARIABLES) as readonly ConfigVariable[];
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** A log level as pino and most Node loggers name them. */
-export type ConfigLogLevel = (typeof LOG_LEVELS)[number];
+/**
+ * A `LOG_LEVEL` value: the security logger's own threshold names (pino's),
+ * checked by the logger's list, so every value `loadConfig()` accepts
+ * `createSecurityLogger({ level })` takes too.
+ */
+export type ConfigLogLevel = LogThreshold;
 
 /** Defaults for settings that have one; the design fixes the JWT and rate-limit ones. */
 export const CONFIG_DEFAULTS = {

@@ -84,76 +84,112 @@ function describeRegExp(pattern: RegExp): string | undefined {
   return undefined;
 }
 
+/** One entry of an origin allowlist, parsed. */
+export type OriginEntry =
+  | { readonly kind: 'any'; readonly origin: '*' }
+  | { readonly kind: 'exact'; readonly origin: string }
+  | ({ readonly kind: 'wildcard'; readonly origin: string } & WildcardOrigin)
+  | { readonly kind: 'pattern'; readonly pattern: RegExp };
+
+/** An entry refused, with a message naming it. */
+export interface OriginProblem {
+  readonly problem: string;
+}
+
+/**
+ * Parses one allowlist entry. The one rule for the origin format: `corsPolicy()`
+ * and `loadConfig()` (for `CORS_ALLOWED_ORIGINS`) both call it, so a value the
+ * config accepts is never refused by the factory. `origin` is the entry as a
+ * browser serialises it: lowercase, no default port, no trailing slash.
+ */
+export function parseOrigin(entry: unknown): OriginEntry | OriginProblem {
+  if (entry instanceof RegExp) {
+    const problem = describeRegExp(entry);
+    return problem === undefined
+      ? { kind: 'pattern', pattern: entry }
+      : { problem: `\`origins\` pattern ${String(entry)} ${problem}` };
+  }
+  if (typeof entry !== 'string') return { problem: '`origins` entries must be strings or RegExps' };
+  const shown = JSON.stringify(entry);
+  const value = entry.trim();
+  if (value === '*') return { kind: 'any', origin: '*' };
+  if (value.toLowerCase() === 'null') {
+    return {
+      problem:
+        '`origins` must not list "null": sandboxed iframes and local files send it, so any page can',
+    };
+  }
+  const wildcard = /^(https?):\/\/\*\./i.exec(value);
+  const candidate = wildcard === null ? value : value.replace('*.', 'wildcard.');
+  // The URL parser lets `*` through in a host name; only a leading `*.` means a wildcard.
+  if (candidate.includes('*')) {
+    return {
+      problem: `\`origins\` entry ${shown}: \`*\` may only be the first label, as in https://*.example.com`,
+    };
+  }
+  let url: URL;
+  try {
+    url = new URL(candidate);
+  } catch {
+    return { problem: `\`origins\` entry ${shown} is not a URL` };
+  }
+  if (
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    url.pathname !== '/' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    value.includes('?') ||
+    value.includes('#')
+  ) {
+    return {
+      problem: `\`origins\` entry ${shown} must be scheme://host[:port] with nothing after it`,
+    };
+  }
+  if (wildcard === null) return { kind: 'exact', origin: url.origin };
+  const suffix = url.hostname.slice('wildcard'.length);
+  const labels = suffix.split('.');
+  const last = labels[labels.length - 1] ?? '';
+  if (!suffix.startsWith('.') || labels.length < 3 || /^[0-9]*$/.test(last)) {
+    return {
+      problem: `\`origins\` entry ${shown}: a wildcard needs a registered domain of at least two labels after *.`,
+    };
+  }
+  return {
+    kind: 'wildcard',
+    origin: url.origin.replace('://wildcard.', '://*.'),
+    scheme: url.protocol.slice(0, -1),
+    suffix,
+    port: url.port,
+  };
+}
+
+/** The rule across entries: `*` stands alone. */
+export const ANY_ORIGIN_ALONE = '"*" cannot be combined with other origins';
+
+/** Whether a parsed list breaks `ANY_ORIGIN_ALONE`. */
+export function mixesAnyOrigin(entries: readonly OriginEntry[]): boolean {
+  return entries.some((e) => e.kind === 'any') && entries.some((e) => e.kind !== 'any');
+}
+
 function parseOrigins(entries: readonly unknown[], problems: string[]): OriginRules {
-  let anyOrigin = false;
+  const parsed: OriginEntry[] = [];
+  for (const entry of entries) {
+    const result = parseOrigin(entry);
+    if ('problem' in result) problems.push(result.problem);
+    else parsed.push(result);
+  }
+  if (mixesAnyOrigin(parsed)) problems.push(`\`origins\`: ${ANY_ORIGIN_ALONE}`);
   const exact = new Set<string>();
   const wildcards: WildcardOrigin[] = [];
   const patterns: RegExp[] = [];
-  for (const entry of entries) {
-    if (entry instanceof RegExp) {
-      const problem = describeRegExp(entry);
-      if (problem === undefined) patterns.push(entry);
-      else problems.push(`\`origins\` pattern ${String(entry)} ${problem}`);
-      continue;
-    }
-    if (typeof entry !== 'string') {
-      problems.push('`origins` entries must be strings or RegExps');
-      continue;
-    }
-    const shown = JSON.stringify(entry);
-    const value = entry.trim();
-    if (value === '*') {
-      anyOrigin = true;
-      continue;
-    }
-    if (value.toLowerCase() === 'null') {
-      problems.push(
-        '`origins` must not list "null": sandboxed iframes and local files send it, so any page can',
-      );
-      continue;
-    }
-    const wildcard = /^(https?):\/\/\*\./i.exec(value);
-    let url: URL;
-    try {
-      url = new URL(wildcard === null ? value : value.replace('*.', 'wildcard.'));
-    } catch {
-      problems.push(`\`origins\` entry ${shown} is not a URL`);
-      continue;
-    }
-    if (
-      (url.protocol !== 'https:' && url.protocol !== 'http:') ||
-      url.username !== '' ||
-      url.password !== '' ||
-      url.pathname !== '/' ||
-      url.search !== '' ||
-      url.hash !== '' ||
-      value.includes('?') ||
-      value.includes('#')
-    ) {
-      problems.push(
-        `\`origins\` entry ${shown} must be scheme://host[:port] with nothing after it`,
-      );
-      continue;
-    }
-    if (wildcard === null) {
-      exact.add(url.origin);
-      continue;
-    }
-    const suffix = url.hostname.slice('wildcard'.length);
-    const labels = suffix.split('.');
-    const last = labels[labels.length - 1] ?? '';
-    if (!suffix.startsWith('.') || labels.length < 3 || /^[0-9]*$/.test(last)) {
-      problems.push(
-        `\`origins\` entry ${shown}: a wildcard needs a registered domain of at least two labels after *.`,
-      );
-      continue;
-    }
-    wildcards.push({ scheme: url.protocol.slice(0, -1), suffix, port: url.port });
+  for (const entry of parsed) {
+    if (entry.kind === 'exact') exact.add(entry.origin);
+    else if (entry.kind === 'wildcard') wildcards.push(entry);
+    else if (entry.kind === 'pattern') patterns.push(entry.pattern);
   }
-  if (anyOrigin && (exact.size > 0 || wildcards.length > 0 || patterns.length > 0)) {
-    problems.push('`origins`: "*" cannot be combined with other origins');
-  }
-  return { anyOrigin, exact, wildcards, patterns };
+  return { anyOrigin: parsed.some((e) => e.kind === 'any'), exact, wildcards, patterns };
 }
 
 function matchesWildcard(origin: string, wildcards: readonly WildcardOrigin[]): boolean {

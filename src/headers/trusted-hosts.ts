@@ -30,7 +30,8 @@ const ACCEPTED = '';
 // parseHost() refuses anything longer, so longer values are never worth remembering.
 const MAX_HOST_LENGTH = 260;
 
-interface HostRule {
+/** One entry of a trusted-host list, parsed. */
+export interface HostRule {
   /** Exact hostname, or the `.example.com` suffix of a wildcard. */
   readonly name: string;
   readonly wildcard: boolean;
@@ -38,7 +39,17 @@ interface HostRule {
   readonly port: string | undefined;
 }
 
-function parseRule(entry: string, problems: string[]): HostRule | undefined {
+/** An entry refused, with a message naming it. */
+export interface HostProblem {
+  readonly problem: string;
+}
+
+/**
+ * Parses one trusted-host entry. The one rule for the host format:
+ * `trustedHosts()` and `loadConfig()` (for `TRUSTED_HOSTS`) both call it, so
+ * a value the config accepts is never refused by the factory.
+ */
+export function parseHostRule(entry: string): HostRule | HostProblem {
   const trimmed = entry.trim();
   const anyPort = trimmed.endsWith(':*');
   const body = anyPort ? trimmed.slice(0, -2) : trimmed;
@@ -46,21 +57,27 @@ function parseRule(entry: string, problems: string[]): HostRule | undefined {
   const parsed = parseHost(wildcard ? `wildcard${body.slice(1)}` : body);
   const shown = JSON.stringify(entry);
   if (parsed === undefined || (anyPort && parsed.port !== '')) {
-    problems.push(
-      `\`hosts\` entry ${shown} is not a host name, IP literal or \`*.\` pattern with an optional port`,
-    );
-    return undefined;
+    return {
+      problem: `\`hosts\` entry ${shown} is not a host name, IP literal or \`*.\` pattern with an optional port`,
+    };
   }
   if (wildcard) {
     const suffix = parsed.hostname.slice('wildcard'.length);
     const labels = suffix.split('.');
     if (labels.length < 3 || /^[0-9]*$/.test(labels[labels.length - 1] ?? '')) {
-      problems.push(`\`hosts\` entry ${shown}: a wildcard needs at least two labels after \`*.\``);
-      return undefined;
+      return {
+        problem: `\`hosts\` entry ${shown}: a wildcard needs at least two labels after \`*.\``,
+      };
     }
     return { name: suffix, wildcard: true, port: anyPort ? undefined : parsed.port };
   }
   return { name: parsed.hostname, wildcard: false, port: anyPort ? undefined : parsed.port };
+}
+
+/** A parsed rule written back in the list's own form, lowercase: `*.example.com:8443`. */
+export function hostRuleText(rule: HostRule): string {
+  const port = rule.port === undefined ? ':*' : rule.port === '' ? '' : `:${rule.port}`;
+  return `${rule.wildcard ? '*' : ''}${rule.name}${port}`;
 }
 
 function matches(rule: HostRule, host: ParsedHost): boolean {
@@ -97,8 +114,11 @@ export function trustedHosts(
   const exact = new Map<string, HostRule[]>();
   const wildcards: HostRule[] = [];
   for (const entry of entries) {
-    const rule = parseRule(entry, problems);
-    if (rule === undefined) continue;
+    const rule = parseHostRule(entry);
+    if ('problem' in rule) {
+      problems.push(rule.problem);
+      continue;
+    }
     if (rule.wildcard) {
       wildcards.push(rule);
     } else {

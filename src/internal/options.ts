@@ -134,6 +134,18 @@ export class OptionChecker<T extends object> {
     return this.#options[key] !== undefined;
   }
 
+  /**
+   * The key to read for an option that has a new name and an old one kept as
+   * an alias: the new name unless only the old one is given. Both given is a
+   * problem, since they could disagree.
+   */
+  renamed(current: keyof T & string, old: keyof T & string): keyof T & string {
+    if (this.has(old) && this.has(current)) {
+      this.#problems.push(`give \`${current}\` or its old name \`${old}\`, not both`);
+    }
+    return this.has(old) && !this.has(current) ? old : current;
+  }
+
   problem(message: string): void {
     this.#problems.push(message);
   }

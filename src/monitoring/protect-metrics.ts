@@ -43,28 +43,45 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Adds one address or CIDR to the list, or says why it is refused (the entry is config, safe to show). */
-function addRule(list: BlockList, rule: unknown, index: number): string | undefined {
-  const where = `\`allowIps[${String(index)}]\``;
-  if (typeof rule !== 'string') return `${where} must be a string, got ${describe(rule)}`;
-  const [address = '', prefix, extra] = rule.trim().split('/');
+/** One entry of an address allowlist, parsed. */
+export interface AddressRule {
+  readonly address: string;
+  readonly family: 'ipv4' | 'ipv6';
+  /** Prefix length of a CIDR range; `undefined` for a single address. */
+  readonly prefix: number | undefined;
+}
+
+/**
+ * Parses one address or CIDR entry, or says why it is refused (a phrase that
+ * follows the entry). The one rule for the CIDR format: `protectMetrics()` and
+ * `loadConfig()` (for `METRICS_ALLOW_IPS`) both call it.
+ */
+export function parseAddressRule(entry: string): AddressRule | { readonly problem: string } {
+  const [address = '', prefix, extra] = entry.trim().split('/');
   const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
   if (family === undefined || address.includes('%') || extra !== undefined) {
-    return `${where} '${rule}' is not an IP address or CIDR range`;
+    return { problem: 'is not an IP address or CIDR range' };
   }
-  if (prefix === undefined) {
-    list.addAddress(address, family);
-    return undefined;
-  }
+  if (prefix === undefined) return { address, family, prefix: undefined };
   const bits = PREFIX.test(prefix) ? Number(prefix) : Number.NaN;
   const max = family === 'ipv4' ? 32 : 128;
   if (!(bits >= 0 && bits <= max)) {
-    return `${where} '${rule}' has a prefix length outside 0-${String(max)}`;
+    return { problem: `has a prefix length outside 0-${String(max)}` };
   }
   if (bits === 0) {
-    return `${where} '${rule}' allows every address; use basicAuth instead of an open allowlist`;
+    return { problem: 'allows every address; use basicAuth instead of an open allowlist' };
   }
-  list.addSubnet(address, bits, family);
+  return { address, family, prefix: bits };
+}
+
+/** Adds one address or CIDR to the list, or says why it is refused (the entry is config, safe to show). */
+function addRule(list: BlockList, entry: unknown, index: number): string | undefined {
+  const where = `\`allowIps[${String(index)}]\``;
+  if (typeof entry !== 'string') return `${where} must be a string, got ${describe(entry)}`;
+  const rule = parseAddressRule(entry);
+  if ('problem' in rule) return `${where} '${entry}' ${rule.problem}`;
+  if (rule.prefix === undefined) list.addAddress(rule.address, rule.family);
+  else list.addSubnet(rule.address, rule.prefix, rule.family);
   return undefined;
 }
 

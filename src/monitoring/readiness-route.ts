@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { BulwarkConfigError } from '../errors.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import {
   isRedisClient,
@@ -49,7 +50,9 @@ const RETRY_AFTER_SECONDS = '5';
  */
 export function pingRedis(client: RedisClientLike): StoreCheck {
   if (!isRedisClient(client)) {
-    throw new TypeError('pingRedis(client) needs a Redis client (from createRedisClient)');
+    throw new BulwarkConfigError('pingRedis', [
+      '`client` must be a Redis client (from createRedisClient)',
+    ]);
   }
   return async function redisPing() {
     for (const outcome of await redisCommandOnEveryNode(client, ['PING'])) {

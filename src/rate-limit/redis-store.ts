@@ -1,5 +1,6 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply, type SendCommandClusterDetails } from 'rate-limit-redis';
+import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import {
   isRedisCluster,
@@ -14,9 +15,11 @@ import type { BoundedMemoryStore } from './memory-store.js';
 export type RateLimitStoreErrorMode = 'fail-closed' | 'fail-open' | 'memory-fallback';
 
 /** Raised through express-rate-limit to the bulwark middleware, which answers per mode. */
-export class StoreUnavailableError extends Error {
+export class StoreUnavailableError extends BulwarkError {
+  declare readonly code: 'rate_limit.unavailable';
+
   constructor(cause: unknown) {
-    super('rate-limit store unavailable', { cause });
+    super('rate_limit.unavailable', { message: 'rate-limit store unavailable', cause });
     this.name = 'StoreUnavailableError';
   }
 }

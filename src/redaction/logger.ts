@@ -2,8 +2,26 @@ import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
 import { createRedactor, type RedactOptions, type Redactor } from './redact.js';
 
+/** The levels a record is written at, lowest first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * What a logger's `level` may be set to, lowest first: pino's names, which is
+ * what `LOG_LEVEL` takes, so `createSecurityLogger({ level: config.logLevel })`
+ * works as is. `trace` writes what `debug` writes (no record is below debug);
+ * `silent` writes nothing.
+ */
+export const LOG_THRESHOLDS = [
+  'trace',
+  'debug',
+  'info',
+  'warn',
+  'error',
+  'fatal',
+  'silent',
+] as const;
+export type LogThreshold = (typeof LOG_THRESHOLDS)[number];
 
 /** Anything with a `write(string)`: a stream, a file handle wrapper, a test buffer. */
 export interface LogDestination {
@@ -13,8 +31,8 @@ export interface LogDestination {
 export type LogFields = Readonly<Record<string, unknown>>;
 
 export interface SecurityLoggerOptions {
-  /** Records below this level are not written. Default `'info'`. */
-  level?: LogLevel;
+  /** Records below this level are not written; `LOG_LEVEL`'s names. Default `'info'`. */
+  level?: LogThreshold;
   /** Where JSON lines go. Default `process.stderr`. */
   destination?: LogDestination;
   /**
@@ -30,7 +48,7 @@ type LogMethod = (messageOrFields: string | LogFields, fields?: LogFields) => vo
 
 /** A JSON-lines logger that redacts every record before writing it. */
 export interface SecurityLogger {
-  readonly level: LogLevel;
+  readonly level: LogThreshold;
   isLevelEnabled(level: LogLevel): boolean;
   log(level: LogLevel, messageOrFields: string | LogFields, fields?: LogFields): void;
   debug: LogMethod;
@@ -47,7 +65,7 @@ const KNOWN: KnownKeys<SecurityLoggerOptions> = {
   base: true,
 };
 
-/** Security records keep client addresses; everything else is redacted. */
+/** Security records keep client addresses; everything else is redacted. Internal: not in the barrel. */
 export const SECURITY_REDACTION: RedactOptions = { categories: { ip: false } };
 
 /**
@@ -61,7 +79,7 @@ export const SECURITY_REDACTION: RedactOptions = { categories: { ip: false } };
  */
 export function createSecurityLogger(options?: SecurityLoggerOptions): SecurityLogger {
   const check = new OptionChecker<SecurityLoggerOptions>('createSecurityLogger', options, KNOWN);
-  const level = check.oneOf('level', LOG_LEVELS, 'info');
+  const level = check.oneOf('level', LOG_THRESHOLDS, 'info');
   const destination = check.raw('destination');
   if (
     destination !== undefined &&
@@ -83,12 +101,12 @@ export function createSecurityLogger(options?: SecurityLoggerOptions): SecurityL
   const redactor: Redactor = createRedactor(
     (redaction as RedactOptions | undefined) ?? SECURITY_REDACTION,
   );
-  const minimum = LOG_LEVELS.indexOf(level);
+  const minimum = LOG_THRESHOLDS.indexOf(level);
   const baseFields = (base as LogFields | undefined) ?? {};
   const out = destination as LogDestination | undefined;
 
   const log = (at: LogLevel, messageOrFields: string | LogFields, fields?: LogFields): void => {
-    if (LOG_LEVELS.indexOf(at) < minimum) return;
+    if (LOG_THRESHOLDS.indexOf(at) < minimum) return;
     try {
       const record: Record<string, unknown> = { level: at, time: new Date().toISOString() };
       if (typeof messageOrFields === 'string') record.msg = messageOrFields;
@@ -115,7 +133,7 @@ export function createSecurityLogger(options?: SecurityLoggerOptions): SecurityL
     };
   return {
     level,
-    isLevelEnabled: (at) => LOG_LEVELS.indexOf(at) >= minimum,
+    isLevelEnabled: (at) => LOG_THRESHOLDS.indexOf(at) >= minimum,
     log,
     debug: method('debug'),
     info: method('info'),

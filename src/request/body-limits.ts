@@ -22,6 +22,9 @@ export interface BodyLimitsOptions {
   types?: readonly string[];
 }
 
+/** The largest `maxBytes`; `loadConfig()` checks MAX_BODY_BYTES by it. */
+export const MAX_BODY_BYTES = 1024 ** 3;
+
 const KNOWN: KnownKeys<BodyLimitsOptions> = { maxBytes: true, maxDepth: true, types: true };
 
 const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
@@ -122,7 +125,7 @@ export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
   const check = new OptionChecker('bodyLimits', options, KNOWN);
   const maxBytes = check.number('maxBytes', {
     min: 1,
-    max: 1024 ** 3,
+    max: MAX_BODY_BYTES,
     integer: true,
     default: 102_400,
   });

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { MAX_TIMER_MS } from '../internal/timers.js';
 import { sendProblem } from '../internal/problem.js';
 
 export interface RequestTimeoutOptions {
@@ -10,8 +11,6 @@ export interface RequestTimeoutOptions {
 }
 
 const KNOWN: KnownKeys<RequestTimeoutOptions> = { ms: true };
-/** setTimeout's own ceiling; a larger value would fire at once. */
-const MAX_TIMER = 2_147_483_647;
 
 function swallowedWriteHead(this: Response): Response {
   return this;
@@ -53,7 +52,7 @@ export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): Req
     typeof msOrOptions === 'number' ? { ms: msOrOptions } : msOrOptions;
   const check = new OptionChecker('requestTimeout', options, KNOWN);
   if (!check.has('ms')) check.problem('`ms` is required: how long a handler may take to answer');
-  const ms = check.number('ms', { min: 1, max: MAX_TIMER, integer: true, default: 0 });
+  const ms = check.number('ms', { min: 1, max: MAX_TIMER_MS, integer: true, default: 0 });
   check.done();
 
   return function requestTimeoutMiddleware(req: Request, res: Response, next: NextFunction): void {

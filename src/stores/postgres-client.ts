@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 
@@ -178,9 +179,11 @@ function reportFailure(pool: PostgresQueryable, error: Error): void {
 }
 
 /** A PostgreSQL statement did not answer within its deadline. */
-export class PostgresTimeoutError extends Error {
+export class PostgresTimeoutError extends BulwarkError {
+  declare readonly code: 'store.timeout';
+
   constructor(ms: number) {
-    super(`PostgreSQL statement timed out after ${String(ms)} ms`);
+    super('store.timeout', { message: `PostgreSQL statement timed out after ${String(ms)} ms` });
     this.name = 'PostgresTimeoutError';
   }
 }
@@ -247,7 +250,9 @@ export function pingPostgres(pool: PostgresQueryable): () => Promise<void> {
     given === null ||
     typeof (given as Partial<PostgresQueryable>).query !== 'function'
   ) {
-    throw new TypeError('pingPostgres(pool) needs a PostgreSQL pool (from createPostgresPool)');
+    throw new BulwarkConfigError('pingPostgres', [
+      '`pool` must be a PostgreSQL pool (from createPostgresPool)',
+    ]);
   }
   return async function postgresPing() {
     await postgresQuery(pool, { text: 'SELECT 1' });

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import {
@@ -356,9 +357,11 @@ export function createRedisClient(
 }
 
 /** A Redis command did not answer within its deadline. */
-export class RedisTimeoutError extends Error {
+export class RedisTimeoutError extends BulwarkError {
+  declare readonly code: 'store.timeout';
+
   constructor(ms: number) {
-    super(`Redis command timed out after ${String(ms)} ms`);
+    super('store.timeout', { message: `Redis command timed out after ${String(ms)} ms` });
     this.name = 'RedisTimeoutError';
   }
 }

@@ -1,9 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { inspect } from 'node:util';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   createTokenService,
+  jwtSecretsFromEnv,
   memoryStore,
   redisStore,
 } from '../../src/index.js';
@@ -127,17 +128,23 @@ describe('createTokenService options', () => {
   });
 
   describe('secrets from the environment', () => {
-    const saved = { ...process.env };
-    afterEach(() => {
-      process.env = { ...saved };
+    it('reads no environment: without `secret` or `keys` it is refused, naming the helper', () => {
+      vi.stubEnv('JWT_SECRET_KEY', TEST_SECRET);
+      try {
+        expect(() =>
+          createTokenService({ issuer: ISSUER, audience: AUDIENCE, store: memoryStore() }),
+        ).toThrow(/jwtSecretsFromEnv/);
+      } finally {
+        vi.unstubAllEnvs();
+      }
     });
 
-    it('reads JWT_SECRET_KEY and JWT_PREVIOUS_SECRET_KEYS when no key is given', async () => {
+    it('jwtSecretsFromEnv() reads JWT_SECRET_KEY and JWT_PREVIOUS_SECRET_KEYS', async () => {
       const old = hsTokens(memoryStore(), { secret: OLD_TEST_SECRET });
       const token = (await old.issue({ sub: 'u' })).access_token;
-      process.env.JWT_SECRET_KEY = TEST_SECRET;
-      process.env.JWT_PREVIOUS_SECRET_KEYS = OLD_TEST_SECRET;
+      const env = { JWT_SECRET_KEY: TEST_SECRET, JWT_PREVIOUS_SECRET_KEYS: OLD_TEST_SECRET };
       const fromEnv = createTokenService({
+        ...jwtSecretsFromEnv({ env, secretsDir: '/nonexistent-bulwark-test-dir' }),
         issuer: ISSUER,
         audience: AUDIENCE,
         store: memoryStore(),
@@ -146,17 +153,37 @@ describe('createTokenService options', () => {
     });
 
     it('refuses a short JWT_SECRET_KEY and a missing one', () => {
-      process.env.JWT_SECRET_KEY = 'test-FAKE-short';
+      const secretsDir = '/nonexistent-bulwark-test-dir';
+      const short = jwtSecretsFromEnv({ env: { SECRET_KEY: 'test-FAKE-short' }, secretsDir });
       expect(() =>
-        createTokenService({ issuer: ISSUER, audience: AUDIENCE, store: memoryStore() }),
+        createTokenService({ ...short, issuer: ISSUER, audience: AUDIENCE, store: memoryStore() }),
       ).toThrow(BulwarkConfigError);
-      delete process.env.JWT_SECRET_KEY;
-      delete process.env.SECRET_KEY;
-      process.env.SETTINGS_SECRETS_DIR = '/nonexistent-bulwark-test-dir';
-      expect(() =>
-        createTokenService({ issuer: ISSUER, audience: AUDIENCE, store: memoryStore() }),
-      ).toThrow(/JWT_SECRET_KEY/);
+      expect(() => jwtSecretsFromEnv({ env: {}, secretsDir })).toThrow(BulwarkConfigError);
+      expect(() => jwtSecretsFromEnv({ env: {}, secretsDir })).toThrow(/JWT_SECRET_KEY/);
     });
+  });
+
+  it.each([
+    ['accessTtlSeconds', 'accessTtl', 600],
+    ['refreshTtlSeconds', 'refreshTtl', 3600],
+    ['familyTtlSeconds', 'familyTtl', 86_400],
+    ['clockToleranceSeconds', 'clockTolerance', 5],
+  ])('takes %s, or its old name %s, but not both', (name, old, value) => {
+    const base = { secret: TEST_SECRET, issuer: ISSUER, audience: AUDIENCE, store: memoryStore() };
+    expect(() => createTokenService({ ...base, [name]: value })).not.toThrow();
+    expect(() => createTokenService({ ...base, [old]: value })).not.toThrow();
+    expect(() => createTokenService({ ...base, [name]: value, [old]: value })).toThrow(
+      new RegExp(`\`${name}\` or its old name \`${old}\``),
+    );
+  });
+
+  it("reads the old names with the new ones' rules", async () => {
+    const base = { secret: TEST_SECRET, issuer: ISSUER, audience: AUDIENCE, store: memoryStore() };
+    const tokens = createTokenService({ ...base, accessTtl: 120 });
+    const renamed = createTokenService({ ...base, accessTtlSeconds: 120 });
+    expect((await tokens.issue({ sub: 'u' })).expires_in).toBe(120);
+    expect((await renamed.issue({ sub: 'u' })).expires_in).toBe(120);
+    expect(() => createTokenService({ ...base, accessTtl: 0 })).toThrow(/`accessTtl` must be >= 1/);
   });
 });
 

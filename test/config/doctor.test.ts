@@ -139,7 +139,7 @@ describe('bulwark doctor', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(
-      /^ {2}FAIL {2}config\.invalid +RATE_LIMIT_REQUESTS_PER_MINUTE must be a whole number >= 1, got "abc"$/m,
+      /^ {2}FAIL {2}config\.invalid +RATE_LIMIT_REQUESTS_PER_MINUTE must be a whole number from 1 to 1000000000, got "abc"$/m,
     );
     expect(run.stdout).toMatch(
       /^ {2}FAIL {2}config\.invalid +ENCRYPTION_KEY must be 64 hexadecimal characters \(32 bytes\)$/m,
@@ -156,11 +156,13 @@ describe('bulwark doctor', () => {
     const run = await bulwark(['doctor', '--json'], { ...READY, MAX_BODY_BYTES: '1mb' });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout);
-    expect(report.problems).toEqual(['MAX_BODY_BYTES must be a whole number >= 1, got "1mb"']);
+    expect(report.problems).toEqual([
+      'MAX_BODY_BYTES must be a whole number from 1 to 1073741824, got "1mb"',
+    ]);
     expect(report.checks[0]).toEqual({
       id: 'config.invalid',
       status: 'fail',
-      message: 'MAX_BODY_BYTES must be a whole number >= 1, got "1mb"',
+      message: 'MAX_BODY_BYTES must be a whole number from 1 to 1073741824, got "1mb"',
     });
   });
 

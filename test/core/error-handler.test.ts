@@ -7,10 +7,17 @@ import { withoutAbsolutePaths } from '../../src/error-handler.js';
 import {
   BulwarkConfigError,
   BulwarkError,
+  ERROR_CATALOG,
   errorHandler,
+  isBulwarkConfigError,
+  isBulwarkError,
   notFound,
+  PathTraversalError,
+  PostgresTimeoutError,
+  RedisTimeoutError,
   securityEvents,
 } from '../../src/index.js';
+import { StoreUnavailableError } from '../../src/rate-limit/redis-store.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
 
 function appWith(factory: ExpressFactory, env: string, thrown: () => unknown) {
@@ -68,6 +75,41 @@ describe.each(EXPRESS_VERSIONS)('errorHandler on %s', (_name, factory) => {
     expect(events).toHaveLength(1);
   });
 
+  it('answers a config error that escapes into a request with a bare, reported 500', async () => {
+    const events: unknown[] = [];
+    const off = securityEvents.on('error.unhandled', (e) => events.push(e));
+    const app = appWith(
+      factory,
+      'production',
+      () => new BulwarkConfigError('someFactory', ['FAKE-problem naming a setting']),
+    );
+    const res = await request(app).post('/boom');
+    off();
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.text)).toEqual({
+      type: 'urn:bulwark:problem:internal.error',
+      title: 'Internal Server Error',
+      status: 500,
+      code: 'internal.error',
+    });
+    expect(events).toHaveLength(1);
+  });
+
+  it.each<[string, () => BulwarkError]>([
+    ['Redis', () => new RedisTimeoutError(1000)],
+    ['PostgreSQL', () => new PostgresTimeoutError(2000)],
+  ])('answers a %s timeout with 503 store.timeout, without its message', async (_s, make) => {
+    const app = appWith(factory, 'development', make);
+    const res = await request(app).post('/boom');
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.text)).toEqual({
+      type: 'urn:bulwark:problem:store.timeout',
+      title: 'Store timed out',
+      status: 503,
+      code: 'store.timeout',
+    });
+  });
+
   it('maps malformed JSON to 400 request.invalid_json without echoing the input', async () => {
     const app = appWith(factory, 'production', () => undefined);
     const res = await request(app)
@@ -117,6 +159,35 @@ describe('errorHandler options', () => {
 });
 
 describe('BulwarkError', () => {
+  it.each<[string, () => BulwarkError, string]>([
+    ['BulwarkConfigError', () => new BulwarkConfigError('f', ['p']), 'config.invalid'],
+    ['RedisTimeoutError', () => new RedisTimeoutError(5), 'store.timeout'],
+    ['PostgresTimeoutError', () => new PostgresTimeoutError(5), 'store.timeout'],
+    [
+      'StoreUnavailableError',
+      () => new StoreUnavailableError(new Error('x')),
+      'rate_limit.unavailable',
+    ],
+    ['PathTraversalError', () => new PathTraversalError('null_byte'), 'path.traversal'],
+  ])('%s is a BulwarkError with a catalogued code', (name, make, code) => {
+    const error = make();
+    expect(error).toBeInstanceOf(BulwarkError);
+    expect(isBulwarkError(error)).toBe(true);
+    expect(error.code).toBe(code);
+    expect(Object.hasOwn(ERROR_CATALOG, error.code)).toBe(true);
+    expect(error.status).toBe(ERROR_CATALOG[error.code].status);
+    if (name !== 'PathTraversalError') expect(error.name).toBe(name);
+  });
+
+  it("keeps a config error's problems in its message, never in its problem document", () => {
+    const error = new BulwarkConfigError('someFactory', ['`x` must be a number']);
+    expect(error.message).toBe('someFactory: 1 configuration problem:\n  - `x` must be a number');
+    expect(error.expose).toBe(false);
+    expect(JSON.stringify(error.toProblem())).not.toContain('must be a number');
+    expect(isBulwarkConfigError(error)).toBe(true);
+    expect(isBulwarkConfigError(new BulwarkError('internal.error'))).toBe(false);
+  });
+
   it('never renders its cause', () => {
     const error = new BulwarkError('internal.error', { cause: new Error('secret detail') });
     expect(JSON.stringify(error.toProblem())).not.toContain('secret detail');

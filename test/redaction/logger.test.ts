@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BulwarkConfigError,
   createSecurityLogger,
+  LOG_LEVELS,
   SecurityEventBus,
   type SecurityEvent,
   type SecurityLoggerOptions,
@@ -24,6 +25,22 @@ function capture(): {
 }
 
 describe('createSecurityLogger', () => {
+  it.each([
+    ['trace', ['debug', 'info', 'warn', 'error', 'fatal']],
+    ['debug', ['debug', 'info', 'warn', 'error', 'fatal']],
+    ['info', ['info', 'warn', 'error', 'fatal']],
+    ['warn', ['warn', 'error', 'fatal']],
+    ['error', ['error', 'fatal']],
+    ['fatal', ['fatal']],
+    ['silent', []],
+  ] as const)('at level %s writes %j', (level, written) => {
+    const out = capture();
+    const log = createSecurityLogger({ level, destination: out });
+    for (const at of LOG_LEVELS) log[at]('record');
+    expect(out.records().map((r) => r.level)).toEqual(written);
+    expect(LOG_LEVELS.filter((at) => log.isLevelEnabled(at))).toEqual(written);
+  });
+
   it('writes one redacted JSON line per record, keeping IPs by default', () => {
     const out = capture();
     const log = createSecurityLogger({ destination: out, base: { service: 'api' } });
@@ -127,7 +144,7 @@ describe('createSecurityLogger', () => {
 
   it.each([
     ['unknown option', { levels: 'info' }],
-    ['level unknown', { level: 'trace' }],
+    ['level unknown', { level: 'verbose' }],
     ['level number', { level: 30 }],
     ['level null', { level: null }],
     ['destination without write', { destination: {} }],

@@ -293,7 +293,7 @@ describe.runIf(hasPostgres)('postgresStore', () => {
         connectTimeoutMs: 300,
       });
       await expect(pingPostgres(down)()).rejects.toThrow();
-      expect(() => pingPostgres({} as never)).toThrow(TypeError);
+      expect(() => pingPostgres({} as never)).toThrow(BulwarkConfigError);
     });
 
     it('gives a foreign pool without timeouts a client-side deadline', async () => {

@@ -1,4 +1,3 @@
-import { secretsDirectory, readSetting } from '../../config/sources.js';
 import { OptionChecker, type KnownKeys } from '../../internal/options.js';
 import type { AuthStore } from '../../stores/auth-store.js';
 import {
@@ -10,9 +9,9 @@ import {
 } from '../keys.js';
 
 export interface TokenServiceOptions {
-  /** Current HMAC secret (at least 32 bytes). @default `JWT_SECRET_KEY` [`SECRET_KEY`] when neither `secret` nor `keys` is given */
+  /** Current HMAC secret (at least 32 bytes); `loadConfig().jwt.secretKey`, or `jwtSecretsFromEnv()`. */
   secret?: string | Buffer;
-  /** Earlier secrets still accepted for verification: an array, or the comma-separated `JWT_PREVIOUS_SECRET_KEYS` form. @default `JWT_PREVIOUS_SECRET_KEYS` when `secret` comes from the environment */
+  /** Earlier secrets still accepted for verification: an array, or the comma-separated `JWT_PREVIOUS_SECRET_KEYS` form. */
   previousSecrets?: readonly (string | Buffer)[] | string;
   /** A key ring instead of `secret`: `keys[0]` signs, every key verifies. */
   keys?: readonly TokenKey[];
@@ -23,12 +22,20 @@ export interface TokenServiceOptions {
   /** `aud` written and required. */
   audience: string;
   /** Access-token lifetime in seconds. @default 900 */
-  accessTtl?: number;
-  /** Lifetime of each refresh token in seconds (renewed by rotation, capped by `familyTtl`). @default 1209600 (14 days) */
-  refreshTtl?: number;
-  /** Absolute lifetime of a login session (refresh family) in seconds; no rotation extends it. @default max(refreshTtl, 30 days) */
-  familyTtl?: number;
+  accessTtlSeconds?: number;
+  /** Lifetime of each refresh token in seconds (renewed by rotation, capped by `familyTtlSeconds`). @default 1209600 (14 days) */
+  refreshTtlSeconds?: number;
+  /** Absolute lifetime of a login session (refresh family) in seconds; no rotation extends it. @default max(refreshTtlSeconds, 30 days) */
+  familyTtlSeconds?: number;
   /** Seconds of clock skew allowed on `exp` and `nbf` (0-30). @default 0 */
+  clockToleranceSeconds?: number;
+  /** The earlier name of `accessTtlSeconds`, still accepted; give one or the other. */
+  accessTtl?: number;
+  /** The earlier name of `refreshTtlSeconds`, still accepted; give one or the other. */
+  refreshTtl?: number;
+  /** The earlier name of `familyTtlSeconds`, still accepted; give one or the other. */
+  familyTtl?: number;
+  /** The earlier name of `clockToleranceSeconds`, still accepted; give one or the other. */
   clockTolerance?: number;
   /** Where refresh families, the `jti` denylist and revoke-all epochs live. */
   store: AuthStore;
@@ -56,6 +63,10 @@ const KNOWN: KnownKeys<TokenServiceOptions> = {
   algorithms: true,
   issuer: true,
   audience: true,
+  accessTtlSeconds: true,
+  refreshTtlSeconds: true,
+  familyTtlSeconds: true,
+  clockToleranceSeconds: true,
   accessTtl: true,
   refreshTtl: true,
   familyTtl: true,
@@ -65,6 +76,10 @@ const KNOWN: KnownKeys<TokenServiceOptions> = {
 };
 
 const DAY = 86_400;
+/** Bounds of the access-token lifetime; `loadConfig()` checks JWT_ACCESS_TOKEN_EXPIRE_MINUTES by them. */
+export const ACCESS_TTL_SECONDS = { min: 1, max: DAY } as const;
+/** Bounds of a refresh token's lifetime; `loadConfig()` checks JWT_REFRESH_TOKEN_EXPIRE_DAYS by them. */
+export const REFRESH_TTL_SECONDS = { min: 60, max: 365 * DAY } as const;
 const STORE_METHODS = [
   'get',
   'getMany',
@@ -91,20 +106,27 @@ export function tokenSettings(options: TokenServiceOptions): TokenSettings {
   const audience = check.string('audience', undefined, { nonEmpty: true, maxLength: 512 });
   if (issuer === undefined) check.problem('`issuer` is required');
   if (audience === undefined) check.problem('`audience` is required');
-  const accessTtl = check.number('accessTtl', { min: 1, max: DAY, integer: true, default: 900 });
-  const refreshTtl = check.number('refreshTtl', {
-    min: 60,
-    max: 365 * DAY,
+  const accessTtl = check.number(check.renamed('accessTtlSeconds', 'accessTtl'), {
+    ...ACCESS_TTL_SECONDS,
+    integer: true,
+    default: 900,
+  });
+  const refreshTtl = check.number(check.renamed('refreshTtlSeconds', 'refreshTtl'), {
+    ...REFRESH_TTL_SECONDS,
     integer: true,
     default: 14 * DAY,
   });
-  const familyTtl = check.number('familyTtl', {
+  const familyTtl = check.number(check.renamed('familyTtlSeconds', 'familyTtl'), {
     min: 60,
     max: 365 * DAY,
     integer: true,
     default: Math.max(refreshTtl, 30 * DAY),
   });
-  const clockTolerance = check.number('clockTolerance', { min: 0, max: 30, default: 0 });
+  const clockTolerance = check.number(check.renamed('clockToleranceSeconds', 'clockTolerance'), {
+    min: 0,
+    max: 30,
+    default: 0,
+  });
   const now = check.func<() => number>('now') ?? Date.now;
   const store = check.raw('store') as AuthStore | undefined;
   if (
@@ -140,16 +162,13 @@ export function tokenSettings(options: TokenServiceOptions): TokenSettings {
       ring = buildKeyRing(ringKeys, allowed, problems);
     }
   } else {
-    let secret = check.raw('secret');
-    let previous = check.raw('previousSecrets');
+    const secret = check.raw('secret');
+    const previous = check.raw('previousSecrets');
+    // The factory reads no environment: the secret comes from loadConfig() or an explicit helper.
     if (secret === undefined) {
-      // Nothing given: read the same settings loadConfig() reads, from the same sources.
-      const context = { env: process.env, secretsDir: secretsDirectory(process.env) };
-      secret = readSetting('JWT_SECRET_KEY', ['SECRET_KEY'], context).value;
-      previous ??= readSetting('JWT_PREVIOUS_SECRET_KEYS', [], context).value;
-      if (secret === undefined) {
-        check.problem('no signing key: give `secret` or `keys`, or set JWT_SECRET_KEY');
-      }
+      check.problem(
+        'no signing key: give `secret` or `keys`, e.g. `secret: loadConfig().jwt.secretKey`, or spread `...jwtSecretsFromEnv()` to read JWT_SECRET_KEY',
+      );
     }
     const algorithm = algorithms?.[0] ?? 'HS256';
     if (algorithms !== undefined && (algorithms.length !== 1 || !algorithm.startsWith('HS'))) {
