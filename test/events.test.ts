@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SecurityEventBus, type SecurityEvent } from '../../src/index.js';
+import { SecurityEventBus, type SecurityEvent } from '../src/index.js';
 
 describe('SecurityEventBus', () => {
   it('delivers to typed and wildcard listeners and unsubscribes', () => {
