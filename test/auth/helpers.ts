@@ -8,6 +8,7 @@ import {
   memoryStore,
   redisStore,
   securityEvents,
+  whenRedisReady,
 } from '../../src/index.js';
 import type {
   AuthStore,
@@ -35,8 +36,8 @@ export async function storeKinds(): Promise<{
   const kinds: StoreKind[] = [['memory', () => memoryStore()]];
   if (!(await requireRedis())) return { kinds, close: () => Promise.resolve(), redis: undefined };
   const client = createRedisClient(SHARED_REDIS_URL);
-  const deadline = Date.now() + 5000;
-  while (!client.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (!(await whenRedisReady(client)))
+    throw new Error('shared Redis answered PING but the client did not connect');
   kinds.push(['redis', () => redisStore(client, { prefix: uniquePrefix('auth') })]);
   return {
     kinds,

@@ -1,5 +1,10 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { createRedisClient, type BulwarkRedis, type RedisClientOptions } from '../../src/index.js';
+import {
+  createRedisClient,
+  whenRedisReady,
+  type BulwarkRedis,
+  type RedisClientOptions,
+} from '../../src/index.js';
 import { redisCommand, redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
 import { SHARED_REDIS_URL, uniquePrefix } from './redis.js';
 import { RedisClusterFixture } from './redis-cluster.js';
@@ -25,11 +30,7 @@ export interface RedisTarget {
 }
 
 async function whenReady(client: BulwarkRedis): Promise<BulwarkRedis> {
-  const deadline = Date.now() + 10_000;
-  while (!client.isReady) {
-    if (Date.now() > deadline) throw new Error('redis client not ready in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  if (!(await whenRedisReady(client, 10_000))) throw new Error('redis client not ready in time');
   return client;
 }
 
