@@ -487,8 +487,10 @@ describe('token service timing and store use', () => {
       `${valid}x`,
       'x'.repeat(9000),
     ];
-    for (const token of garbage) await expect(tokens.verifyAccess(token)).rejects.toBeDefined();
-    for (const token of garbage) await expect(tokens.revoke(token)).rejects.toBeDefined();
+    const refused = { status: 401, code: 'auth.invalid_token' };
+    for (const token of garbage)
+      await expect(tokens.verifyAccess(token)).rejects.toMatchObject(refused);
+    for (const token of garbage) await expect(tokens.revoke(token)).rejects.toMatchObject(refused);
     expect(counted.calls).toEqual([]);
     await tokens.verifyAccess(valid);
     expect(counted.calls).toEqual(['getMany']);
