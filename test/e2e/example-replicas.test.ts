@@ -37,15 +37,9 @@ async function startReplicas(
   return up;
 }
 
-/** Waits (within the test's timeout) until every replica reports ready, i.e. seeding is done. */
+/** Waits until every replica reports ready, i.e. seeding is done. */
 async function untilReady(servers: readonly ExampleProcess[]): Promise<void> {
-  for (const server of servers) {
-    for (;;) {
-      const res = await server.fetch('/ready');
-      if (res.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  for (const server of servers) await server.whenReady(120_000);
 }
 
 async function userCount(prefix: string): Promise<number> {
