@@ -35,6 +35,10 @@ vi.mock('../../src/auth/passwords.js', async (importOriginal) => {
   return { ...actual, verifyPasswordOrDummy: vi.fn(actual.verifyPasswordOrDummy) };
 });
 const verifySpy = vi.mocked(verifyPasswordOrDummy);
+// What is checked here is the router, not bcrypt: hashes name their real cost, the work is cost 4.
+vi.mock('bcryptjs', async (importOriginal) =>
+  (await import('../helpers/fast-bcrypt.js')).fastBcrypt(await importOriginal()),
+);
 
 const COST = 10;
 const PASSWORD = 'correct-horse-TEST-password-1';
