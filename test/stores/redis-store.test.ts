@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BulwarkConfigError, createRedisClient, redisStore } from '../../src/index.js';
+import {
+  BulwarkConfigError,
+  createRedisClient,
+  redisStore,
+  whenRedisReady,
+} from '../../src/index.js';
 import type { BulwarkRedis } from '../../src/index.js';
 import { redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
 import { hashPart } from '../../src/stores/redis-store.js';
@@ -117,7 +122,7 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) =
     const server = kind === 'cluster' ? undefined : await PrivateRedis.start();
     const own = server === undefined ? await target.client() : createRedisClient(server.url);
     try {
-      while (!own.isReady) await new Promise((r) => setTimeout(r, 20));
+      expect(await whenRedisReady(own, 10_000)).toBe(true);
       const store = redisStore(own, { prefix: uniquePrefix('noscript') });
       await store.set('c', 'v1');
       expect(await store.replace('c', 'v1', 'v2')).toBe(true);
