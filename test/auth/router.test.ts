@@ -27,6 +27,7 @@ import type {
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { collect, hsTokens, interceptStore, storeKinds } from './helpers.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 // A spy around the real function: the login timing property is checked by what
 // the router asks bcrypt to do, not by a clock.
@@ -148,10 +149,17 @@ beforeEach(() => {
 
 describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
   describe.each(kinds)('with a %s store', (storeLabel, makeStore) => {
-    // The Redis kind also counts login attempts in Redis, as several processes would.
+    // The Redis kind also counts login attempts in Redis, as several processes
+    // would: with one username key, as they must share.
     const limiter = (): Partial<AuthRouterOptions> =>
       storeLabel === 'redis' && redis !== undefined
-        ? { loginLimiter: loginRateLimit({ store: redis, prefix: uniquePrefix('router-login') }) }
+        ? {
+            loginLimiter: loginRateLimit({
+              store: redis,
+              prefix: uniquePrefix('router-login'),
+              usernameKey: 'test-FAKE-username-key-0123456789abcdef',
+            }),
+          }
         : {};
     const make = (options: BuildOptions = {}) =>
       build(factory, makeStore, { ...options, router: { ...limiter(), ...options.router } });
@@ -385,8 +393,10 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
       it('still logs in when storing the new hash fails', async () => {
         const built = make();
         built.users.adapter.updatePasswordHash = () => Promise.reject(new Error('db down'));
+        const warnings = captureWarnings();
         const pair = await loginPair(built, 'legacy', LEGACY_PASSWORD);
         expect(pair.token_type).toBe('Bearer');
+        warnings.expectOnce('BULWARK_PASSWORD_REHASH_FAILED');
       });
 
       it('answers a malformed user record with a bare 500 and no token', async () => {

@@ -20,6 +20,7 @@ import {
   RedisTargets,
   type RedisTarget,
 } from '../helpers/redis-targets.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 const HOUR = 3_600_000;
 
@@ -194,6 +195,7 @@ describe.each(EXPRESS_VERSIONS)('suspiciousActivity on %s', (_name, factory) => 
   });
 
   it('lets the request through when keyBy throws', async () => {
+    const warnings = captureWarnings();
     const { app: a, seen } = app({
       keyBy: () => {
         throw new Error('boom');
@@ -202,6 +204,7 @@ describe.each(EXPRESS_VERSIONS)('suspiciousActivity on %s', (_name, factory) => 
     const res = await request(a).get('/');
     expect(res.status).toBe(200);
     expect(seen.count).toBe(1);
+    warnings.expectOnce('BULWARK_SUSPICIOUS_KEYBY_THREW');
   });
 });
 
