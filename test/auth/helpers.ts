@@ -18,7 +18,7 @@ import type {
   TokenServiceOptions,
 } from '../../src/index.js';
 import { jsonApp, type ExpressFactory } from '../helpers/express.js';
-import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { clearSharedKeys, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 export const TEST_SECRET = 'test-FAKE-jwt-secret-for-bulwark-0123456789';
 export const OLD_TEST_SECRET = 'test-FAKE-previous-jwt-secret-for-bulwark-0123';
@@ -38,11 +38,21 @@ export async function storeKinds(): Promise<{
   const client = createRedisClient(SHARED_REDIS_URL);
   if (!(await whenRedisReady(client)))
     throw new Error('shared Redis answered PING but the client did not connect');
-  kinds.push(['redis', () => redisStore(client, { prefix: uniquePrefix('auth') })]);
+  const prefixes: string[] = [];
+  kinds.push([
+    'redis',
+    () => {
+      const prefix = uniquePrefix('auth');
+      prefixes.push(prefix);
+      return redisStore(client, { prefix });
+    },
+  ]);
   return {
     kinds,
     redis: client,
+    // Some records (an API key's last use, a user's revoke-all time) have no expiry.
     close: async () => {
+      await clearSharedKeys(prefixes.splice(0));
       await client.quit();
     },
   };

@@ -25,7 +25,7 @@ import type {
   UserRecord,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { sharedPrefixes } from '../helpers/redis-targets.js';
 import { collect, hsTokens, interceptStore, storeKinds } from './helpers.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
@@ -58,6 +58,7 @@ const HASHES = {
 
 const { kinds, close, redis } = await storeKinds();
 afterAll(close);
+const prefixFor = sharedPrefixes();
 
 /** An in-memory user table with the adapter the router reads. */
 function userTable() {
@@ -156,7 +157,7 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
         ? {
             loginLimiter: loginRateLimit({
               store: redis,
-              prefix: uniquePrefix('router-login'),
+              prefix: prefixFor('router-login'),
               usernameKey: 'test-FAKE-username-key-0123456789abcdef',
             }),
           }

@@ -9,7 +9,7 @@ import {
 } from '../../src/index.js';
 import type { AuthStore, TokenKey, TokenService } from '../../src/index.js';
 import { redisCommand } from '../../src/stores/redis-client.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { sharedPrefixes } from '../helpers/redis-targets.js';
 import {
   AUDIENCE,
   claims,
@@ -26,6 +26,7 @@ import {
 
 const { kinds, close, redis } = await storeKinds();
 afterAll(close);
+const prefixFor = sharedPrefixes();
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (s: number) => void } {
   let time = start;
@@ -507,7 +508,7 @@ describe('token service timing and store use', () => {
   });
 
   it.runIf(redis !== undefined)('keeps no raw refresh token in Redis', async () => {
-    const prefix = uniquePrefix('hashes');
+    const prefix = prefixFor('hashes');
     const tokens = hsTokens(redisStore(redis!, { prefix }));
     const pair = await tokens.issue({ sub: 'u' });
     const keys = (await redisCommand(redis!, ['KEYS', `${prefix}*`])) as string[];

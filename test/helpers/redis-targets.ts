@@ -6,7 +6,7 @@ import {
   type RedisClientOptions,
 } from '../../src/index.js';
 import { redisCommand, redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
-import { SHARED_REDIS_URL, uniquePrefix } from './redis.js';
+import { clearSharedKeys, SHARED_REDIS_URL, uniquePrefix } from './redis.js';
 import { RedisClusterFixture } from './redis-cluster.js';
 
 export type RedisTargetKind = 'single node' | 'cluster';
@@ -137,6 +137,23 @@ export function targetPrefixes(
   return (label) => {
     const prefix = uniquePrefix(label);
     prefixes.push(prefix);
+    return prefix;
+  };
+}
+
+/**
+ * `prefixFor(label)`: a fresh key prefix on the shared Redis, whose keys are
+ * deleted when the enclosing suite (or the file, at top level) ends. For
+ * tests that write to the shared node without a `RedisTargets`.
+ */
+export function sharedPrefixes(): (label: string) => string {
+  const used: string[] = [];
+  afterAll(async () => {
+    await clearSharedKeys(used.splice(0));
+  });
+  return (label) => {
+    const prefix = uniquePrefix(label);
+    used.push(prefix);
     return prefix;
   };
 }

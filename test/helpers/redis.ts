@@ -46,6 +46,34 @@ export function uniquePrefix(label: string): string {
   return `bulwark-test:${label}:${randomBytes(6).toString('hex')}:`;
 }
 
+/**
+ * Deletes every key under each prefix on the shared Redis with SCAN and
+ * UNLINK, never a flush: other test runs use the same server. Resolves with
+ * how many keys there were.
+ */
+export async function clearSharedKeys(prefixes: readonly string[]): Promise<number> {
+  if (prefixes.length === 0) return 0;
+  const client = createClient({
+    url: SHARED_REDIS_URL,
+    socket: { connectTimeout: 2000, reconnectStrategy: false },
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  let deleted = 0;
+  try {
+    for (const prefix of prefixes) {
+      // uniquePrefix() makes no glob characters, but a caller's prefix may have some.
+      const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
+        if (keys.length > 0) deleted += await client.unlink(keys);
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return deleted;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
