@@ -21,10 +21,6 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('Redis-backed parts on a %s', 
     clients = [await target.client(), await target.client()];
   }, 60_000);
 
-  async function removeKeys(prefix: string): Promise<void> {
-    for (const key of await target.keys(prefix)) await target.command(['DEL', key], key);
-  }
-
   it('costLimit never overspends: 60 parallel charges of 1 through two clients admit exactly 10', async () => {
     const prefix = uniquePrefix('cost');
     let handled = 0;
@@ -44,7 +40,7 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('Redis-backed parts on a %s', 
     expect(results.filter((r) => r.status === 429)).toHaveLength(50);
     expect(handled).toBe(10);
     expect(await target.keys(prefix)).toHaveLength(1);
-    await removeKeys(prefix);
+    await target.clear(prefix);
   });
 
   it('API keys: issued through one client, verified, tracked and listed through the other', async () => {
@@ -64,6 +60,6 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('Redis-backed parts on a %s', 
     expect(listed.map((k) => k.name).sort()).toEqual(['backup', 'ci', 'deploy']);
     expect(await b!.revoke(issued[0]!.id)).toBe(true);
     await expect(a!.verify(issued[0]!.key)).rejects.toMatchObject({ code: 'auth.invalid_api_key' });
-    await removeKeys(prefix);
+    await target.clear(prefix);
   });
 });
