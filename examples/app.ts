@@ -335,7 +335,7 @@ export function createExample({
       }
       const user = await users.create({
         username,
-        passwordHash: await hashPassword(password),
+        passwordHash: await hashPassword(password, { cost: settings.passwordHashCost }),
         roles: ['user'],
       });
       res.status(201).json({ id: user.id, username: user.username });
@@ -353,6 +353,7 @@ export function createExample({
       tokens,
       users,
       usernameKey,
+      passwordHashCost: settings.passwordHashCost,
       loginLimiter: loginRateLimit({
         store,
         prefix: `${prefix}rl-login:`,

@@ -74,7 +74,7 @@ async function seedAdmin(users: UserDirectory, settings: ExampleSettings): Promi
     const existing = await users.findByUsername(username);
     if (existing !== undefined) {
       if (given === undefined || (await verifyPassword(given, existing.passwordHash))) return;
-      const hash = await hashPassword(given);
+      const hash = await hashPassword(given, { cost: settings.passwordHashCost });
       if (await users.replacePasswordHash(existing.id, existing.passwordHash, hash)) {
         process.stdout.write(`admin "${username}": password reset from ADMIN_PASSWORD\n`);
         return;
@@ -86,7 +86,7 @@ async function seedAdmin(users: UserDirectory, settings: ExampleSettings): Promi
     try {
       await users.create({
         username,
-        passwordHash: await hashPassword(password),
+        passwordHash: await hashPassword(password, { cost: settings.passwordHashCost }),
         roles: ['admin'],
       });
     } catch (error) {

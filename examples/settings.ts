@@ -22,6 +22,8 @@ export interface ExampleSettings {
   costBudgetTokens: number;
   costWindowSeconds: number;
   maxUsers: number;
+  /** bcrypt cost of the password hashes the example makes and checks (10-15). */
+  passwordHashCost: number;
 }
 
 /** Prefix that `loadConfig()` refuses in production, so a generated secret can never ship. */
@@ -111,6 +113,8 @@ function readSettings(env: NodeJS.ProcessEnv, problems: string[]): ExampleSettin
     costBudgetTokens: wholeNumber(env, 'COST_BUDGET_TOKENS', 100_000, 1, 1_000_000_000, problems),
     costWindowSeconds: wholeNumber(env, 'COST_WINDOW_SECONDS', 3600, 1, 2_147_483, problems),
     maxUsers: wholeNumber(env, 'MAX_USERS', 10_000, 1, 1_000_000, problems),
+    // Never below bulwark's floor of 10, which hashPassword enforces as well.
+    passwordHashCost: wholeNumber(env, 'PASSWORD_HASH_COST', 12, 10, 15, problems),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   memoryStore,
   redisStore,
   securityEvents,
+  whenRedisReady,
 } from '../../src/index.js';
 import type {
   AuthStore,
@@ -17,7 +18,7 @@ import type {
   TokenServiceOptions,
 } from '../../src/index.js';
 import { jsonApp, type ExpressFactory } from '../helpers/express.js';
-import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { clearSharedKeys, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 export const TEST_SECRET = 'test-FAKE-jwt-secret-for-bulwark-0123456789';
 export const OLD_TEST_SECRET = 'test-FAKE-previous-jwt-secret-for-bulwark-0123';
@@ -35,13 +36,23 @@ export async function storeKinds(): Promise<{
   const kinds: StoreKind[] = [['memory', () => memoryStore()]];
   if (!(await requireRedis())) return { kinds, close: () => Promise.resolve(), redis: undefined };
   const client = createRedisClient(SHARED_REDIS_URL);
-  const deadline = Date.now() + 5000;
-  while (!client.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  kinds.push(['redis', () => redisStore(client, { prefix: uniquePrefix('auth') })]);
+  if (!(await whenRedisReady(client)))
+    throw new Error('shared Redis answered PING but the client did not connect');
+  const prefixes: string[] = [];
+  kinds.push([
+    'redis',
+    () => {
+      const prefix = uniquePrefix('auth');
+      prefixes.push(prefix);
+      return redisStore(client, { prefix });
+    },
+  ]);
   return {
     kinds,
     redis: client,
+    // Some records (an API key's last use, a user's revoke-all time) have no expiry.
     close: async () => {
+      await clearSharedKeys(prefixes.splice(0));
       await client.quit();
     },
   };

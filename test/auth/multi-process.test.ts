@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { requireRedis, SHARED_REDIS_URL } from '../helpers/redis.js';
+import { sharedPrefixes } from '../helpers/redis-targets.js';
 
 const hasRedis = await requireRedis();
 const SERVER = fileURLToPath(new URL('./fixtures/auth-server.ts', import.meta.url));
@@ -36,8 +37,9 @@ function startServer(prefix: string): Promise<Child> {
 describe.runIf(hasRedis)('two processes sharing a Redis store', () => {
   let a: Child;
   let b: Child;
+  const prefixFor = sharedPrefixes();
   beforeAll(async () => {
-    const prefix = uniquePrefix('multi-process');
+    const prefix = prefixFor('multi-process');
     [a, b] = await Promise.all([startServer(prefix), startServer(prefix)]);
   });
   afterAll(() => {

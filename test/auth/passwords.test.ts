@@ -10,6 +10,7 @@ import {
   verifyPassword,
   verifyPasswordOrDummy,
 } from '../../src/index.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 // Cost 10 is the lowest accepted and keeps the suite fast; one test uses the default 12.
 const COST = { cost: 10 } as const;
@@ -234,20 +235,21 @@ describe('stored hashes', () => {
     ],
     ['plain text', PASSWORD],
   ])('verifies against %s as false without throwing', async (_case, hash) => {
+    const warnings = captureWarnings();
     expect(await verifyPassword(PASSWORD, hash)).toBe(false);
     expect(await verifyPasswordOrDummy(PASSWORD, hash, COST)).toBe(false);
     expect(passwordNeedsRehash(hash)).toBe(true);
+    warnings.expectOnce('BULWARK_MALFORMED_PASSWORD_HASH');
   });
 
   it('warns once per process about a malformed stored hash', async () => {
     vi.resetModules();
     const fresh = await import('../../src/auth/passwords.js');
-    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warnings = captureWarnings();
     expect(await fresh.verifyPassword(PASSWORD, 'not-a-hash')).toBe(false);
     expect(await fresh.verifyPassword(PASSWORD, 'still-not-a-hash')).toBe(false);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0]?.[1]).toMatchObject({ code: 'BULWARK_MALFORMED_PASSWORD_HASH' });
-    expect(String(warn.mock.calls[0]?.[0])).not.toContain('not-a-hash');
+    expect(warnings.codes()).toEqual(['BULWARK_MALFORMED_PASSWORD_HASH']);
+    expect(warnings.messages()[0]).not.toContain('not-a-hash');
   });
 
   it('verifies older hashes ($2a$, $2y$, cost below 10) and asks for a rehash', async () => {
@@ -288,11 +290,13 @@ describe('verifyPasswordOrDummy', () => {
     const fresh = await import('../../src/auth/passwords.js');
     const hash = vi.spyOn(freshBcrypt, 'hash');
     const compare = vi.spyOn(freshBcrypt, 'compare');
+    const warnings = captureWarnings();
     await Promise.all([
       fresh.verifyPasswordOrDummy(PASSWORD, undefined, COST),
       fresh.verifyPasswordOrDummy(PASSWORD, undefined, COST),
     ]);
     expect(await fresh.verifyPasswordOrDummy(PASSWORD, 'malformed', COST)).toBe(false);
+    expect(warnings.codes()).toEqual(['BULWARK_MALFORMED_PASSWORD_HASH']);
     expect(hash).toHaveBeenCalledTimes(1);
     expect(compare).toHaveBeenCalledTimes(3);
     for (const [, dummy] of compare.mock.calls) expect(dummy).toMatch(/^\$2b\$10\$/);

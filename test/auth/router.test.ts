@@ -25,8 +25,9 @@ import type {
   UserRecord,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { sharedPrefixes } from '../helpers/redis-targets.js';
 import { collect, hsTokens, interceptStore, storeKinds } from './helpers.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 // A spy around the real function: the login timing property is checked by what
 // the router asks bcrypt to do, not by a clock.
@@ -35,6 +36,10 @@ vi.mock('../../src/auth/passwords.js', async (importOriginal) => {
   return { ...actual, verifyPasswordOrDummy: vi.fn(actual.verifyPasswordOrDummy) };
 });
 const verifySpy = vi.mocked(verifyPasswordOrDummy);
+// What is checked here is the router, not bcrypt: hashes name their real cost, the work is cost 4.
+vi.mock('bcryptjs', async (importOriginal) =>
+  (await import('../helpers/fast-bcrypt.js')).fastBcrypt(await importOriginal()),
+);
 
 const COST = 10;
 const PASSWORD = 'correct-horse-TEST-password-1';
@@ -53,6 +58,7 @@ const HASHES = {
 
 const { kinds, close, redis } = await storeKinds();
 afterAll(close);
+const prefixFor = sharedPrefixes();
 
 /** An in-memory user table with the adapter the router reads. */
 function userTable() {
@@ -144,10 +150,17 @@ beforeEach(() => {
 
 describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
   describe.each(kinds)('with a %s store', (storeLabel, makeStore) => {
-    // The Redis kind also counts login attempts in Redis, as several processes would.
+    // The Redis kind also counts login attempts in Redis, as several processes
+    // would: with one username key, as they must share.
     const limiter = (): Partial<AuthRouterOptions> =>
       storeLabel === 'redis' && redis !== undefined
-        ? { loginLimiter: loginRateLimit({ store: redis, prefix: uniquePrefix('router-login') }) }
+        ? {
+            loginLimiter: loginRateLimit({
+              store: redis,
+              prefix: prefixFor('router-login'),
+              usernameKey: 'test-FAKE-username-key-0123456789abcdef',
+            }),
+          }
         : {};
     const make = (options: BuildOptions = {}) =>
       build(factory, makeStore, { ...options, router: { ...limiter(), ...options.router } });
@@ -381,8 +394,10 @@ describe.each(EXPRESS_VERSIONS)('authRouter on %s', (_label, factory) => {
       it('still logs in when storing the new hash fails', async () => {
         const built = make();
         built.users.adapter.updatePasswordHash = () => Promise.reject(new Error('db down'));
+        const warnings = captureWarnings();
         const pair = await loginPair(built, 'legacy', LEGACY_PASSWORD);
         expect(pair.token_type).toBe('Bearer');
+        warnings.expectOnce('BULWARK_PASSWORD_REHASH_FAILED');
       });
 
       it('answers a malformed user record with a bare 500 and no token', async () => {

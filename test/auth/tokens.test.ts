@@ -10,7 +10,7 @@ import {
 } from '../../src/index.js';
 import type { AuthStore, TokenKey, TokenService } from '../../src/index.js';
 import { redisCommand } from '../../src/stores/redis-client.js';
-import { uniquePrefix } from '../helpers/redis.js';
+import { sharedPrefixes } from '../helpers/redis-targets.js';
 import {
   AUDIENCE,
   claims,
@@ -27,6 +27,7 @@ import {
 
 const { kinds, close, redis } = await storeKinds();
 afterAll(close);
+const prefixFor = sharedPrefixes();
 
 function clock(start = 1_700_000_000_000): { now: () => number; advance: (s: number) => void } {
   let time = start;
@@ -514,8 +515,10 @@ describe('token service timing and store use', () => {
       `${valid}x`,
       'x'.repeat(9000),
     ];
-    for (const token of garbage) await expect(tokens.verifyAccess(token)).rejects.toBeDefined();
-    for (const token of garbage) await expect(tokens.revoke(token)).rejects.toBeDefined();
+    const refused = { status: 401, code: 'auth.invalid_token' };
+    for (const token of garbage)
+      await expect(tokens.verifyAccess(token)).rejects.toMatchObject(refused);
+    for (const token of garbage) await expect(tokens.revoke(token)).rejects.toMatchObject(refused);
     expect(counted.calls).toEqual([]);
     await tokens.verifyAccess(valid);
     expect(counted.calls).toEqual(['getMany']);
@@ -532,7 +535,7 @@ describe('token service timing and store use', () => {
   });
 
   it.runIf(redis !== undefined)('keeps no raw refresh token in Redis', async () => {
-    const prefix = uniquePrefix('hashes');
+    const prefix = prefixFor('hashes');
     const tokens = hsTokens(redisStore(redis!, { prefix }));
     const pair = await tokens.issue({ sub: 'u' });
     const keys = (await redisCommand(redis!, ['KEYS', `${prefix}*`])) as string[];

@@ -33,14 +33,7 @@ describe.runIf(hasCluster)('two example servers on a Redis Cluster', () => {
       ports.map((port) => ExampleProcess.start({ ...env, PORT: String(port) })),
     );
     // Ready once the cluster answers and the admin account is seeded.
-    for (const s of servers) {
-      for (let tries = 0; tries < 100; tries++) {
-        const res = await s.fetch('/ready');
-        await res.arrayBuffer();
-        if (res.status === 200) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    for (const s of servers) await s.whenReady();
   }, 120_000);
 
   afterAll(async () => {

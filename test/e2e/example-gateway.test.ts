@@ -3,10 +3,15 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactText } from '../../src/index.js';
 import { ProviderStub, type ProviderWireFormat } from '../helpers/provider-stub.js';
-import { freePort, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import {
+  clearSharedKeys,
+  freePort,
+  requireRedis,
+  SHARED_REDIS_URL,
+  uniquePrefix,
+} from '../helpers/redis.js';
 import { FAKE } from '../redaction/fakes.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
-import { deleteKeys } from './journey.js';
 import { seededRandom as seeded } from '../helpers/random.js';
 
 // The example's LLM gateway against a loopback provider stub speaking
@@ -426,8 +431,9 @@ describe.runIf(hasRedis)('example gateway: ENCRYPTION_KEY rotation with Redis', 
   const KEY_B = randomBytes(32).toString('hex');
   let urls: Awaited<ReturnType<ProviderStub['listen']>>;
 
-  const start = async (env: Record<string, string>) =>
-    ExampleProcess.start({
+  // Ready first: on a busy machine Redis and the admin's background seeding lag the listen.
+  const start = async (env: Record<string, string>) => {
+    const server = await ExampleProcess.start({
       PORT: String(await freePort()),
       ADMIN_PASSWORD,
       REDIS_URL: SHARED_REDIS_URL,
@@ -435,6 +441,14 @@ describe.runIf(hasRedis)('example gateway: ENCRYPTION_KEY rotation with Redis', 
       ...urls,
       ...env,
     });
+    try {
+      await server.whenReady();
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    return server;
+  };
 
   const kid = async (server: ExampleProcess, token: string): Promise<string> => {
     const list = (await (await server.fetch('/admin/providers', { token })).json()) as {
@@ -456,7 +470,7 @@ describe.runIf(hasRedis)('example gateway: ENCRYPTION_KEY rotation with Redis', 
 
   afterAll(async () => {
     await stub.close();
-    await deleteKeys(prefix);
+    await clearSharedKeys([prefix]);
   });
 
   it('rotates from key A to key B with no downtime, then drops A', async () => {
@@ -536,7 +550,7 @@ describe.runIf(hasRedis)('example gateway: ENCRYPTION_KEY rotation with Redis', 
     } finally {
       stub.mode = 'ok';
       await server.stop();
-      await deleteKeys(cachePrefix);
+      await clearSharedKeys([cachePrefix]);
     }
   }, 60_000);
 

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { freePort, PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
 import { ADMIN_PASSWORD } from './journey.js';
@@ -13,9 +13,7 @@ import { ADMIN_PASSWORD } from './journey.js';
 
 const hasRedis = await requireRedis();
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 100));
-}
+const WAIT = { timeout: 30_000, interval: 100 };
 
 function login(server: ExampleProcess, password = ADMIN_PASSWORD): Promise<Response> {
   return server.fetch('/auth/login', { json: { username: 'admin', password } });
@@ -54,7 +52,7 @@ describe.runIf(hasRedis)('example server while Redis is missing or frozen', () =
     await expectProblem(await login(server), 503, 'rate_limit.unavailable');
 
     await redis.restart();
-    await until(async () => (await server.fetch('/ready')).status === 200);
+    await server.whenReady();
     expect(await readyBody(server)).toEqual({
       status: 200,
       body: { status: 'ready', checks: { redis: 'ok', admin: 'ok' } },
@@ -79,7 +77,7 @@ describe.runIf(hasRedis)('example server while Redis is missing or frozen', () =
       ADMIN_PASSWORD,
     });
     cleanup.push(() => server.stop());
-    await until(async () => (await server.fetch('/ready')).status === 200);
+    await server.whenReady();
 
     redis.pause();
     for (let i = 0; i < 3; i++) {
@@ -94,9 +92,9 @@ describe.runIf(hasRedis)('example server while Redis is missing or frozen', () =
     await expectProblem(await login(server), 503, 'rate_limit.unavailable');
 
     redis.resume();
-    await until(async () => (await server.fetch('/ready')).status === 200);
+    await server.whenReady();
     // A limiter that saw a timeout leaves Redis alone for a moment before trying it again.
-    await until(async () => (await login(server)).status === 200);
+    await vi.waitUntil(async () => (await login(server)).status === 200, WAIT);
     expect(server.child.exitCode).toBeNull();
   }, 120_000);
 });
@@ -115,7 +113,10 @@ describe('example server probes, shutdown and secrets', () => {
     });
     cleanup.push(() => server.stop());
     // Seeding runs after listen(): until it is done, /ready rightly answers 503.
-    await until(async () => (await server.raw('/ready', { host: '10.1.2.3:8080' })).status === 200);
+    await vi.waitUntil(
+      async () => (await server.raw('/ready', { host: '10.1.2.3:8080' })).status === 200,
+      WAIT,
+    );
     const statuses: number[] = [];
     for (let i = 0; i < 15; i++) {
       for (const path of ['/health', '/ready']) {
@@ -147,7 +148,7 @@ describe('example server probes, shutdown and secrets', () => {
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {
     const server = await ExampleProcess.start({ PORT: String(await freePort()), ADMIN_PASSWORD });
     cleanup.push(() => server.stop());
-    await until(async () => (await server.fetch('/ready')).status === 200);
+    await server.whenReady();
     const { hostname, port } = new URL(server.url);
     const body = JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD });
     const socket = connect(Number(port), hostname);
@@ -164,7 +165,7 @@ describe('example server probes, shutdown and secrets', () => {
     expect((await server.fetch('/health')).status).toBe(200);
 
     server.child.kill('SIGTERM');
-    await until(() => Promise.resolve(server.stdout.includes('finishing in-flight requests')));
+    await vi.waitUntil(() => server.stdout.includes('finishing in-flight requests'), WAIT);
     expect(server.child.exitCode).toBeNull();
     // write, not end: a client that half-closes its side has its request aborted by Node.
     socket.write(body.slice(10));
@@ -191,7 +192,7 @@ describe('example server probes, shutdown and secrets', () => {
     });
     cleanup.push(() => server.stop());
     expect(server.stdout).toMatch(/provider: openai/);
-    await until(async () => (await server.fetch('/ready')).status === 200);
+    await server.whenReady();
     expect(server.stdout).toContain('created from ADMIN_PASSWORD');
     expect((await login(server)).status).toBe(200);
     expect(server.stdout).not.toContain(ADMIN_PASSWORD);

@@ -19,15 +19,6 @@ interface TokenPair {
   refresh_token: string;
 }
 
-async function until(predicate: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe.runIf(hasPostgres)('example server with PostgreSQL', { timeout: 120_000 }, () => {
   let db: TestDatabase;
   const running: ExampleProcess[] = [];
@@ -42,7 +33,7 @@ describe.runIf(hasPostgres)('example server with PostgreSQL', { timeout: 120_000
       ...extra,
     });
     running.push(server);
-    await until(async () => (await server.fetch('/ready')).status === 200, '/ready');
+    await server.whenReady();
     return server;
   }
 
@@ -178,7 +169,7 @@ describe.runIf(hasPostgres)('example server with PostgreSQL', { timeout: 120_000
       );
       running.push(...replicas);
       for (const replica of replicas) {
-        await until(async () => (await replica.fetch('/ready')).status === 200, 'replica ready');
+        await replica.whenReady();
       }
       const created = replicas.filter((r) => r.stdout.includes('admin "admin" created'));
       expect(created).toHaveLength(1);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // A bound, not a measure: several tsx processes starting at once on a busy machine are slow.
@@ -29,6 +29,8 @@ export class ExampleProcess {
         PATH: process.env.PATH ?? '',
         SETTINGS_SECRETS_DIR: EMPTY_SECRETS,
         ENVIRONMENT: 'development',
+        // bulwark's lowest accepted cost: each login a quarter of the default's work.
+        PASSWORD_HASH_COST: '10',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,6 +90,21 @@ export class ExampleProcess {
     const code = await this.exited;
     clearTimeout(timer);
     return code;
+  }
+
+  /**
+   * Resolves once `/ready` answers 200: every store answers and seeding is
+   * done. Fails after `timeoutMs` (a bound for a loaded machine, not a measure).
+   */
+  async whenReady(timeoutMs = 60_000): Promise<void> {
+    await vi.waitUntil(
+      async () => {
+        const res = await this.fetch('/ready');
+        await res.arrayBuffer();
+        return res.status === 200;
+      },
+      { timeout: timeoutMs, interval: 100 },
+    );
   }
 
   async fetch(

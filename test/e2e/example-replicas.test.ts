@@ -1,8 +1,14 @@
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import {
+  clearSharedKeys,
+  freePort,
+  requireRedis,
+  SHARED_REDIS_URL,
+  uniquePrefix,
+} from '../helpers/redis.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
-import { ADMIN_PASSWORD, deleteKeys } from './journey.js';
+import { ADMIN_PASSWORD } from './journey.js';
 
 // Replicas of the example server starting at the same instant on one Redis:
 // every one comes up, the admin is created once, and an ADMIN_PASSWORD change
@@ -37,15 +43,9 @@ async function startReplicas(
   return up;
 }
 
-/** Waits (within the test's timeout) until every replica reports ready, i.e. seeding is done. */
+/** Waits until every replica reports ready, i.e. seeding is done. */
 async function untilReady(servers: readonly ExampleProcess[]): Promise<void> {
-  for (const server of servers) {
-    for (;;) {
-      const res = await server.fetch('/ready');
-      if (res.status === 200) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  for (const server of servers) await server.whenReady(120_000);
 }
 
 async function userCount(prefix: string): Promise<number> {
@@ -72,7 +72,7 @@ describe.runIf(hasRedis)('example replicas starting together on one Redis', () =
   const running: ExampleProcess[] = [];
   afterAll(async () => {
     await Promise.all(running.map((server) => server.stop()));
-    for (const prefix of prefixes) await deleteKeys(prefix);
+    for (const prefix of prefixes) await clearSharedKeys([prefix]);
   });
 
   it('with ADMIN_PASSWORD: all come up, the admin is created once, a new password is applied once', async () => {

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { freePort, requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import {
+  clearSharedKeys,
+  freePort,
+  requireRedis,
+  SHARED_REDIS_URL,
+  uniquePrefix,
+} from '../helpers/redis.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
-import { ADMIN_PASSWORD, deleteKeys, describeJourney, USER, USER_PASSWORD } from './journey.js';
+import { ADMIN_PASSWORD, describeJourney, USER, USER_PASSWORD } from './journey.js';
 
 // The example server as a child process, with memory stores; the same journey
 // runs against Redis in example-redis.test.ts (a second file, so both run in
@@ -69,7 +75,7 @@ describe('example server in production', () => {
       expect(server.stdout).not.toContain(ADMIN_PASSWORD);
     } finally {
       await server.stop();
-      await deleteKeys(prefix);
+      await clearSharedKeys([prefix]);
     }
   });
 });

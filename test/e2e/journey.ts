@@ -1,6 +1,5 @@
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { clearSharedKeys, freePort, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { ExampleProcess, expectProblem } from './example-process.js';
 
 export const USER = 'alice-test';
@@ -18,19 +17,6 @@ interface TokenPair {
   refresh_token: string;
   token_type: string;
   expires_in: number;
-}
-
-export async function deleteKeys(prefix: string): Promise<void> {
-  const client = createClient({ url: SHARED_REDIS_URL, socket: { connectTimeout: 1000 } });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-      if (keys.length > 0) await client.unlink(keys);
-    }
-  } finally {
-    client.destroy();
-  }
 }
 
 /**
@@ -67,7 +53,7 @@ export function describeJourney(redis: boolean): void {
 
     afterAll(async () => {
       await (server as ExampleProcess | undefined)?.stop();
-      if (redis) await deleteKeys(prefix);
+      if (redis) await clearSharedKeys([prefix]);
     });
 
     async function login(username: string, password: string): Promise<TokenPair> {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BulwarkConfigError, httpsRedirect, trustedHosts } from '../../src/index.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
 import { rawRequest } from '../helpers/raw-http.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 function build(
   factory: ExpressFactory,
@@ -26,20 +27,11 @@ function build(
 
 describe('httpsRedirect warnings and options', () => {
   it('warns once when building redirects from an unchecked Host', async () => {
-    const warnings: Error[] = [];
-    const listener = (warning: Error): void => {
-      warnings.push(warning);
-    };
-    process.on('warning', listener);
+    const warnings = captureWarnings();
     const { app } = build(EXPRESS_VERSIONS[0][1], { vetHosts: false });
     await request(app).get('/').set('Host', 'api.example.com');
     await request(app).get('/').set('Host', 'api.example.com');
-    await new Promise((resolve) => setImmediate(resolve));
-    process.off('warning', listener);
-    const ours = warnings.filter(
-      (w) => (w as Error & { code?: string }).code === 'BULWARK_REDIRECT_UNCHECKED_HOST',
-    );
-    expect(ours).toHaveLength(1);
+    expect(warnings.codes()).toEqual(['BULWARK_REDIRECT_UNCHECKED_HOST']);
   });
 
   it.each([

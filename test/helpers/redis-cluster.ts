@@ -3,20 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
+import { pollUntil } from './poll.js';
 import { freePort } from './redis.js';
 
 const NODES = 3;
 // Long enough that a loaded test machine does not flag a live node as failing,
 // short enough that a killed node is marked failed while a test still runs.
 const NODE_TIMEOUT_MS = 3000;
-
-async function until(predicate: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`redis cluster: ${what} not reached in time`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function ask(port: number, args: string[]): Promise<string | undefined> {
   const client = createClient({
@@ -120,7 +113,11 @@ export class RedisClusterFixture {
       { stdio: 'ignore' },
     );
     this.#processes.set(port, child);
-    await until(async () => (await ask(port, ['PING'])) === 'PONG', 20_000, `node ${String(port)}`);
+    await pollUntil(
+      `redis cluster node ${String(port)}`,
+      async () => (await ask(port, ['PING'])) === 'PONG',
+      { timeoutMs: 20_000 },
+    );
   }
 
   /** Kills the node on `port` (SIGKILL: no goodbye to the others). */
@@ -138,13 +135,13 @@ export class RedisClusterFixture {
 
   /** Resolves once every node reports `cluster_state:ok`. */
   async whenHealthy(ms = 15_000): Promise<void> {
-    await until(
+    await pollUntil(
+      'redis cluster_state:ok',
       async () => {
         const states = await Promise.all(this.ports.map((p) => ask(p, ['CLUSTER', 'INFO'])));
         return states.every((s) => s?.includes('cluster_state:ok') === true);
       },
-      ms,
-      'cluster_state:ok',
+      { timeoutMs: ms },
     );
   }
 

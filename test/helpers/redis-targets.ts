@@ -1,7 +1,12 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { createRedisClient, type BulwarkRedis, type RedisClientOptions } from '../../src/index.js';
+import {
+  createRedisClient,
+  whenRedisReady,
+  type BulwarkRedis,
+  type RedisClientOptions,
+} from '../../src/index.js';
 import { redisCommand, redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
-import { SHARED_REDIS_URL, uniquePrefix } from './redis.js';
+import { clearSharedKeys, SHARED_REDIS_URL, uniquePrefix } from './redis.js';
 import { RedisClusterFixture } from './redis-cluster.js';
 
 export type RedisTargetKind = 'single node' | 'cluster';
@@ -25,11 +30,7 @@ export interface RedisTarget {
 }
 
 async function whenReady(client: BulwarkRedis): Promise<BulwarkRedis> {
-  const deadline = Date.now() + 10_000;
-  while (!client.isReady) {
-    if (Date.now() > deadline) throw new Error('redis client not ready in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  if (!(await whenRedisReady(client, 10_000))) throw new Error('redis client not ready in time');
   return client;
 }
 
@@ -136,6 +137,23 @@ export function targetPrefixes(
   return (label) => {
     const prefix = uniquePrefix(label);
     prefixes.push(prefix);
+    return prefix;
+  };
+}
+
+/**
+ * `prefixFor(label)`: a fresh key prefix on the shared Redis, whose keys are
+ * deleted when the enclosing suite (or the file, at top level) ends. For
+ * tests that write to the shared node without a `RedisTargets`.
+ */
+export function sharedPrefixes(): (label: string) => string {
+  const used: string[] = [];
+  afterAll(async () => {
+    await clearSharedKeys(used.splice(0));
+  });
+  return (label) => {
+    const prefix = uniquePrefix(label);
+    used.push(prefix);
     return prefix;
   };
 }

@@ -2,14 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createClient } from 'redis';
+import { pollUntil } from './poll.js';
 
 export const SHARED_REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 
-/** True when the shared test Redis answers PING. */
-export async function sharedRedisAvailable(): Promise<boolean> {
+/** True when the Redis at `url` answers PING within `connectTimeoutMs`. */
+async function answersPing(url: string, connectTimeoutMs: number): Promise<boolean> {
   const client = createClient({
-    url: SHARED_REDIS_URL,
-    socket: { connectTimeout: 500, reconnectStrategy: false },
+    url,
+    socket: { connectTimeout: connectTimeoutMs, reconnectStrategy: false },
   });
   client.on('error', () => undefined);
   try {
@@ -21,6 +22,11 @@ export async function sharedRedisAvailable(): Promise<boolean> {
   } finally {
     if (client.isOpen) client.destroy();
   }
+}
+
+/** True when the shared test Redis answers PING. */
+export function sharedRedisAvailable(): Promise<boolean> {
+  return answersPing(SHARED_REDIS_URL, 500);
 }
 
 /**
@@ -38,6 +44,34 @@ export async function requireRedis(): Promise<boolean> {
 /** A key prefix no other test (or parallel worker) uses. */
 export function uniquePrefix(label: string): string {
   return `bulwark-test:${label}:${randomBytes(6).toString('hex')}:`;
+}
+
+/**
+ * Deletes every key under each prefix on the shared Redis with SCAN and
+ * UNLINK, never a flush: other test runs use the same server. Resolves with
+ * how many keys there were.
+ */
+export async function clearSharedKeys(prefixes: readonly string[]): Promise<number> {
+  if (prefixes.length === 0) return 0;
+  const client = createClient({
+    url: SHARED_REDIS_URL,
+    socket: { connectTimeout: 2000, reconnectStrategy: false },
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  let deleted = 0;
+  try {
+    for (const prefix of prefixes) {
+      // uniquePrefix() makes no glob characters, but a caller's prefix may have some.
+      const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      for await (const keys of client.scanIterator({ MATCH: match, COUNT: 1000 })) {
+        if (keys.length > 0) deleted += await client.unlink(keys);
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return deleted;
 }
 
 export async function freePort(): Promise<number> {
@@ -94,24 +128,11 @@ export class PrivateRedis {
       { stdio: 'ignore' },
     );
     this.#process = child;
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      const client = createClient({
-        url: this.url,
-        socket: { connectTimeout: 200, reconnectStrategy: false },
-      });
-      client.on('error', () => undefined);
-      try {
-        await client.connect();
-        await client.ping();
-        client.destroy();
-        return;
-      } catch {
-        if (client.isOpen) client.destroy();
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    throw new Error(`private redis-server on ${String(this.port)} did not start`);
+    await pollUntil(
+      `private redis-server on ${String(this.port)}`,
+      () => answersPing(this.url, 200),
+      { timeoutMs: 5000 },
+    );
   }
 
   async stop(): Promise<void> {

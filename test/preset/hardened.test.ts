@@ -11,7 +11,8 @@ import {
 } from '../../src/index.js';
 import { READY_ENV } from '../config/helpers.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
-import { requireRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { requireRedis, SHARED_REDIS_URL } from '../helpers/redis.js';
+import { sharedPrefixes } from '../helpers/redis-targets.js';
 
 const ALL_PARTS = [
   'requestId',
@@ -199,13 +200,18 @@ const hasRedis = await requireRedis();
 
 describe.runIf(hasRedis)('hardened() with RATE_LIMIT_STORAGE_URI', () => {
   const made: { close(): Promise<void> }[] = [];
+  const prefixFor = sharedPrefixes();
   afterAll(async () => {
     for (const m of made) await m.close();
   });
 
   it('makes its own Redis client from the configuration and closes it', async () => {
     const config = devConfig({ RATE_LIMIT_STORAGE_URI: SHARED_REDIS_URL });
-    const protect = hardened({ config, rateLimit: { prefix: uniquePrefix('preset') } });
+    const protect = hardened({
+      config,
+      rateLimit: { prefix: prefixFor('preset') },
+      suspiciousActivity: { prefix: prefixFor('preset-suspicious') },
+    });
     made.push(protect);
     expect(protect.redis).toBeDefined();
     expect(await whenRedisReady(protect.redis!)).toBe(true);

@@ -8,6 +8,7 @@ import {
   type SecurityLoggerOptions,
 } from '../../src/index.js';
 import { FAKE } from './fakes.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 function capture(): {
   lines: string[];
@@ -125,21 +126,11 @@ describe('createSecurityLogger', () => {
         },
       },
     });
-    const warnings: string[] = [];
-    const onWarning = (warning: Error & { code?: string }): void => {
-      warnings.push(warning.code ?? '');
-    };
-    process.on('warning', onWarning);
+    const warnings = captureWarnings();
     expect(() => {
       log.error('x');
     }).not.toThrow();
-    return new Promise<void>((resolve) => {
-      setImmediate(() => {
-        process.off('warning', onWarning);
-        expect(warnings).toContain('BULWARK_LOG_WRITE_FAILED');
-        resolve();
-      });
-    });
+    expect(warnings.codes()).toEqual(['BULWARK_LOG_WRITE_FAILED']);
   });
 
   it.each([

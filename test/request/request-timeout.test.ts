@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   requestTimeout,
@@ -9,9 +9,24 @@ import {
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A promise and the function that resolves it, for a handler to say it has the request. */
+function signal(): { reached: Promise<void>; reach: () => void } {
+  let reach = (): void => undefined;
+  const reached = new Promise<void>((resolve) => {
+    reach = resolve;
+  });
+  return { reached, reach };
+}
 
 describe.each(EXPRESS_VERSIONS)('requestTimeout on %s', (_name, factory) => {
+  // Only the timers the middleware and handlers use: the HTTP stack keeps its own.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   function events() {
     const seen: SecurityEvent[] = [];
     const off = securityEvents.on('request.timeout', (e) => seen.push(e));
@@ -20,11 +35,18 @@ describe.each(EXPRESS_VERSIONS)('requestTimeout on %s', (_name, factory) => {
 
   it('lets a prompt handler answer and clears its timer', async () => {
     const app = factory();
+    const closed = signal();
     app.use(requestTimeout(80));
-    app.get('/', (_req, res) => res.json({ ok: true }));
+    app.get('/', (_req, res) => {
+      // Registered after the middleware's own 'close' listener, so it runs after it.
+      res.once('close', closed.reach);
+      res.json({ ok: true });
+    });
     const { seen, off } = events();
     const res = await request(app).get('/');
-    await sleep(150);
+    await closed.reached;
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(1000);
     off();
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ok: true });
@@ -54,9 +76,11 @@ describe.each(EXPRESS_VERSIONS)('requestTimeout on %s', (_name, factory) => {
   ])('answers 503 request.timeout and swallows a late %s', async (_case, late) => {
     const app = factory();
     const failures: unknown[] = [];
+    const arrived = signal();
     let lateRan = false;
     app.use(requestTimeout({ ms: 50 }));
     app.get('/', (_req, res) => {
+      arrived.reach();
       setTimeout(() => {
         lateRan = true;
         try {
@@ -67,8 +91,14 @@ describe.each(EXPRESS_VERSIONS)('requestTimeout on %s', (_name, factory) => {
       }, 150);
     });
     const { seen, off } = events();
-    const res = await request(app).get('/');
-    await sleep(200);
+    const answered = request(app)
+      .get('/')
+      .then((r) => r);
+    await arrived.reached;
+    vi.advanceTimersByTime(50);
+    const res = await answered;
+    // The handler answers after the 503 went out.
+    vi.advanceTimersByTime(100);
     off();
     expect(res.status).toBe(503);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -82,27 +112,46 @@ describe.each(EXPRESS_VERSIONS)('requestTimeout on %s', (_name, factory) => {
 
   it('keeps the connection usable for the next request after a timeout', async () => {
     const app = factory();
+    const arrived = signal();
+    let lateRan = false;
     app.use(requestTimeout(40));
     app.get('/slow', (_req, res) => {
-      setTimeout(() => res.json({ late: true }), 100);
+      arrived.reach();
+      setTimeout(() => {
+        lateRan = true;
+        res.json({ late: true });
+      }, 100);
     });
     app.get('/fast', (_req, res) => res.json({ ok: true }));
     const agent = request.agent(app);
-    expect((await agent.get('/slow')).status).toBe(503);
+    const slow = agent.get('/slow').then((r) => r);
+    await arrived.reached;
+    vi.advanceTimersByTime(40);
+    expect((await slow).status).toBe(503);
     expect((await agent.get('/fast')).status).toBe(200);
-    await sleep(120);
+    vi.advanceTimersByTime(60);
+    expect(lateRan).toBe(true);
   });
 
   it('leaves a response that has already started alone', async () => {
     const app = factory();
+    const arrived = signal();
     app.use(requestTimeout(40));
     app.get('/', (_req, res) => {
       res.setHeader('Content-Type', 'text/plain');
       res.write('part one,');
+      arrived.reach();
       setTimeout(() => res.end(' part two'), 100);
     });
     const { seen, off } = events();
-    const res = await request(app).get('/');
+    const answered = request(app)
+      .get('/')
+      .then((r) => r);
+    await arrived.reached;
+    // Past the deadline with the response started: nothing is cut.
+    vi.advanceTimersByTime(40);
+    vi.advanceTimersByTime(60);
+    const res = await answered;
     off();
     expect(res.status).toBe(200);
     expect(res.text).toBe('part one, part two');

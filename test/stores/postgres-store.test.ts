@@ -25,6 +25,7 @@ import { freePort } from '../helpers/redis.js';
 import { authStoreSuite } from './auth-store-suite.js';
 
 const hasPostgres = await requirePostgres();
+const WAIT = { timeout: 5000, interval: 20 };
 
 function ref(id: string): RefreshFamilyRef {
   return { familyKey: `rf:{${id}}`, revokedKey: `rs:{${id}}`, revokedTtlMs: 60_000 };
@@ -153,16 +154,12 @@ describe.runIf(hasPostgres)('postgresStore', () => {
     await store.set('old', 'v', 20);
     await new Promise((r) => setTimeout(r, 60));
     await store.set('trigger', 'v', 60_000);
-    const deadline = Date.now() + 5000;
-    let left = 1;
-    while (left > 0 && Date.now() < deadline) {
+    await vi.waitUntil(async () => {
       const { rows } = await pool.query({
         text: `SELECT count(*)::int AS n FROM "${schema}".kv WHERE key = 'old'`,
       });
-      left = Number(rows[0]?.n);
-      if (left > 0) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(left).toBe(0);
+      return Number(rows[0]?.n) === 0;
+    }, WAIT);
   });
 
   it('answers every request-path query from an index', async () => {
@@ -262,13 +259,7 @@ describe.runIf(hasPostgres)('postgresStore', () => {
         await expect(store.set('k', 'w')).rejects.toThrow();
         expect(events.filter((e) => e.store === 'postgres')).toHaveLength(1);
         await relay.resume();
-        const deadline = Date.now() + 5000;
-        let value: string | undefined;
-        while (Date.now() < deadline) {
-          value = await store.get('k').catch(() => undefined);
-          if (value !== undefined) break;
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        const value = await vi.waitUntil(() => store.get('k').catch(() => undefined), WAIT);
         expect(value).toBe('v');
       } finally {
         off();
@@ -326,10 +317,7 @@ describe.runIf(hasPostgres)('postgresStore', () => {
             WHERE application_name = 'bulwark-drop-test' AND datname = $1`,
           values: [db.name],
         });
-        const deadline = Date.now() + 5000;
-        while (events.length === 0 && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        await vi.waitUntil(() => events.length > 0, WAIT);
         expect(events[0]?.store).toBe('postgres');
         expect(await store.get('k')).toBe('v');
       } finally {

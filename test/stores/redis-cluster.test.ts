@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   createRedisClient,
@@ -11,13 +11,7 @@ import { isRedisCluster, redisCommand } from '../../src/stores/redis-client.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable, RedisClusterFixture } from '../helpers/redis-cluster.js';
 
-async function until(predicate: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const WAIT = { timeout: 20_000, interval: 25 };
 
 /** Keys whose slots are spread over every node of `cluster`, one per node at least. */
 async function keysOnEveryNode(cluster: RedisClusterFixture, prefix: string): Promise<string[]> {
@@ -92,7 +86,7 @@ describe.runIf(hasCluster)('createRedisClient({ cluster })', () => {
     const owners = await Promise.all(keys.map((key) => cluster.ownerOf(key)));
 
     await cluster.killNode(victim);
-    await until(() => !client.isReady);
+    await vi.waitUntil(() => !client.isReady, WAIT);
     const outcomes = await Promise.allSettled(
       keys.map((key) => redisCommand(client, ['SET', key, 'v', 'PX', '60000'], key)),
     );
@@ -103,7 +97,7 @@ describe.runIf(hasCluster)('createRedisClient({ cluster })', () => {
 
     await cluster.startNode(victim);
     await cluster.whenHealthy();
-    await until(() => client.isReady);
+    await vi.waitUntil(() => client.isReady, WAIT);
     const values = await Promise.all(
       keys.map(async (key) => {
         await redisCommand(client, ['SET', key, 'back', 'PX', '60000'], key);
@@ -145,7 +139,7 @@ describe.runIf(hasCluster)('createRedisClient({ cluster })', () => {
       { connectTimeoutMs: 50 },
     );
     clients.push(client);
-    await until(() => seen.length > 0);
+    await vi.waitUntil(() => seen.length > 0, WAIT);
     off();
     expect(seen[0]).not.toContain('fake-password');
   });

@@ -1,11 +1,21 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { BulwarkConfigError, createRedisClient, redisStore } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import {
+  BulwarkConfigError,
+  createRedisClient,
+  redisStore,
+  whenRedisReady,
+} from '../../src/index.js';
 import type { BulwarkRedis } from '../../src/index.js';
 import { redisCommandOnEveryNode } from '../../src/stores/redis-client.js';
 import { hashPart } from '../../src/stores/redis-store.js';
-import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
+import { PrivateRedis, requireRedis } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
-import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
+import {
+  REDIS_TARGET_KINDS,
+  RedisTargets,
+  targetPrefixes,
+  type RedisTarget,
+} from '../helpers/redis-targets.js';
 import { authStoreSuite } from './auth-store-suite.js';
 
 const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
@@ -14,14 +24,14 @@ const targets = new RedisTargets();
 describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) => {
   let target: RedisTarget;
   let client: BulwarkRedis;
-  beforeAll(async () => {
-    target = await targets.get(kind);
-    client = await target.client();
-  }, 60_000);
+  const prefixFor = targetPrefixes(targets, kind, (t, c) => {
+    target = t;
+    client = c;
+  });
 
   authStoreSuite(`redisStore on a ${kind}`, () =>
     Promise.resolve({
-      store: redisStore(client, { prefix: uniquePrefix('store') }),
+      store: redisStore(client, { prefix: prefixFor('store') }),
       advance: (ms) => new Promise<void>((r) => setTimeout(r, ms)),
       shortTtlMs: 150,
       slotBound: kind === 'cluster',
@@ -29,7 +39,7 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) =
   );
 
   it('keeps every key under its prefix', async () => {
-    const prefix = uniquePrefix('prefix');
+    const prefix = prefixFor('prefix');
     const store = redisStore(client, { prefix });
     await store.set('plain', 'v', 60_000);
     await store.createRefreshFamily(
@@ -44,7 +54,7 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) =
   });
 
   it('gives every key a lifetime', async () => {
-    const prefix = uniquePrefix('ttl');
+    const prefix = prefixFor('ttl');
     const store = redisStore(client, { prefix });
     const family = { familyKey: 'rf:{s}', revokedKey: 'rs:{s}', revokedTtlMs: 30_000 };
     await store.createRefreshFamily(
@@ -68,7 +78,7 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) =
   });
 
   it('reads keys of many slots with getMany, in order', async () => {
-    const store = redisStore(client, { prefix: uniquePrefix('many') });
+    const store = redisStore(client, { prefix: prefixFor('many') });
     const keys = Array.from({ length: 30 }, (_, i) =>
       i % 3 === 0 ? `k{t}${String(i)}` : `k${String(i)}`,
     );
@@ -81,7 +91,7 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) =
   });
 
   it('lets one of 20 concurrent refreshes through two clients win, and the other sees it at once', async () => {
-    const prefix = uniquePrefix('two');
+    const prefix = prefixFor('two');
     const [a, b] = [redisStore(client, { prefix }), redisStore(await target.client(), { prefix })];
     const family = { familyKey: 'rf:{s2}', revokedKey: 'rs:{s2}', revokedTtlMs: 60_000 };
     await a.createRefreshFamily(
@@ -117,8 +127,8 @@ describe.runIf(hasRedis).each(REDIS_TARGET_KINDS)('redisStore on a %s', (kind) =
     const server = kind === 'cluster' ? undefined : await PrivateRedis.start();
     const own = server === undefined ? await target.client() : createRedisClient(server.url);
     try {
-      while (!own.isReady) await new Promise((r) => setTimeout(r, 20));
-      const store = redisStore(own, { prefix: uniquePrefix('noscript') });
+      expect(await whenRedisReady(own, 10_000)).toBe(true);
+      const store = redisStore(own, { prefix: prefixFor('noscript') });
       await store.set('c', 'v1');
       expect(await store.replace('c', 'v1', 'v2')).toBe(true);
       await redisCommandOnEveryNode(own, ['SCRIPT', 'FLUSH']);

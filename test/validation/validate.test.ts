@@ -10,6 +10,7 @@ import {
   type SecurityEvent,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 const FAKE_SECRET = 'sk-FAKE-test-0123456789abcdefSECRET';
 
@@ -43,17 +44,12 @@ function deepObject(depth: number): string {
 
 describe('validate warnings', () => {
   it('warns once when a body arrives but no body parser ran', async () => {
-    const warnings: { name: string; code?: string }[] = [];
-    const onWarning = (w: Error & { code?: string }) =>
-      warnings.push({ name: w.name, code: w.code });
-    process.on('warning', onWarning);
+    const warnings = captureWarnings();
     const app = EXPRESS_VERSIONS[0][1]();
     app.post('/t', validate({ body: Echo }), (_req, res) => res.json({}));
     await request(app).post('/t').send({ message: 'hi' });
     await request(app).post('/t').send({ message: 'hi' });
-    await new Promise((resolve) => setImmediate(resolve));
-    process.off('warning', onWarning);
-    expect(warnings.filter((w) => w.code === 'BULWARK_BODY_NOT_PARSED')).toHaveLength(1);
+    expect(warnings.codes()).toEqual(['BULWARK_BODY_NOT_PARSED']);
   });
 });
 

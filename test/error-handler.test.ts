@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import createError from 'http-errors';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { withoutAbsolutePaths } from '../../src/error-handler.js';
+import { withoutAbsolutePaths } from '../src/error-handler.js';
 import {
   BulwarkConfigError,
   BulwarkError,
@@ -16,9 +16,9 @@ import {
   PostgresTimeoutError,
   RedisTimeoutError,
   securityEvents,
-} from '../../src/index.js';
-import { StoreUnavailableError } from '../../src/rate-limit/redis-store.js';
-import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
+} from '../src/index.js';
+import { StoreUnavailableError } from '../src/rate-limit/redis-store.js';
+import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from './helpers/express.js';
 
 function appWith(factory: ExpressFactory, env: string, thrown: () => unknown) {
   const app = jsonApp(factory);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SecurityEventBus, type SecurityEvent } from '../../src/index.js';
+import { SecurityEventBus, type SecurityEvent } from '../src/index.js';
+import { captureWarnings } from './helpers/warnings.js';
 
 describe('SecurityEventBus', () => {
   it('delivers to typed and wildcard listeners and unsubscribes', () => {
@@ -44,9 +45,12 @@ describe('SecurityEventBus', () => {
     bus.setRedactor(() => {
       throw new Error('redactor bug');
     });
+    const warnings = captureWarnings();
     expect(() => {
       bus.emit('auth.failed', undefined, { reason: 'x', token: 'abc' });
     }).not.toThrow();
     expect(heard).toEqual(['redactor_failed']);
+    expect(warnings.codes()).toEqual(['BULWARK_LISTENER_THREW']);
+    expect(warnings.messages()[0]).toContain('listener bug');
   });
 });
