@@ -97,6 +97,16 @@ export type {
   StoreCheckStatus,
 } from './monitoring/readiness-route.js';
 export type { SecurityMetricsOptions } from './monitoring/security-metrics.js';
+export { openTelemetryEvents, SECURITY_EVENTS_COUNTER } from './monitoring/open-telemetry.js';
+export type {
+  OpenTelemetryEventsOptions,
+  TelemetryAttributes,
+  TelemetryAttributeValue,
+  TelemetryCounter,
+  TelemetryMeter,
+  TelemetrySpan,
+  TelemetryTrace,
+} from './monitoring/open-telemetry.js';
 export { validate } from './validation/validate.js';
 export type { ValidatedHandler, ValidatedPart, ValidationSchemas } from './validation/validate.js';
 export type { ValidationIssue } from './validation/issues.js';
