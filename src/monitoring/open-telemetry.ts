@@ -171,8 +171,10 @@ export function openTelemetryEvents(options: OpenTelemetryEventsOptions): () => 
 
   function openTelemetryEventsListener(event: SecurityEvent): void {
     if (!selected.has(event.type)) return;
-    const labelled = labels.of(event);
-    if (counter !== undefined && labelled !== undefined) counter.add(1, labelled);
+    if (counter !== undefined) {
+      const labelled = labels.of(event);
+      if (labelled !== undefined) counter.add(1, labelled);
+    }
     const span = spans?.getActiveSpan();
     if (span?.isRecording() === true) {
       // The time the event was raised; a custom redactor that garbled it leaves the span's clock.
