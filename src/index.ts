@@ -252,6 +252,16 @@ export type {
   StoreCheckReport,
   StoreCheckStatus,
 } from './monitoring/readiness-route.js';
+export { openTelemetryEvents, SECURITY_EVENTS_COUNTER } from './monitoring/open-telemetry.js';
+export type {
+  OpenTelemetryEventsOptions,
+  TelemetryAttributes,
+  TelemetryAttributeValue,
+  TelemetryCounter,
+  TelemetryMeter,
+  TelemetrySpan,
+  TelemetryTrace,
+} from './monitoring/open-telemetry.js';
 
 // llm: outbound guard, provider circuit breaker, output audit
 export { guardOutbound } from './llm/guard-outbound.js';

@@ -3,7 +3,7 @@ import { BulwarkError, isBulwarkError, type BulwarkErrorCode } from '../errors.j
 import { securityEvents } from '../events.js';
 import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
-import { failureReason } from './failure.js';
+import { authFailureDetail, failureReason } from './failure.js';
 
 // RFC 7235 quoted-string content without quotes or backslashes, so it needs no escaping.
 export const REALM_PATTERN = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/;
@@ -28,7 +28,12 @@ export function rejectUnauthenticated(
   fields: Record<string, unknown> = {},
 ): void {
   securityEvents.emit('auth.failed', req, { ...fields, reason });
-  sendProblem(res, new BulwarkError(code, { headers: { 'WWW-Authenticate': challenge } }));
+  const detail = authFailureDetail(code, reason);
+  const headers = { 'WWW-Authenticate': challenge };
+  sendProblem(
+    res,
+    new BulwarkError(code, detail === undefined ? { headers } : { detail, headers }),
+  );
 }
 
 /** Both challenges of a realm, read and checked once in the factory. */

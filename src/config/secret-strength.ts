@@ -1,4 +1,4 @@
-import { COMMON_PASSWORDS } from '../auth/common-passwords.js';
+import { commonPasswords } from '../auth/common-passwords.js';
 
 /**
  * How guessable a shared secret (`JWT_SECRET_KEY`, `METRICS_PASSWORD`) is.
@@ -147,7 +147,7 @@ function tablesOf(): Tables {
   const words = new Map<string, number>();
   const ownBits = Math.log2(SECRET_WORDS.length);
   for (const word of SECRET_WORDS) words.set(word, ownBits);
-  COMMON_PASSWORDS.forEach((entry, rank) => {
+  commonPasswords().forEach((entry, rank) => {
     if (entry.length < 4 || entry.length > 16 || !/^[a-z]+$/.test(entry)) return;
     const bits = Math.log2(rank + 2);
     if (bits < (words.get(entry) ?? Number.POSITIVE_INFINITY)) words.set(entry, bits);

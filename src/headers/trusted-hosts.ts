@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { currentEnvironment, isProduction } from '../internal/env.js';
 import { Memo } from '../internal/memo.js';
 import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
@@ -17,9 +18,29 @@ export interface TrustedHostsOptions {
   hosts: readonly string[];
   /** Exact paths that skip the check, e.g. `/health` for probes that send an IP as Host. @default [] */
   exclude?: readonly string[];
+  /**
+   * Deployment environment; outside production a refusal's `detail` names the
+   * setting that lists hosts. @default ENVIRONMENT or NODE_ENV
+   */
+  env?: string;
 }
 
-const KNOWN: KnownKeys<TrustedHostsOptions> = { hosts: true, exclude: true };
+const KNOWN: KnownKeys<TrustedHostsOptions> = { hosts: true, exclude: true, env: true };
+
+/**
+ * What a developer meeting the 400 needs, by event reason. Never the Host
+ * value itself: it is attacker input, and echoing it is what Host injection
+ * feeds on. Production answers carry none, as the setting is deployment detail.
+ */
+const DEVELOPMENT_DETAILS: Readonly<Record<string, string>> = {
+  host_not_listed:
+    'This host is not one the app serves: add it to TRUSTED_HOSTS, or to trustedHosts({ hosts }).',
+  malformed_host: 'The Host header is not a host name or IP literal with an optional port.',
+  missing_host: 'The request has no Host header.',
+  duplicate_host: 'The request has more than one Host header.',
+  ambiguous_host: 'The Host names more than one host.',
+  absolute_form: 'The request line names a host; send a path and a Host header instead.',
+};
 /**
  * Verdicts remembered per raw host value: an app sees a handful of Host values,
  * so parsing each once saves a regex and an IP check per request. Hostile
@@ -92,7 +113,7 @@ function matches(rule: HostRule, host: ParsedHost): boolean {
  * DNS-rebinding attacks that reach the app under a name it never owned.
  * `X-Forwarded-Host` is read only when the app's `trust proxy` trusts the peer.
  *
- * @param hostsOrOptions a list of hosts, or `{hosts, exclude}`
+ * @param hostsOrOptions a list of hosts, or `{hosts, exclude, env}`
  * @example app.use(trustedHosts(['api.example.com', '*.api.example.com']));
  */
 export function trustedHosts(
@@ -106,6 +127,7 @@ export function trustedHosts(
     check.problem('`hosts` is required: list the host names this app serves');
   const entries = check.stringArray('hosts', [], { nonEmpty: true });
   const exclude = new Set(check.stringArray('exclude', []));
+  const production = isProduction(check.string('env', currentEnvironment()).trim().toLowerCase());
   for (const path of exclude) {
     if (!path.startsWith('/'))
       check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);
@@ -144,7 +166,8 @@ export function trustedHosts(
 
   function reject(req: Request, res: Response, reason: string): void {
     securityEvents.emit('host.rejected', req, { reason });
-    sendProblem(res, new BulwarkError('host.untrusted'));
+    const detail = production ? undefined : DEVELOPMENT_DETAILS[reason];
+    sendProblem(res, new BulwarkError('host.untrusted', detail === undefined ? {} : { detail }));
   }
 
   return function trustedHostsMiddleware(req: Request, res: Response, next: NextFunction): void {

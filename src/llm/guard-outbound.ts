@@ -61,8 +61,14 @@ export function guardOutbound<T>(payload: T, options?: GuardOutboundOptions): Gu
   // JSON.stringify returns undefined for undefined and functions, whatever its type says.
   const json: unknown = JSON.stringify(value);
   const bytes = typeof json === 'string' ? Buffer.byteLength(json, 'utf8') : 0;
-  if (Object.keys(counts).length > 0) {
-    securityEvents.emit('llm.redacted', req, { reason: 'outbound_redacted', counts, bytes });
+  const removed = Object.entries(counts);
+  if (removed.length > 0) {
+    // Pairs, not `{api_key: 1}`: the event redactor blanks members named like secrets.
+    securityEvents.emit('llm.redacted', req, {
+      reason: 'outbound_redacted',
+      redacted: removed.map(([category, count]) => ({ category, count })),
+      bytes,
+    });
   }
   if (bytes > maxBytes) {
     throw new BulwarkError('request.too_large', {

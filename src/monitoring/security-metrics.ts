@@ -3,9 +3,10 @@ import type { Request, RequestHandler, Response } from 'express';
 import type * as PromClientModule from 'prom-client';
 import type { Counter, Registry, RegistryContentType } from 'prom-client';
 import { BulwarkConfigError } from '../errors.js';
-import { SECURITY_EVENT_TYPES, securityEvents, type SecurityEvent } from '../events.js';
+import { securityEvents, type SecurityEvent } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
+import { EventLabels } from './event-labels.js';
 
 export interface SecurityMetricsOptions {
   /**
@@ -25,37 +26,23 @@ const KNOWN: KnownKeys<SecurityMetricsOptions> = { registry: true, append: true 
 
 const METRIC = 'bulwark_security_events_total';
 const HELP = 'Security events raised by bulwark, by event type and reason.';
-/** Most distinct (type, reason) series; later new reasons count under `other`. */
-export const MAX_SERIES = 500;
-// Reasons are short fixed identifiers; anything else (a value slipped into a reason) is `other`.
-const REASON = /^[a-z0-9_.]{1,64}$/;
-const KNOWN_TYPES: ReadonlySet<string> = new Set(SECURITY_EVENT_TYPES);
-
 /**
  * Process-wide counts by type then reason. One subscription to the bus,
- * however many handlers and registries there are; labels never carry IPs,
- * paths or keys.
+ * however many handlers and registries there are.
  */
 const counts = new Map<string, Map<string, number>>();
-let series = 0;
+const labels = new EventLabels();
 let subscribed = false;
 
 function count(event: SecurityEvent): void {
-  const type: string = event.type;
-  if (!KNOWN_TYPES.has(type)) return;
-  let byReason = counts.get(type);
+  const labelled = labels.of(event);
+  if (labelled === undefined) return;
+  let byReason = counts.get(labelled.type);
   if (byReason === undefined) {
     byReason = new Map();
-    counts.set(type, byReason);
+    counts.set(labelled.type, byReason);
   }
-  let reason =
-    typeof event.reason === 'string' && REASON.test(event.reason) ? event.reason : 'other';
-  if (!byReason.has(reason)) {
-    // Past the cap every new reason folds into `other`, at most one more series per type.
-    if (series >= MAX_SERIES) reason = 'other';
-    if (!byReason.has(reason)) series++;
-  }
-  byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
+  byReason.set(labelled.reason, (byReason.get(labelled.reason) ?? 0) + 1);
 }
 
 type PromClient = typeof PromClientModule;

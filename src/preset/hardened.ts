@@ -222,7 +222,7 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
   try {
     if (parts.requestId !== false) add('requestId', () => requestId(parts.requestId || undefined));
     if (hosts.length > 0) {
-      add('trustedHosts', () => trustedHosts({ ...(parts.trustedHosts || {}), hosts }));
+      add('trustedHosts', () => trustedHosts({ env, ...(parts.trustedHosts || {}), hosts }));
     }
     if (
       parts.httpsRedirect !== false &&

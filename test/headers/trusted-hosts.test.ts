@@ -101,9 +101,41 @@ describe.each(EXPRESS_VERSIONS)('trustedHosts on %s', (_name, factory) => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(JSON.parse(res.body).code).toBe('host.untrusted');
     expect(res.body).not.toContain('evil');
+    // Outside production every refusal says what is wrong, never with the Host value.
+    expect(JSON.parse(res.body).detail).toEqual(expect.any(String));
     expect(hits).toEqual([]);
     expect(seen).toHaveLength(1);
     expect(seen[0]!.reason).toBe(reason);
+  });
+
+  it.each([
+    ['development', 'host_not_listed', 'unlisted-7f3a.example.com'],
+    ['development', 'malformed_host', 'user@unlisted-7f3a.example.com'],
+    ['production', 'host_not_listed', 'unlisted-7f3a.example.com'],
+    ['production', 'malformed_host', 'user@unlisted-7f3a.example.com'],
+  ])('in %s, explains %s without echoing the Host', async (env, reason, host) => {
+    const { app, hits } = build(factory, { hosts: HOSTS, env });
+    const seen: SecurityEvent[] = [];
+    const off = securityEvents.on('host.rejected', (e) => seen.push(e));
+    const res = await rawRequest(app, get(host));
+    off();
+    expect(res.status).toBe(400);
+    const body = JSON.parse(res.body) as { code: string; detail?: string };
+    expect(body.code).toBe('host.untrusted');
+    expect(res.body).not.toContain('unlisted-7f3a');
+    expect(hits).toEqual([]);
+    expect(seen.map((e) => e.reason)).toEqual([reason]);
+    if (env === 'production') {
+      expect(body.detail).toBeUndefined();
+    } else if (reason === 'host_not_listed') {
+      expect(body.detail).toBe(
+        'This host is not one the app serves: add it to TRUSTED_HOSTS, or to trustedHosts({ hosts }).',
+      );
+    } else {
+      expect(body.detail).toBe(
+        'The Host header is not a host name or IP literal with an optional port.',
+      );
+    }
   });
 
   it('gives the same answer to a host it has seen before, past its memory of 256 hosts', async () => {
@@ -226,6 +258,7 @@ describe('trustedHosts options', () => {
     ['a port and :*', ['api.example.com:80:*']],
     ['an exclude without a slash', { hosts: ['a.example.com'], exclude: ['health'] }],
     ['an unknown key', { hosts: ['a.example.com'], host: 'x' }],
+    ['a non-string env', { hosts: ['a.example.com'], env: true }],
   ])('refuses %s', (_case, options) => {
     expect(() => trustedHosts(options as never)).toThrow(BulwarkConfigError);
   });

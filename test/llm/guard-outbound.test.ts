@@ -61,6 +61,26 @@ describe('guardOutbound', () => {
     },
   );
 
+  it('reports every category with its count in the event, api_key included', () => {
+    const events: SecurityEvent[] = [];
+    const off = securityEvents.on('llm.redacted', (e) => events.push(e));
+    const content = `${FAKE.openai} and ${FAKE.anthropic} for ann.test@example.com`;
+    const { redacted } = guardOutbound(chat(content));
+    off();
+    expect(redacted).toEqual({ api_key: 2, email: 1 });
+    expect(events).toHaveLength(1);
+    // The bus redacts the event before listeners see it: a member named `api_key`
+    // would arrive as a marker, so the counts travel as pairs.
+    expect(events[0]).toMatchObject({
+      reason: 'outbound_redacted',
+      redacted: [
+        { category: 'api_key', count: 2 },
+        { category: 'email', count: 1 },
+      ],
+    });
+    expect(events[0]?.bytes).toEqual(expect.any(Number));
+  });
+
   it('reports counts only, and no event when nothing was removed', () => {
     const events: SecurityEvent[] = [];
     const off = securityEvents.on('llm.redacted', (e) => events.push(e));

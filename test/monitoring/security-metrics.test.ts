@@ -8,7 +8,7 @@ import {
   securityMetrics,
   SECURITY_EVENT_TYPES,
 } from '../../src/index.js';
-import { MAX_SERIES } from '../../src/monitoring/security-metrics.js';
+import { MAX_SERIES } from '../../src/monitoring/event-labels.js';
 import { EXPRESS_VERSIONS } from '../helpers/express.js';
 
 function value(text: string, type: string, reason: string): number {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -290,6 +290,32 @@ describe('the packed tarball', () => {
     expect(JSON.parse(await sh('node', ['index.cjs'], dir))).toEqual(ROUTER_EXPECTED);
     expect(JSON.parse(await sh('node', ['index.mjs'], dir))).toEqual(ROUTER_EXPECTED);
   }, 120_000);
+
+  it('ships the common-password list once, as data both module systems read', async () => {
+    const listing = (await sh('tar', ['-tzf', tarball], work)).trim().split('\n');
+    expect(listing).toContain('package/dist/common-passwords.txt');
+    const dist = join(project, 'node_modules/bulwark/dist');
+    for (const bundle of ['index.js', 'index.cjs', 'cli.js']) {
+      expect(await readFile(join(dist, bundle), 'utf8')).not.toContain('"baseball"');
+    }
+    const check = "checkPasswordPolicy('Baseball2024!').problems.map((p) => p.code)";
+    const cjs = await sh(
+      'node',
+      ['-e', `console.log(JSON.stringify(require('bulwark').${check}))`],
+      project,
+    );
+    const esm = await sh(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `const { checkPasswordPolicy } = await import('bulwark'); console.log(JSON.stringify(${check}))`,
+      ],
+      project,
+    );
+    expect(JSON.parse(cjs)).toEqual(['common']);
+    expect(JSON.parse(esm)).toEqual(['common']);
+  });
 
   it('ships a working `bulwark` bin', async () => {
     const help = await sh(join(project, 'node_modules/.bin/bulwark'), ['--help'], project);

@@ -5,7 +5,7 @@
 import bcrypt from 'bcryptjs';
 import { OptionChecker } from '../../internal/options.js';
 import type { KnownKeys } from '../../internal/options.js';
-import { COMMON_PASSWORDS } from '../common-passwords.js';
+import { commonPasswords } from '../common-passwords.js';
 import { MAX_PASSWORD_BYTES } from './hash.js';
 
 /** Stable machine codes of `checkPasswordPolicy` problems. */
@@ -91,8 +91,8 @@ const LETTER = /^\p{L}$/u;
 
 let commonSet: ReadonlySet<string> | undefined;
 
-function commonPasswords(): ReadonlySet<string> {
-  commonSet ??= new Set(COMMON_PASSWORDS);
+function commonPasswordSet(): ReadonlySet<string> {
+  commonSet ??= new Set(commonPasswords());
   return commonSet;
 }
 
@@ -140,7 +140,7 @@ function checkRules(check: OptionChecker<PasswordPolicyRules>): PasswordPolicyCh
   const extraSet = new Set(extra.map(fold));
 
   function isCommon(folded: string): boolean {
-    const common = commonPasswords();
+    const common = commonPasswordSet();
     if (common.has(folded) || extraSet.has(folded)) return true;
     const stem = letterStem(folded);
     return (
