@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
+import type { ClientRateLimitInfo, Store } from 'express-rate-limit';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { isPromiseLike } from '../internal/async.js';
@@ -22,6 +22,7 @@ import {
   asStore,
   claimStore,
   type CallbackStore,
+  initOptions,
   initStore,
   isStoreLike,
   storeInUse,
@@ -251,36 +252,20 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     store.localKeys === true ? undefined : `${storeName}\n${store.prefix ?? base.prefix}`;
   let firstRequest = true;
 
-  const options: Options = {
+  const options = initOptions({
     windowMs,
     limit,
-    message: exceeded.detail,
-    statusCode: exceeded.status,
-    legacyHeaders: false,
-    standardHeaders: 'draft-8',
-    identifier: windowName(limit, windowMs),
-    requestPropertyName: 'rateLimit',
-    skipFailedRequests: false,
+    name: windowName(limit, windowMs),
+    exceeded,
     skipSuccessfulRequests,
-    keyGenerator: keyOf,
-    ipv6Subnet: base.ipv6Subnet,
-    handler: (_req, res) => {
-      sendProblem(res, exceeded);
-    },
-    skip: skip ?? (() => false),
     requestWasSuccessful: wasSuccessful,
+    key: keyOf,
+    ipv6Subnet: base.ipv6Subnet,
+    skip,
     store,
-    validate: false,
-    passOnStoreError: mode === 'fail-open',
-    logger: {
-      warn: (error: unknown) => {
-        report(error, 'store_warning');
-      },
-      error: (error: unknown) => {
-        report(error, 'store_error');
-      },
-    },
-  };
+    failOpen: mode === 'fail-open',
+    report,
+  });
   initStore(store, options, report);
   if (fallback !== undefined) initStore(fallback, options, report);
 

@@ -1,4 +1,6 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
+import type { BulwarkError } from '../errors.js';
+import { sendProblem } from '../internal/problem.js';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 
 /**
@@ -98,6 +100,58 @@ export function storeInUse(store: object): boolean {
 
 export function claimStore(store: object): void {
   usedStores.add(store);
+}
+
+/**
+ * The `Options` express-rate-limit hands a store's `init`, describing a
+ * bulwark limiter. Stores read `windowMs` (a few `limit`); the rest is there
+ * because the type asks for it, and says what the limiter does.
+ */
+export function initOptions(limiter: {
+  windowMs: number;
+  limit: number;
+  name: string;
+  exceeded: BulwarkError;
+  skipSuccessfulRequests: boolean;
+  requestWasSuccessful: (req: Request, res: Response) => boolean;
+  key: (req: Request) => string;
+  ipv6Subnet: number;
+  skip: ((req: Request) => boolean | Promise<boolean>) | undefined;
+  store: Store;
+  failOpen: boolean;
+  report: (error: unknown, operation: string) => void;
+}): Options {
+  const { exceeded, report } = limiter;
+  return {
+    windowMs: limiter.windowMs,
+    limit: limiter.limit,
+    message: exceeded.detail,
+    statusCode: exceeded.status,
+    legacyHeaders: false,
+    standardHeaders: 'draft-8',
+    identifier: limiter.name,
+    requestPropertyName: 'rateLimit',
+    skipFailedRequests: false,
+    skipSuccessfulRequests: limiter.skipSuccessfulRequests,
+    keyGenerator: limiter.key,
+    ipv6Subnet: limiter.ipv6Subnet,
+    handler: (_req, res) => {
+      sendProblem(res, exceeded);
+    },
+    skip: limiter.skip ?? (() => false),
+    requestWasSuccessful: limiter.requestWasSuccessful,
+    store: limiter.store,
+    validate: false,
+    passOnStoreError: limiter.failOpen,
+    logger: {
+      warn: (error: unknown) => {
+        report(error, 'store_warning');
+      },
+      error: (error: unknown) => {
+        report(error, 'store_error');
+      },
+    },
+  };
 }
 
 /**
