@@ -245,7 +245,8 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     claimStore(choice.store);
     store = asStore(choice.store);
   }
-  const fallback = mode === 'memory-fallback' ? memoryStore(base.maxKeys) : undefined;
+  const fallback =
+    mode === 'memory-fallback' && choice.kind !== 'memory' ? memoryStore(base.maxKeys) : undefined;
   warnIfLocalInProduction(base, store.localKeys);
   // Stores shared between processes are told apart by class and prefix, as express-rate-limit does.
   const sharedIdentity =
