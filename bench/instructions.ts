@@ -9,7 +9,8 @@
 // counters are zeroed, a measured run is sent over one keep-alive connection,
 // and the counters are dumped: only the measured requests are counted.
 //
-//   npm run bench:instructions   (BENCH_WARMUP, BENCH_REQUESTS override)
+//   npm run bench:instructions   (BENCH_WARMUP, BENCH_REQUESTS override; BENCH_ONLY=alone
+//   runs bare Express and the configurations whose name contains "alone")
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request, type IncomingMessage } from 'node:http';
@@ -76,7 +77,8 @@ async function send(port: number, count: number): Promise<void> {
 }
 
 const bulwark = distEntry();
-const configurations: readonly Configuration[] = [
+const only = process.env.BENCH_ONLY;
+const all: readonly Configuration[] = [
   { name: 'bare Express', app: 'bench/apps/bare.ts' },
   { name: 'by hand, key imported once (KeyObject)', app: 'bench/apps/hand.ts' },
   { name: 'bulwark hardened() + jwtAuth + validate', app: 'bench/apps/bulwark.ts', env: bulwark },
@@ -91,7 +93,16 @@ const configurations: readonly Configuration[] = [
     export: 'createTrafficPresetApp',
     env: bulwark,
   },
+  {
+    name: 'express-rate-limit alone, by hand',
+    app: 'bench/apps/hand.ts',
+    export: 'createRateLimitApp',
+  },
+  { name: 'bulwark rateLimit() alone', app: 'bench/apps/rate-limit.ts', env: bulwark },
 ];
+// The first configuration stays: the ratios are taken against it.
+const configurations =
+  only === undefined ? all : all.filter((c, i) => i === 0 || c.name.includes(only));
 
 /** Instructions the server spends on `REQUESTS` requests after `WARMUP` requests. */
 async function measure(configuration: Configuration): Promise<number> {
@@ -134,12 +145,13 @@ for (const configuration of configurations) {
   process.stderr.write('.');
 }
 process.stderr.write('\n');
-const [bare = 1, hand = 1] = counts;
+const bare = counts[0] ?? 1;
+const hand = counts[configurations.indexOf(all[1]!)];
 console.log('\n| configuration | instructions / request | bare / this | hand stack / this |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const [i, configuration] of configurations.entries()) {
   const count = counts[i]!;
   console.log(
-    `| ${configuration.name} | ${Math.round(count).toLocaleString('en')} | ${(bare / count).toFixed(2)}x | ${(hand / count).toFixed(2)}x |`,
+    `| ${configuration.name} | ${Math.round(count).toLocaleString('en')} | ${(bare / count).toFixed(2)}x | ${hand === undefined ? '-' : `${(hand / count).toFixed(2)}x`} |`,
   );
 }

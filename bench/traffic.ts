@@ -1,8 +1,8 @@
-// Requests per second of bare Express, express-rate-limit alone, helmet + cors +
-// express-rate-limit configured by hand, and bulwark's securityHeaders +
-// corsPolicy + trustedHosts + rateLimit (one app.use() each, then the same four
-// inside hardened()), on the same JSON echo route; then the Redis commands each
-// request costs when rateLimit() counts in Redis.
+// Requests per second of bare Express, express-rate-limit alone, bulwark's
+// rateLimit() alone, helmet + cors + express-rate-limit configured by hand, and
+// bulwark's securityHeaders + corsPolicy + trustedHosts + rateLimit (one
+// app.use() each, then the same four inside hardened()), on the same JSON echo
+// route; then the Redis commands each request costs when rateLimit() counts in Redis.
 //
 //   npm run bench:traffic        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS override)
 import { createClient } from 'redis';
@@ -46,6 +46,11 @@ const summaries = await compare({
       export: 'createRateLimitApp',
     },
     {
+      name: 'bulwark rateLimit() alone',
+      app: 'bench/apps/rate-limit.ts',
+      env: bulwarkEntry,
+    },
+    {
       name: 'helmet + cors + express-rate-limit by hand',
       app: 'bench/apps/hand.ts',
       export: 'createTrafficApp',
@@ -69,7 +74,13 @@ const summaries = await compare({
   connections: CONNECTIONS,
 });
 console.log(`\n${table(summaries)}\n`);
-const [, , hand, bulwark] = summaries;
+const [, erlAlone, bulwarkAlone, hand, bulwark] = summaries;
+if (erlAlone !== undefined && bulwarkAlone !== undefined) {
+  console.log(
+    `rateLimit() alone / express-rate-limit alone: ${(bulwarkAlone.requestsPerSecond / erlAlone.requestsPerSecond).toFixed(3)} by req/s, ` +
+      `${(erlAlone.cpuPerRequest / bulwarkAlone.cpuPerRequest).toFixed(3)} by server CPU per request`,
+  );
+}
 if (hand !== undefined && bulwark !== undefined) {
   console.log(
     `bulwark / hand: ${(bulwark.requestsPerSecond / hand.requestsPerSecond).toFixed(3)} by req/s, ` +

@@ -5,7 +5,7 @@
  * `application/problem+json` body; the subclasses name the other failures:
  * `BulwarkConfigError` (bad options or settings, thrown at start-up),
  * `RedisTimeoutError` and `PostgresTimeoutError` (a store missed its deadline),
- * `StoreUnavailableError` (a rate-limit store failed), `PathTraversalError`.
+ * `PathTraversalError`.
  */
 
 /** Status and title of every stable error code; docs/error-codes.md mirrors this table. */
@@ -158,7 +158,6 @@ const BULWARK_ERROR_NAMES = new Set([
   'BulwarkConfigError',
   'RedisTimeoutError',
   'PostgresTimeoutError',
-  'StoreUnavailableError',
 ]);
 
 /** Narrowing helper that also works across two copies of the package (CJS + ESM). */

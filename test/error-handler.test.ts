@@ -17,7 +17,6 @@ import {
   RedisTimeoutError,
   securityEvents,
 } from '../src/index.js';
-import { StoreUnavailableError } from '../src/rate-limit/redis-store.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from './helpers/express.js';
 
 function appWith(factory: ExpressFactory, env: string, thrown: () => unknown) {
@@ -163,11 +162,6 @@ describe('BulwarkError', () => {
     ['BulwarkConfigError', () => new BulwarkConfigError('f', ['p']), 'config.invalid'],
     ['RedisTimeoutError', () => new RedisTimeoutError(5), 'store.timeout'],
     ['PostgresTimeoutError', () => new PostgresTimeoutError(5), 'store.timeout'],
-    [
-      'StoreUnavailableError',
-      () => new StoreUnavailableError(new Error('x')),
-      'rate_limit.unavailable',
-    ],
     ['PathTraversalError', () => new PathTraversalError('null_byte'), 'path.traversal'],
   ])('%s is a BulwarkError with a catalogued code', (name, make, code) => {
     const error = make();

@@ -1,22 +1,34 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { LRUCache } from 'lru-cache';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
-import { currentEnvironment, isProduction } from '../internal/env.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
-import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
+import { warnOnce } from '../internal/warn.js';
+import type { RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
-import { appendRateLimitItem } from './headers.js';
+import { addRateLimitItem } from './headers.js';
 import { keyGenerator, type RateLimitKeyBy } from './keys.js';
-import type { RateLimitStoreErrorMode } from './redis-store.js';
+import {
+  BASE_KEYS,
+  checkBaseOptions,
+  warnIfLocalInProduction,
+  type LimiterBaseOptions,
+} from './limiter.js';
+import { StoreOutage, SUSPENDED } from './outage.js';
 
-export interface CostLimitOptions {
+/**
+ * The options every bulwark limiter shares (window, store, prefix, outage
+ * mode, skip, env, ipv6Subnet, maxKeys), except that the store is memory or
+ * Redis: an express-rate-limit `Store` counts requests and cannot charge a cost.
+ */
+export interface CostLimitOptions extends Omit<LimiterBaseOptions, 'store'> {
   /** What a request spends, e.g. its validated `max_tokens`. A whole number >= 0. */
   cost: (req: Request) => number;
   /** What each key may spend per window. */
   budget: number;
-  /** Window length in ms. @default 60_000 */
+  /** Window length in ms (1 ms to 30 days). @default 60_000 */
   windowMs?: number;
   /** Who pays. @default 'apiKey' (falls back to the IP) */
   keyBy?: RateLimitKeyBy;
@@ -24,12 +36,6 @@ export interface CostLimitOptions {
   store?: 'memory' | RedisClientLike;
   /** Redis key prefix. @default 'bulwark:cost:' */
   prefix?: string;
-  /** What to do when Redis fails. @default 'fail-closed' */
-  onStoreError?: RateLimitStoreErrorMode;
-  /** Memory store cap (keys); the oldest window goes first. @default 10_000 */
-  maxKeys?: number;
-  /** `production` refuses `memory-fallback`. @default ENVIRONMENT or NODE_ENV */
-  env?: string;
 }
 
 /** The middleware, plus the step that corrects a charge once real usage is known. */
@@ -45,18 +51,15 @@ export interface CostLimitMiddleware extends RequestHandler {
 }
 
 const KNOWN: KnownKeys<CostLimitOptions> = {
+  ...BASE_KEYS,
   cost: true,
   budget: true,
-  windowMs: true,
   keyBy: true,
-  store: true,
-  prefix: true,
-  onStoreError: true,
-  maxKeys: true,
-  env: true,
 };
 
-const MODES = ['fail-closed', 'fail-open', 'memory-fallback'] as const;
+// Budgets are often monthly: a window may be longer than a request limiter's, whose
+// bound is the longest Node timer. Neither store sets a timer for it.
+const MAX_WINDOW_MS = 30 * 86_400_000;
 
 interface Charge {
   readonly allowed: boolean;
@@ -118,37 +121,48 @@ function redisBudget(
   };
 }
 
+interface Window {
+  used: number;
+  readonly resetAt: number;
+}
+
+/**
+ * Budgets in this process, at most `maxKeys` of them: the least recently
+ * charged key goes first (an expired window is never touched again, so it is
+ * among the first). Windows are fixed, from a key's first charge, and expire
+ * by the clock rather than a timer.
+ */
 function memoryBudget(budget: number, windowMs: number, maxKeys: number): BudgetStore {
-  const windows = new Map<string, { used: number; resetAt: number }>();
-  const current = (key: string, now: number) => {
-    const entry = windows.get(key);
-    if (entry === undefined || entry.resetAt <= now) {
-      windows.delete(key);
-      return undefined;
-    }
-    return entry;
+  const windows = new LRUCache<string, Window>({
+    max: maxKeys,
+    dispose(window, _key, reason) {
+      if (reason === 'evict' && window.resetAt > Date.now()) {
+        warnOnce(
+          'BULWARK_RATE_LIMIT_MEMORY_FULL',
+          `A rate-limit memory store reached its cap of ${maxKeys} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
+        );
+      }
+    },
+  });
+  const current = (key: string, now: number): Window | undefined => {
+    const window = windows.get(key);
+    return window !== undefined && window.resetAt > now ? window : undefined;
   };
   return {
     charge(key, cost) {
       const now = Date.now();
-      let entry = current(key, now);
-      if (entry === undefined) {
-        entry = { used: 0, resetAt: now + windowMs };
-        windows.set(key, entry);
-        // Insertion order is window-start order, so the first key is the oldest.
-        while (windows.size > maxKeys) {
-          const oldest = windows.keys().next();
-          if (oldest.done === true) break;
-          windows.delete(oldest.value);
-        }
+      let window = current(key, now);
+      if (window === undefined) {
+        window = { used: 0, resetAt: now + windowMs };
+        windows.set(key, window);
       }
-      const allowed = entry.used + cost <= budget;
-      if (allowed) entry.used += cost;
-      return Promise.resolve({ allowed, used: entry.used, resetMs: entry.resetAt - now });
+      const allowed = window.used + cost <= budget;
+      if (allowed) window.used += cost;
+      return Promise.resolve({ allowed, used: window.used, resetMs: window.resetAt - now });
     },
     adjust(key, delta) {
-      const entry = current(key, Date.now());
-      if (entry !== undefined) entry.used = Math.max(0, entry.used + delta);
+      const window = current(key, Date.now());
+      if (window !== undefined) window.used = Math.max(0, window.used + delta);
       return Promise.resolve();
     },
   };
@@ -162,13 +176,18 @@ function isCost(value: unknown): value is number {
  * A budget per key per window where each request spends its own cost (for
  * example `max_tokens`), corrected afterwards with `settle(req, actual)`.
  * Charges are atomic in Redis (one script, one round trip), so replicas
- * never overspend a shared budget.
+ * never overspend a shared budget. Options, outage modes and events are the
+ * request limiters'.
  *
  * @param options.cost what a request spends (whole number >= 0)
  * @param options.budget what a key may spend per window
  * @param [options.windowMs=60000]
  * @param [options.keyBy='apiKey']
+ * @param [options.store='memory']
+ * @param [options.prefix='bulwark:cost:']
  * @param [options.onStoreError='fail-closed']
+ * @param [options.ipv6Subnet=56]
+ * @param [options.maxKeys=100000]
  * @example
  * const tokens = costLimit({ cost: (req) => req.body.max_tokens, budget: 100_000, windowMs: 3_600_000 });
  * app.post('/v1/complete', validate({ body }), tokens, async (req, res) => {
@@ -188,96 +207,83 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
     default: undefined,
   });
   if (budget === undefined) check.problem('`budget` is required');
-  const windowMs = check.number('windowMs', {
-    min: 1000,
-    max: 30 * 86_400_000,
-    integer: true,
-    default: 60_000,
+  const base = checkBaseOptions(check, {
+    windowMs: 60_000,
+    prefix: 'bulwark:cost:',
+    maxWindowMs: MAX_WINDOW_MS,
+    acceptsStore: false,
   });
   const keyByRaw = check.raw('keyBy') ?? 'apiKey';
   if (typeof keyByRaw !== 'function' && !['ip', 'apiKey', 'user'].includes(keyByRaw as string)) {
     check.problem("`keyBy` must be 'ip', 'apiKey', 'user' or a function of the request");
   }
-  const store = check.raw('store') ?? 'memory';
-  if (store !== 'memory' && !isRedisClient(store)) {
-    check.problem("`store` must be 'memory' or a Redis client");
-  }
-  const prefix = check.string('prefix', 'bulwark:cost:', { nonEmpty: true });
-  const mode = check.oneOf('onStoreError', MODES, 'fail-closed');
-  const maxKeys = check.number('maxKeys', {
-    min: 1,
-    max: 10_000_000,
-    integer: true,
-    default: 10_000,
-  });
-  const production = isProduction(check.string('env', currentEnvironment()).trim().toLowerCase());
-  if (production && mode === 'memory-fallback') {
-    check.problem(
-      "`onStoreError: 'memory-fallback'` is refused in production: each replica would grant the whole budget",
-    );
-  }
   check.done();
   if (cost === undefined || budget === undefined) throw new Error('unreachable');
 
-  const keyOf = keyGenerator(keyByRaw as RateLimitKeyBy, 56);
-  const memory = memoryBudget(budget, windowMs, maxKeys);
-  const primary = isRedisClient(store) ? redisBudget(store, prefix, budget, windowMs) : memory;
+  const { windowMs, mode, skip } = base;
+  const keyOf = keyGenerator(keyByRaw as RateLimitKeyBy, base.ipv6Subnet);
+  const redis = base.store.kind === 'redis' ? base.store.client : undefined;
+  const primary =
+    redis === undefined
+      ? memoryBudget(budget, windowMs, base.maxKeys)
+      : redisBudget(redis, base.prefix, budget, windowMs);
+  const fallback =
+    redis !== undefined && mode === 'memory-fallback'
+      ? memoryBudget(budget, windowMs, base.maxKeys)
+      : undefined;
+  warnIfLocalInProduction(base, redis === undefined);
+  const outage = new StoreOutage({
+    limiter: 'cost',
+    store: redis === undefined ? 'memory' : 'redis',
+    prefix: base.prefix,
+    mode,
+  });
   const policy = `"cost";q=${String(budget)};w=${String(Math.ceil(windowMs / 1000))}`;
+  const invalidCost = new BulwarkError('validation.failed', {
+    detail: 'The request cost must be a whole number of at least 0.',
+  });
   const charges = new WeakMap<Request, { key: string; charged: number; store: BudgetStore }>();
-  let reportedOutage = false;
 
-  const reportStoreError = (req: Request, error: unknown): void => {
-    if (reportedOutage) return;
-    reportedOutage = true;
-    securityEvents.emit('rate_limit.store_error', req, {
-      reason: 'store_unreachable',
-      limiter: 'cost',
-      mode,
-      error: error instanceof Error ? error.message : String(error),
-    });
+  /** Charges the primary store; undefined when it failed or is suspended. */
+  const chargePrimary = async (key: string, spend: number): Promise<Charge | undefined> => {
+    if (outage.suspended) {
+      outage.failed(SUSPENDED, 'charge');
+      return undefined;
+    }
+    try {
+      return await primary.charge(key, spend);
+    } catch (error) {
+      outage.failed(error, 'charge');
+      return undefined;
+    }
   };
 
   const middleware = asyncMiddleware(
     'costLimitMiddleware',
     async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      if (skip !== undefined && (await skip(req))) {
+        next();
+        return;
+      }
       const spend = cost(req);
       if (!isCost(spend)) {
-        sendProblem(
-          res,
-          new BulwarkError('validation.failed', {
-            detail: 'The request cost must be a whole number of at least 0.',
-          }),
-        );
+        sendProblem(res, invalidCost);
         return;
       }
       const key = keyOf(req);
-      let used: Charge;
       let chargedIn = primary;
-      try {
-        used = await primary.charge(key, spend);
-        reportedOutage = false;
-      } catch (error) {
-        reportStoreError(req, error);
-        if (mode === 'fail-open') {
-          next();
+      let used = await chargePrimary(key, spend);
+      if (used === undefined) {
+        if (fallback === undefined) {
+          outage.answer(res, next);
           return;
         }
-        if (mode === 'fail-closed') {
-          sendProblem(
-            res,
-            new BulwarkError('rate_limit.unavailable', {
-              detail: 'The budget store is unavailable; try again shortly.',
-              headers: { 'Retry-After': '1' },
-            }),
-          );
-          return;
-        }
-        chargedIn = memory;
-        used = await memory.charge(key, spend);
+        chargedIn = fallback;
+        used = await fallback.charge(key, spend);
       }
       const resetSeconds = Math.max(1, Math.ceil(used.resetMs / 1000));
-      appendRateLimitItem(res, 'RateLimit-Policy', policy);
-      appendRateLimitItem(
+      addRateLimitItem(res, 'RateLimit-Policy', policy);
+      addRateLimitItem(
         res,
         'RateLimit',
         `"cost";r=${String(Math.max(0, budget - used.used))};t=${String(resetSeconds)}`,
@@ -316,11 +322,15 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
     charges.delete(req);
     const delta = actual - charge.charged;
     if (delta === 0) return;
+    if (charge.store === primary && outage.suspended) {
+      outage.failed(SUSPENDED, 'settle');
+      return;
+    }
     try {
       await charge.store.adjust(charge.key, delta);
     } catch (error) {
       // The provider call already succeeded; a lost correction must not fail the response.
-      reportStoreError(req, error);
+      outage.failed(error, 'settle');
     }
   };
 

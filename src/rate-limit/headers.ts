@@ -3,45 +3,27 @@ import type { Response } from 'express';
 /** The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers-08): lists of policy items. */
 export type RateLimitField = 'RateLimit' | 'RateLimit-Policy';
 
-function items(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
 /** A policy item's name: the quoted string before its parameters (`"cost";q=10` -> `"cost"`). */
 function policyName(item: string): string {
   return item.split(';', 1)[0] ?? item;
 }
 
-function current(res: Response, field: RateLimitField): string | undefined {
-  const value = res.getHeader(field);
-  return typeof value === 'string' ? value : undefined;
-}
-
 /**
- * Joins `before` (what earlier limiters on the route wrote) with the value
- * now in the field: one list with an item per policy, so several limiters on
- * one route (the preset's rateLimit, then costLimit) all show instead of the
- * last one overwriting. An item for the same policy name is replaced.
+ * Adds one limiter's policy item to a field, keeping the items earlier
+ * limiters on the route wrote (the preset's rateLimit, then costLimit): one
+ * list with an item per policy, as draft-8 has it, instead of the last
+ * limiter overwriting. An earlier item of the same policy name is replaced.
  */
-export function mergeRateLimitField(
-  res: Response,
-  field: RateLimitField,
-  before: string | undefined,
-): void {
-  const now = current(res, field);
-  if (before === undefined || now === undefined || now === before || res.headersSent) return;
-  const fresh = items(now);
-  const names = new Set(fresh.map(policyName));
-  const kept = items(before).filter((item) => !names.has(policyName(item)));
-  res.setHeader(field, [...kept, ...fresh].join(', '));
-}
-
-/** Adds one policy item to a field, keeping other limiters' items. */
-export function appendRateLimitItem(res: Response, field: RateLimitField, item: string): void {
-  const before = current(res, field);
-  res.setHeader(field, item);
-  mergeRateLimitField(res, field, before);
+export function addRateLimitItem(res: Response, field: RateLimitField, item: string): void {
+  const before = res.getHeader(field);
+  if (typeof before !== 'string' || before === '') {
+    res.setHeader(field, item);
+    return;
+  }
+  const name = policyName(item);
+  const kept = before
+    .split(',')
+    .map((earlier) => earlier.trim())
+    .filter((earlier) => earlier !== '' && policyName(earlier) !== name);
+  res.setHeader(field, [...kept, item].join(', '));
 }

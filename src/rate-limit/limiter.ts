@@ -1,28 +1,48 @@
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { rateLimit as expressRateLimit, type Logger, type Store } from 'express-rate-limit';
-import { secretsDirectory, readSetting } from '../config/sources.js';
+import type { ClientRateLimitInfo, Store } from 'express-rate-limit';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { isPromiseLike } from '../internal/async.js';
 import { currentEnvironment, isProduction } from '../internal/env.js';
 import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
 import { isRedisClient, type RedisClientLike } from '../stores/redis-client.js';
-import { mergeRateLimitField } from './headers.js';
+import { addRateLimitItem } from './headers.js';
 import { BoundedMemoryStore } from './memory-store.js';
 import {
-  ResilientRedisStore,
-  StoreUnavailableError,
+  STORE_ERROR_MODES,
+  StoreOutage,
+  SUSPENDED,
   type RateLimitStoreErrorMode,
-} from './redis-store.js';
+} from './outage.js';
+import { ResilientRedisStore } from './redis-store.js';
+import {
+  asStore,
+  claimStore,
+  type CallbackStore,
+  initOptions,
+  initStore,
+  isStoreLike,
+  storeInUse,
+  storeProblem,
+  warnIfCountedTwice,
+  warnIfCreatedInRequest,
+} from './store.js';
 import { trustProxyChecker } from './trust-proxy.js';
 
 /** Options every bulwark limiter takes. */
 export interface LimiterBaseOptions {
   /** Milliseconds each counting window lasts. */
   windowMs?: number;
-  /** `'memory'` counts in this process; a Redis client shares counts between processes. @default 'memory' */
-  store?: 'memory' | RedisClientLike;
+  /**
+   * Where counts live: `'memory'` (this process), a Redis client (shared by
+   * every process), or any express-rate-limit `Store` (rate-limit-mongo,
+   * rate-limit-postgresql, ...), including older stores with a callback
+   * `incr`. @default 'memory'
+   */
+  store?: 'memory' | RedisClientLike | Store | CallbackStore;
   /** Prefix of every Redis key the limiter writes. */
   prefix?: string;
   /**
@@ -37,7 +57,7 @@ export interface LimiterBaseOptions {
   env?: string;
   /** Prefix length IPv6 clients are grouped by (32–64). @default 56 */
   ipv6Subnet?: number;
-  /** Most counters a memory store (or the memory fallback) holds before evicting the oldest. @default 100000 */
+  /** Most keys a memory store (or the memory fallback) holds before evicting the oldest. @default 100000 */
   maxKeys?: number;
   /**
    * Allows `memory-fallback` in production, where each replica then counts
@@ -60,75 +80,39 @@ export const BASE_KEYS = {
   dangerouslyAllowMemoryFallbackInProduction: true,
 } as const;
 
-export interface LimiterSettings {
-  name: string;
-  limit: number;
-  windowMs: number;
-  store: Store;
-  mode: RateLimitStoreErrorMode;
-  keyKind: string;
-  key: (req: Request) => string;
-  skip: ((req: Request) => boolean | Promise<boolean>) | undefined;
-  skipSuccessfulRequests: boolean;
-  /** What counts as a success for `skipSuccessfulRequests`. @default status below 400 */
-  requestWasSuccessful?: (req: Request, res: Response) => boolean;
+/** The `store` option, sorted out. */
+export type StoreChoice =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'redis'; readonly client: RedisClientLike }
+  | { readonly kind: 'store'; readonly store: Store | CallbackStore };
+
+/** The shared options, checked. */
+export interface BaseSettings {
+  readonly windowMs: number;
+  readonly prefix: string;
+  readonly ipv6Subnet: number;
+  readonly maxKeys: number;
+  readonly mode: RateLimitStoreErrorMode;
+  readonly skip: ((req: Request) => boolean | Promise<boolean>) | undefined;
+  readonly store: StoreChoice;
+  readonly production: boolean;
 }
 
-const MODES = ['fail-closed', 'fail-open', 'memory-fallback'] as const;
+// The longest delay a Node timer takes: the one rule for durations that loadConfig() shares.
 const MAX_WINDOW_MS = 2 ** 31 - 1;
-// How long a client is asked to wait while the store is down: about one reconnect back-off.
-const UNAVAILABLE_RETRY_AFTER_SECONDS = '5';
 
 /**
- * An integer setting from the environment (or `NAME_FILE`, or the secrets
- * folder). A malformed value is a configuration problem naming the variable,
- * never a silent default.
+ * Checks the options every limiter shares (rateLimit, loginRateLimit,
+ * costLimit). `acceptsStore: false` is for a limiter that cannot count in an
+ * express-rate-limit `Store`.
  */
-export function integerSetting(
-  check: OptionChecker<object>,
-  name: string,
-  range: { min: number; max: number },
-): number | undefined {
-  const env = process.env;
-  const setting = readSetting(name, [], { env, secretsDir: secretsDirectory(env) });
-  if (setting.value === undefined) return undefined;
-  const text = setting.value.trim();
-  const value = /^\d{1,10}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(value >= range.min && value <= range.max)) {
-    check.problem(
-      `${setting.variable} must be a whole number from ${range.min} to ${range.max}, got ${JSON.stringify(text.slice(0, 20))}`,
-    );
-    return undefined;
-  }
-  return value;
-}
-
-function booleanSetting(check: OptionChecker<object>, name: string): boolean | undefined {
-  const env = process.env;
-  const setting = readSetting(name, [], { env, secretsDir: secretsDirectory(env) });
-  if (setting.value === undefined) return undefined;
-  const text = setting.value.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(text)) return true;
-  if (['false', '0', 'no', 'off'].includes(text)) return false;
-  check.problem(`${setting.variable} must be true or false`);
-  return undefined;
-}
-
-/** Checks the options every limiter shares and builds its store. */
-export function checkBaseOptions(
-  check: OptionChecker<LimiterBaseOptions>,
-  defaults: { windowMs: number; prefix: string },
-): {
-  windowMs: number;
-  ipv6Subnet: number;
-  /** Builds the store; call it only after `check.done()`. */
-  makeStore: () => Store;
-  mode: RateLimitStoreErrorMode;
-  skip: ((req: Request) => boolean | Promise<boolean>) | undefined;
-} {
+export function checkBaseOptions<T extends LimiterBaseOptions>(
+  check: OptionChecker<T>,
+  defaults: { windowMs: number; prefix: string; maxWindowMs?: number; acceptsStore: boolean },
+): BaseSettings {
   const windowMs = check.number('windowMs', {
     min: 1,
-    max: MAX_WINDOW_MS,
+    max: defaults.maxWindowMs ?? MAX_WINDOW_MS,
     integer: true,
     default: defaults.windowMs,
   });
@@ -145,153 +129,290 @@ export function checkBaseOptions(
     check.string('env', currentEnvironment(), { nonEmpty: true }).trim().toLowerCase(),
   );
   const allowFallback = check.boolean('dangerouslyAllowMemoryFallbackInProduction', false);
-
-  const rawStore = check.raw('store');
-  let redis: RedisClientLike | undefined;
-  if (isRedisClient(rawStore)) redis = rawStore;
-  else if (rawStore !== undefined && rawStore !== 'memory') {
-    check.problem("`store` must be 'memory' or a Redis client (from createRedisClient())");
-  }
-
-  let mode = check.oneOf('onStoreError', MODES, undefined);
-  let modeSource = '`onStoreError: memory-fallback`';
-  if (mode === undefined && !check.has('onStoreError')) {
-    const fallbackEnabled = booleanSetting(check, 'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED');
-    if (fallbackEnabled === true) {
-      mode = 'memory-fallback';
-      modeSource = 'RATE_LIMIT_IN_MEMORY_FALLBACK_ENABLED';
-    }
-  }
-  const resolvedMode = mode ?? 'fail-closed';
-  if (resolvedMode === 'memory-fallback' && production && !allowFallback) {
+  const mode = check.oneOf('onStoreError', STORE_ERROR_MODES, 'fail-closed');
+  if (mode === 'memory-fallback' && production && !allowFallback) {
     check.problem(
-      `${modeSource} is refused in production: during a Redis outage every replica would count alone, multiplying the limit. ` +
+      '`onStoreError: memory-fallback` is refused in production: during a store outage every replica would count alone, multiplying the limit. ' +
         'Use fail-closed or fail-open, or set `dangerouslyAllowMemoryFallbackInProduction: true` if you accept that.',
     );
   }
-
-  const makeStore = (): Store => {
-    if (redis === undefined) {
-      if (production) {
-        warnOnce(
-          'BULWARK_RATE_LIMIT_MEMORY_STORE_IN_PRODUCTION',
-          'A rate limiter counts in process memory in production: with more than one replica each counts alone. Pass a Redis client as `store`.',
-        );
-      }
-      return new BoundedMemoryStore(maxKeys);
-    }
-    const fallback =
-      resolvedMode === 'memory-fallback' ? new BoundedMemoryStore(maxKeys) : undefined;
-    return new ResilientRedisStore(redis, prefix, resolvedMode, fallback);
+  return {
+    windowMs,
+    prefix,
+    ipv6Subnet,
+    maxKeys,
+    mode,
+    skip,
+    store: checkStore(check, defaults.acceptsStore),
+    production,
   };
-  return { windowMs, ipv6Subnet, makeStore, mode: resolvedMode, skip };
 }
 
-function codeOf(error: unknown): string | undefined {
-  const code: unknown = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * express-rate-limit reports its own one-time configuration checks and
- * internal failures here instead of on the console.
- */
-function forward(error: unknown, message?: string): void {
-  const code = codeOf(error);
-  if (code !== undefined && /^(ERR|WRN)_ERL_/.test(code)) {
-    process.emitWarning((error as Error).message, { type: 'BulwarkWarning', code });
-    return;
+function checkStore<T extends LimiterBaseOptions>(
+  check: OptionChecker<T>,
+  acceptsStore: boolean,
+): StoreChoice {
+  const raw = check.raw('store');
+  if (raw === undefined || raw === 'memory') return { kind: 'memory' };
+  if (isRedisClient(raw)) return { kind: 'redis', client: raw };
+  if (acceptsStore && isStoreLike(raw)) {
+    const problem = storeProblem(raw);
+    if (problem !== undefined) check.problem(problem);
+    else if (storeInUse(raw)) {
+      check.problem(
+        '`store` is already used by another limiter; a store holds one window length. Give each limiter its own store instance.',
+      );
+    }
+    return { kind: 'store', store: raw };
   }
-  securityEvents.emit('rate_limit.store_error', undefined, {
-    reason: 'limiter_error',
-    error: error instanceof Error ? error.message : String(error),
-    context: message,
-  });
+  check.problem(
+    acceptsStore
+      ? "`store` must be 'memory', a Redis client (from createRedisClient()) or an express-rate-limit Store"
+      : "`store` must be 'memory' or a Redis client (from createRedisClient())",
+  );
+  return { kind: 'memory' };
 }
-const LOGGER: Logger = { warn: forward, error: forward };
+
+/** Warns once when a limiter counts in this process only, in production. */
+export function warnIfLocalInProduction(base: BaseSettings, localKeys: boolean | undefined): void {
+  if (base.production && localKeys === true) {
+    warnOnce(
+      'BULWARK_RATE_LIMIT_MEMORY_STORE_IN_PRODUCTION',
+      'A rate limiter counts in process memory in production: with more than one replica each counts alone. Pass a Redis client as `store`.',
+    );
+  }
+}
+
+export function memoryStore(maxKeys: number): Store {
+  return new BoundedMemoryStore(maxKeys);
+}
+
+export interface LimiterSettings {
+  readonly name: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly base: BaseSettings;
+  readonly keyKind: string;
+  readonly key: (req: Request) => string;
+  readonly skipSuccessfulRequests: boolean;
+  /** What counts as a success for `skipSuccessfulRequests`. @default status below 400 */
+  readonly requestWasSuccessful?: (req: Request, res: Response) => boolean;
+}
 
 function windowName(limit: number, windowMs: number): string {
   const seconds = windowMs / 1000;
   return Number.isInteger(seconds) ? `${limit}-in-${seconds}s` : `${limit}-in-${windowMs}ms`;
 }
 
-/** Wraps one express-rate-limit instance with bulwark's answers, events and outage modes. */
+/**
+ * draft-8's partition key, as express-rate-limit writes it: the first 12 hex
+ * digits of the key's SHA-256, in base64, so a client can tell buckets apart
+ * without learning the key.
+ */
+function partitionKey(key: string): string {
+  const digest = createHash('sha256').update(key).digest('hex');
+  return Buffer.from(digest.slice(0, 12)).toString('base64');
+}
+
+const statusBelow400 = (_req: Request, res: Response): boolean => res.statusCode < 400;
+
+/**
+ * One limiter: drives an express-rate-limit `Store` directly (bulwark's
+ * bounded memory store, Redis through rate-limit-redis, or the user's),
+ * answers with bulwark's problems and events and applies the outage mode.
+ * Everything but the count itself is worked out here, once.
+ */
 export function createLimiter(settings: LimiterSettings): RequestHandler {
-  const { limit, windowMs, mode, keyKind } = settings;
+  const { name, limit, windowMs, base, keyKind, key: keyOf, skipSuccessfulRequests } = settings;
+  const { mode, skip } = base;
+  const wasSuccessful = settings.requestWasSuccessful ?? statusBelow400;
+  const policyName = `"${windowName(limit, windowMs)}"`;
+  const windowSeconds = Math.ceil(windowMs / 1000);
+  const policyStart = `${policyName}; q=${limit}; w=${windowSeconds}; pk=:`;
   const exceeded = new BulwarkError('rate_limit.exceeded', {
     detail: 'Too many requests. Retry after the number of seconds in Retry-After.',
   });
-  const unavailable = new BulwarkError('rate_limit.unavailable', {
-    detail: 'The rate limiter is temporarily unavailable. Retry later.',
-    headers: { 'Retry-After': UNAVAILABLE_RETRY_AFTER_SECONDS },
-  });
-  const failOpen = mode === 'fail-open';
   const checkTrustProxy = trustProxyChecker();
+  warnIfCreatedInRequest();
 
-  const limiter = expressRateLimit({
+  const choice = base.store;
+  const storeName = choice.kind === 'store' ? choice.store.constructor.name : choice.kind;
+  const outage = new StoreOutage({ limiter: name, store: storeName, prefix: base.prefix, mode });
+  const report = (error: unknown, operation: string): void => {
+    outage.failed(error, operation);
+  };
+  let store: Store;
+  if (choice.kind === 'redis') store = new ResilientRedisStore(choice.client, base.prefix, report);
+  else if (choice.kind === 'memory') store = memoryStore(base.maxKeys);
+  else {
+    claimStore(choice.store);
+    store = asStore(choice.store);
+  }
+  const fallback =
+    mode === 'memory-fallback' && choice.kind !== 'memory' ? memoryStore(base.maxKeys) : undefined;
+  warnIfLocalInProduction(base, store.localKeys);
+  // Stores shared between processes are told apart by class and prefix, as express-rate-limit does.
+  const sharedIdentity =
+    store.localKeys === true ? undefined : `${storeName}\n${store.prefix ?? base.prefix}`;
+  let firstRequest = true;
+
+  const options = initOptions({
     windowMs,
     limit,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    identifier: windowName(limit, windowMs),
-    keyGenerator: settings.key,
-    ...(settings.skip === undefined ? {} : { skip: settings.skip }),
-    skipSuccessfulRequests: settings.skipSuccessfulRequests,
-    ...(settings.requestWasSuccessful === undefined
-      ? {}
-      : { requestWasSuccessful: settings.requestWasSuccessful }),
-    store: settings.store,
-    passOnStoreError: false,
-    logger: LOGGER,
-    // The key generators group IPv6 through ipKeyGenerator; this check only reads their source.
-    validate: { keyGeneratorIpFallback: false },
-    handler(req: Request, res: Response) {
-      mergeEarlierPolicies(req, res);
-      const info = (req as { rateLimit?: { used: number; limit: number } }).rateLimit;
+    name: windowName(limit, windowMs),
+    exceeded,
+    skipSuccessfulRequests,
+    requestWasSuccessful: wasSuccessful,
+    key: keyOf,
+    ipv6Subnet: base.ipv6Subnet,
+    skip,
+    store,
+    failOpen: mode === 'fail-open',
+    report,
+  });
+  initStore(store, options, report);
+  if (fallback !== undefined) initStore(fallback, options, report);
+
+  /** Gives back a counted request (a success under `skipSuccessfulRequests`). */
+  function giveBack(counter: Store, key: string): void {
+    if (counter === store && outage.suspended) return;
+    try {
+      const done = counter.decrement(key);
+      if (isPromiseLike(done)) {
+        done.then(undefined, (error: unknown) => {
+          report(error, 'decrement');
+        });
+      }
+    } catch (error) {
+      report(error, 'decrement');
+    }
+  }
+
+  function counted(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    counter: Store,
+    info: ClientRateLimitInfo,
+  ): void {
+    const hits = info.totalHits;
+    if (!Number.isSafeInteger(hits) || hits < 1) {
+      failed(req, res, next, key, counter, new Error(`the store counted ${String(hits)} hits`));
+      return;
+    }
+    if (firstRequest) {
+      firstRequest = false;
+      if (sharedIdentity !== undefined) warnIfCountedTwice(req, sharedIdentity, key);
+    }
+    const reset = info.resetTime;
+    const resetSeconds =
+      reset === undefined
+        ? windowSeconds
+        : Math.max(0, Math.ceil((reset.getTime() - Date.now()) / 1000));
+    if (!res.headersSent) {
+      addRateLimitItem(
+        res,
+        'RateLimit',
+        `${policyName}; r=${Math.max(limit - hits, 0)}; t=${resetSeconds}`,
+      );
+      addRateLimitItem(res, 'RateLimit-Policy', `${policyStart}${partitionKey(key)}:`);
+    }
+    if (skipSuccessfulRequests) {
+      res.once('finish', () => {
+        if (!wasSuccessful(req, res)) return;
+        // A window that has ended took the count with it.
+        if (reset === undefined || Date.now() < reset.getTime()) giveBack(counter, key);
+      });
+    }
+    if (hits > limit) {
       // Once per key and window: a flood of rejected requests must not flood the event log.
-      if (info !== undefined && info.used === info.limit + 1) {
+      if (hits === limit + 1) {
         securityEvents.emit('rate_limit.exceeded', req, {
           reason: 'limit_exceeded',
-          limiter: settings.name,
+          limiter: name,
           keyKind,
           limit,
           windowMs,
         });
       }
+      if (!res.headersSent) res.setHeader('Retry-After', String(resetSeconds));
       sendProblem(res, exceeded);
-    },
-  });
+      return;
+    }
+    next();
+  }
 
-  // express-rate-limit sets its fields outright; keep what an earlier limiter on the route wrote.
-  const earlier = new WeakMap<Request, [string | undefined, string | undefined]>();
-  function mergeEarlierPolicies(req: Request, res: Response): void {
-    const before = earlier.get(req);
-    if (before === undefined) return;
-    earlier.delete(req);
-    mergeRateLimitField(res, 'RateLimit', before[0]);
-    mergeRateLimitField(res, 'RateLimit-Policy', before[1]);
+  function failed(
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+    counter: Store,
+    error: unknown,
+  ): void {
+    report(error, 'increment');
+    if (fallback !== undefined && counter !== fallback) countIn(fallback, req, res, next, key);
+    else outage.answer(res, next);
+  }
+
+  function countIn(
+    counter: Store,
+    req: Request,
+    res: Response,
+    next: NextFunction,
+    key: string,
+  ): void {
+    let pending: ClientRateLimitInfo | PromiseLike<ClientRateLimitInfo>;
+    try {
+      pending = counter.increment(key);
+    } catch (error) {
+      failed(req, res, next, key, counter, error);
+      return;
+    }
+    if (!isPromiseLike(pending)) {
+      counted(req, res, next, key, counter, pending);
+      return;
+    }
+    pending.then(
+      (info) => {
+        try {
+          counted(req, res, next, key, counter, info);
+        } catch (error) {
+          next(error);
+        }
+      },
+      (error: unknown) => {
+        failed(req, res, next, key, counter, error);
+      },
+    );
+  }
+
+  function count(req: Request, res: Response, next: NextFunction): void {
+    const key = keyOf(req);
+    if (outage.suspended) failed(req, res, next, key, store, SUSPENDED);
+    else countIn(store, req, res, next, key);
   }
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     checkTrustProxy(req);
-    const rateLimit = res.getHeader('RateLimit');
-    const policy = res.getHeader('RateLimit-Policy');
-    if (typeof rateLimit === 'string' || typeof policy === 'string') {
-      earlier.set(req, [
-        typeof rateLimit === 'string' ? rateLimit : undefined,
-        typeof policy === 'string' ? policy : undefined,
-      ]);
+    if (skip === undefined) {
+      count(req, res, next);
+      return;
     }
-    limiter(req, res, (error?: unknown) => {
-      mergeEarlierPolicies(req, res);
-      if (error instanceof StoreUnavailableError) {
-        if (failOpen) next();
-        else sendProblem(res, unavailable);
-        return;
-      }
-      next(error);
-    });
+    const skipped = skip(req);
+    if (!isPromiseLike(skipped)) {
+      if (skipped) next();
+      else count(req, res, next);
+      return;
+    }
+    skipped
+      .then((yes) => {
+        if (yes) next();
+        else count(req, res, next);
+      })
+      .then(undefined, next);
   };
-  Object.defineProperty(middleware, 'name', { value: `${settings.name}Middleware` });
+  Object.defineProperty(middleware, 'name', { value: `${name}Middleware` });
   return middleware;
 }

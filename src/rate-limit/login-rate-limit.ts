@@ -113,13 +113,18 @@ export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler 
     if (typeof key === 'string') check.problem(key);
     else usernameKey = key;
   }
-  const base = checkBaseOptions(check, { windowMs: 60_000, prefix: 'bulwark:rl-login:' });
+  const base = checkBaseOptions(check, {
+    windowMs: 60_000,
+    prefix: 'bulwark:rl-login:',
+    acceptsStore: true,
+  });
+  if (base.store.kind === 'store' && ipLimit !== false) {
+    check.problem(
+      '`store` is one store instance, but loginRateLimit runs two limiters (per IP and username, and per IP across usernames) with their own windows. Pass a Redis client, or set `ipLimit: false` and stack a second limiter with its own store.',
+    );
+  }
   check.done();
-  if (
-    usernameKey === undefined &&
-    check.raw('store') !== undefined &&
-    check.raw('store') !== 'memory'
-  ) {
+  if (usernameKey === undefined && base.store.kind !== 'memory') {
     warnOnce(
       'BULWARK_LOGIN_LIMIT_PROCESS_KEY',
       'loginRateLimit shares counts in Redis but has no `usernameKey`: each process hashes usernames with its own key, so per-username counts are per process. Pass the same `usernameKey` everywhere (authRouter derives one from the token service).',
@@ -132,11 +137,9 @@ export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler 
     name: 'loginRateLimit',
     limit,
     windowMs: base.windowMs,
-    store: base.makeStore(),
-    mode: base.mode,
+    base,
     keyKind: 'ip+username',
     key: (req: Request) => `${ipKey(req, subnet)}|u:${usernameHash(key, req.body, field)}`,
-    skip: base.skip,
     skipSuccessfulRequests: skipSuccessful,
     requestWasSuccessful: notAFailedGuess,
   });
@@ -145,11 +148,9 @@ export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler 
     name: 'loginRateLimit',
     limit: ipLimit,
     windowMs: ipWindowMs,
-    store: base.makeStore(),
-    mode: base.mode,
+    base,
     keyKind: 'ip',
     key: (req: Request) => `${ipKey(req, subnet)}|all`,
-    skip: base.skip,
     skipSuccessfulRequests: skipSuccessful,
     requestWasSuccessful: notAFailedGuess,
   });

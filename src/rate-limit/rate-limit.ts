@@ -1,18 +1,12 @@
 import type { RequestHandler } from 'express';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { keyGenerator, type RateLimitKeyBy } from './keys.js';
-import {
-  BASE_KEYS,
-  checkBaseOptions,
-  createLimiter,
-  integerSetting,
-  type LimiterBaseOptions,
-} from './limiter.js';
+import { BASE_KEYS, checkBaseOptions, createLimiter, type LimiterBaseOptions } from './limiter.js';
 
 export interface RateLimitOptions extends LimiterBaseOptions {
-  /** Requests allowed per key and window. @default RATE_LIMIT_REQUESTS_PER_MINUTE, else 100 */
+  /** Requests allowed per key and window. @default 100 */
   limit?: number;
-  /** @default RATE_LIMIT_WINDOW_SECONDS × 1000, else 60000 */
+  /** @default 60000 */
   windowMs?: number;
   /**
    * What a bucket is: `'ip'` (IPv6 grouped by /56), `'apiKey'` (the verified
@@ -27,16 +21,18 @@ export interface RateLimitOptions extends LimiterBaseOptions {
 const KNOWN: KnownKeys<RateLimitOptions> = { ...BASE_KEYS, limit: true, keyBy: true };
 const KEY_KINDS = ['ip', 'apiKey', 'user'] as const;
 const MAX_LIMIT = 1_000_000_000;
-const MAX_WINDOW_SECONDS = 2_147_483;
 
 /**
- * Limits requests per client and window (express-rate-limit underneath, with
- * rate-limit-redis when `store` is a Redis client). Over the limit: 429
+ * Limits requests per client and window, counting in an express-rate-limit
+ * `Store` (bulwark's bounded memory store, rate-limit-redis when `store` is a
+ * Redis client, or a store you bring). Over the limit: 429
  * `rate_limit.exceeded` with `Retry-After` and IETF `RateLimit` /
- * `RateLimit-Policy` headers. Store outages follow `onStoreError`.
+ * `RateLimit-Policy` headers. Store outages follow `onStoreError`. Reads no
+ * environment but `ENVIRONMENT` / `NODE_ENV`: `loadConfig()` reads
+ * `RATE_LIMIT_*` and `hardened()` passes them in.
  *
- * @param [options.limit=RATE_LIMIT_REQUESTS_PER_MINUTE ?? 100]
- * @param [options.windowMs=RATE_LIMIT_WINDOW_SECONDS * 1000 ?? 60000]
+ * @param [options.limit=100]
+ * @param [options.windowMs=60000]
  * @param [options.keyBy='ip']
  * @param [options.store='memory']
  * @param [options.prefix='bulwark:rl:']
@@ -49,21 +45,11 @@ const MAX_WINDOW_SECONDS = 2_147_483;
  */
 export function rateLimit(options?: RateLimitOptions): RequestHandler {
   const check = new OptionChecker('rateLimit', options, KNOWN);
-  const envLimit = check.has('limit')
-    ? undefined
-    : integerSetting(check, 'RATE_LIMIT_REQUESTS_PER_MINUTE', { min: 1, max: MAX_LIMIT });
-  const envWindow = check.has('windowMs')
-    ? undefined
-    : integerSetting(check, 'RATE_LIMIT_WINDOW_SECONDS', { min: 1, max: MAX_WINDOW_SECONDS });
-  const limit = check.number('limit', {
-    min: 1,
-    max: MAX_LIMIT,
-    integer: true,
-    default: envLimit ?? 100,
-  });
+  const limit = check.number('limit', { min: 1, max: MAX_LIMIT, integer: true, default: 100 });
   const base = checkBaseOptions(check, {
-    windowMs: envWindow === undefined ? 60_000 : envWindow * 1000,
+    windowMs: 60_000,
     prefix: 'bulwark:rl:',
+    acceptsStore: true,
   });
   const rawKeyBy = check.raw('keyBy');
   let keyBy: RateLimitKeyBy = 'ip';
@@ -75,11 +61,9 @@ export function rateLimit(options?: RateLimitOptions): RequestHandler {
     name: 'rateLimit',
     limit,
     windowMs: base.windowMs,
-    store: base.makeStore(),
-    mode: base.mode,
+    base,
     keyKind: typeof keyBy === 'function' ? 'function' : keyBy,
     key: keyGenerator(keyBy, base.ipv6Subnet),
-    skip: base.skip,
     skipSuccessfulRequests: false,
   });
 }
