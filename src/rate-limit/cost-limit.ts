@@ -1,4 +1,6 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { LRUCache } from 'lru-cache';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
@@ -39,7 +41,7 @@ export interface CostLimitOptions extends Omit<LimiterBaseOptions, 'store'> {
 }
 
 /** The middleware, plus the step that corrects a charge once real usage is known. */
-export interface CostLimitMiddleware extends RequestHandler {
+export interface CostLimitMiddleware extends RouteAgnosticHandler {
   /**
    * Replaces the request's charge with what it really cost. A larger actual
    * cost is charged in full even past the budget (the tokens were spent); a
@@ -47,7 +49,7 @@ export interface CostLimitMiddleware extends RequestHandler {
    * and after the window has rolled over. A store error is reported as an
    * event, never thrown: the provider call it corrects has already succeeded.
    */
-  settle(req: Request, actual: number): Promise<void>;
+  settle(req: IncomingMessage, actual: number): Promise<void>;
 }
 
 const KNOWN: KnownKeys<CostLimitOptions> = {
@@ -242,7 +244,10 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
   const invalidCost = new BulwarkError('validation.failed', {
     detail: 'The request cost must be a whole number of at least 0.',
   });
-  const charges = new WeakMap<Request, { key: string; charged: number; store: BudgetStore }>();
+  const charges = new WeakMap<
+    IncomingMessage,
+    { key: string; charged: number; store: BudgetStore }
+  >();
 
   /** Charges the primary store; undefined when it failed or is suspended. */
   const chargePrimary = async (key: string, spend: number): Promise<Charge | undefined> => {
@@ -311,7 +316,7 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
     },
   );
 
-  const settle = async (req: Request, actual: number): Promise<void> => {
+  const settle = async (req: IncomingMessage, actual: number): Promise<void> => {
     if (!isCost(actual)) {
       throw new BulwarkError('validation.failed', {
         detail: 'The settled cost must be a whole number of at least 0.',

@@ -1,4 +1,5 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { processUsernameKey, usernameDigest, usernameKeyFrom } from '../auth/username-hash.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
@@ -92,7 +93,7 @@ function usernameHash(key: Buffer, body: unknown, field: string): string {
  * @param [options.onStoreError='fail-closed']
  * @example app.post('/auth/login', express.json(), loginRateLimit({ store: redis }), login);
  */
-export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler {
+export function loginRateLimit(options?: LoginRateLimitOptions): RouteAgnosticHandler {
   const check = new OptionChecker('loginRateLimit', options, KNOWN);
   const limit = check.number('limit', { min: 1, max: 1_000_000, integer: true, default: 5 });
   const field = check.string('usernameField', 'username', { nonEmpty: true, maxLength: 100 });
@@ -154,7 +155,7 @@ export function loginRateLimit(options?: LoginRateLimitOptions): RequestHandler 
     skipSuccessfulRequests: skipSuccessful,
     requestWasSuccessful: notAFailedGuess,
   });
-  return function loginRateLimitMiddleware(req, res, next) {
+  return function loginRateLimitMiddleware(req: Request, res: Response, next: NextFunction) {
     perIp(req, res, (error?: unknown) => {
       if (error !== undefined) {
         next(error);

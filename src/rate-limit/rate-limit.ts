@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { keyGenerator, type RateLimitKeyBy } from './keys.js';
 import { BASE_KEYS, checkBaseOptions, createLimiter, type LimiterBaseOptions } from './limiter.js';
@@ -43,7 +43,7 @@ const MAX_LIMIT = 1_000_000_000;
  * const redis = createRedisClient(process.env.REDIS_URL);
  * app.use('/v1', apiKeyAuth({ keys }), rateLimit({ keyBy: 'apiKey', store: redis }));
  */
-export function rateLimit(options?: RateLimitOptions): RequestHandler {
+export function rateLimit(options?: RateLimitOptions): RouteAgnosticHandler {
   const check = new OptionChecker('rateLimit', options, KNOWN);
   const limit = check.number('limit', { min: 1, max: MAX_LIMIT, integer: true, default: 100 });
   const base = checkBaseOptions(check, {

@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { parse as parseContentType } from 'content-type';
 import getRawBody from 'raw-body';
 import { BulwarkError, type BulwarkErrorCode } from '../errors.js';
@@ -121,7 +122,7 @@ function isJsonType(type: string): boolean {
  * @param [options.types=['application/json']]
  * @example app.use(bodyLimits({ maxBytes: 64 * 1024 })); // instead of express.json()
  */
-export function bodyLimits(options?: BodyLimitsOptions): RequestHandler {
+export function bodyLimits(options?: BodyLimitsOptions): RouteAgnosticHandler {
   const check = new OptionChecker('bodyLimits', options, KNOWN);
   const maxBytes = check.number('maxBytes', {
     min: 1,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 
 export interface RequestIdOptions {
@@ -33,7 +34,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * @param [options.maxLength=128]
  * @example app.use(requestId());
  */
-export function requestId(options?: RequestIdOptions): RequestHandler {
+export function requestId(options?: RequestIdOptions): RouteAgnosticHandler {
   const check = new OptionChecker('requestId', options, KNOWN);
   const header = check.string('header', 'X-Request-Id', { nonEmpty: true, pattern: TOKEN });
   const trustIncoming = check.boolean('trustIncoming', true);

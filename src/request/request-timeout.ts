@@ -1,4 +1,5 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
@@ -47,7 +48,7 @@ function silence(res: Response): void {
  * @param msOrOptions milliseconds, or `{ ms }`
  * @example app.use(requestTimeout(30_000));
  */
-export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): RequestHandler {
+export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): RouteAgnosticHandler {
   const options: RequestTimeoutOptions | undefined =
     typeof msOrOptions === 'number' ? { ms: msOrOptions } : msOrOptions;
   const check = new OptionChecker('requestTimeout', options, KNOWN);

@@ -14,6 +14,12 @@ import { requireRole, requireScope } from '../../src/auth/roles.js';
 import { createTokenService, type AccessClaims } from '../../src/auth/tokens.js';
 import { protectMetrics } from '../../src/monitoring/protect-metrics.js';
 import { pathGuard } from '../../src/paths/guard.js';
+import { costLimit } from '../../src/rate-limit/cost-limit.js';
+import { loginRateLimit } from '../../src/rate-limit/login-rate-limit.js';
+import { rateLimit } from '../../src/rate-limit/rate-limit.js';
+import { bodyLimits } from '../../src/request/body-limits.js';
+import { requestId } from '../../src/request/request-id.js';
+import { requestTimeout } from '../../src/request/request-timeout.js';
 import { memoryStore } from '../../src/stores/memory-store.js';
 import { validate } from '../../src/validation/validate.js';
 
@@ -96,6 +102,25 @@ describe('validate() output types on the route handler', () => {
         res.end();
       },
     );
+    app.post(
+      '/items/:id',
+      requestId(),
+      rateLimit({ limit: 10 }),
+      loginRateLimit(),
+      bodyLimits(),
+      requestTimeout(5_000),
+      validate(schemas),
+      (req, res) => {
+        expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+        res.end();
+      },
+    );
+    const budget = costLimit({ cost: () => 1, budget: 100 });
+    app.post('/items/:id', jwtAuth({ tokens }), budget, validate(schemas), (req, res) => {
+      expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
+      void budget.settle(req, 1);
+      res.end();
+    });
     router.post('/items/:id', jwtAuth({ tokens }), validate(schemas), (req, res) => {
       expectTypeOf<Pick<typeof req, keyof Parsed>>().toEqualTypeOf<Parsed>();
       res.end();
