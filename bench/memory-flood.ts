@@ -45,6 +45,7 @@ const collect = gc;
 
 const MB = 1024 * 1024;
 const mb = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+const size = (bytes: number) => (bytes < MB ? `${(bytes / 1024).toFixed(0)} KB` : mb(bytes));
 
 /** The i-th client address, 10.0.0.0/8 upwards: 16 million distinct IPv4 addresses. */
 function ip(i: number): string {
@@ -254,7 +255,7 @@ async function measureCaps(which: readonly Cap[]): Promise<Map<string, number>> 
     const delta = await measureOne(cap);
     bytes.set(cap.name, delta);
     console.log(
-      `| ${cap.name} | ${cap.cap.toLocaleString('en')} | ${cap.entry} | ${mb(delta)} | ${(delta / cap.cap).toFixed(0)} |`,
+      `| ${cap.name} | ${cap.cap.toLocaleString('en')} | ${cap.entry} | ${size(delta)} | ${(delta / cap.cap).toFixed(0)} |`,
     );
   }
   const total = [...bytes.values()].reduce((a, b) => a + b, 0);
