@@ -23,6 +23,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
@@ -282,6 +283,31 @@ interface Usage {
   external: number;
 }
 
+/**
+ * Resident KB of the child's `[heap]` mapping (glibc's main malloc arena, grown
+ * with brk) and of its other anonymous mappings (V8's pages, thread arenas),
+ * from /proc: where memory outside the V8 heap sits. Linux only.
+ */
+function residentByMapping(pid: number | undefined): { brk: number; anonymous: number } {
+  const result = { brk: 0, anonymous: 0 };
+  if (pid === undefined) return result;
+  let name = '';
+  try {
+    for (const line of readFileSync(`/proc/${String(pid)}/smaps`, 'utf8').split('\n')) {
+      const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (header !== null) name = header[1] ?? '';
+      else if (line.startsWith('Rss:')) {
+        const kb = Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
+        if (name === '[heap]') result.brk += kb;
+        else if (name === '') result.anonymous += kb;
+      }
+    }
+  } catch {
+    // Not Linux: the columns stay at zero.
+  }
+  return result;
+}
+
 interface Run {
   readonly idle: Usage;
   readonly last: Usage;
@@ -381,8 +407,9 @@ async function floodExample(label: string, client: (i: number) => string): Promi
         }),
       );
       last = await measure();
+      const mapped = residentByMapping(child.pid);
       rows.push(
-        `| ${sent.toLocaleString('en')} | ${mb(last.rss)} | ${mb(last.rss - idle.rss)} | ${mb(last.heapUsed)} | ${mb(last.heapUsed + last.external - idle.heapUsed - idle.external)} | ${mb(last.heapTotal)} | ${mb(last.rss - last.heapTotal - last.external)} |`,
+        `| ${sent.toLocaleString('en')} | ${mb(last.rss)} | ${mb(last.rss - idle.rss)} | ${mb(last.heapUsed)} | ${mb(last.heapUsed + last.external - idle.heapUsed - idle.external)} | ${mb(last.heapTotal)} | ${mb(last.rss - last.heapTotal - last.external)} | ${mb(mapped.brk)} | ${mb(mapped.anonymous)} |`,
       );
     }
     const seconds = Number(process.hrtime.bigint() - floodStarted) / 1e9;
@@ -396,9 +423,9 @@ async function floodExample(label: string, client: (i: number) => string): Promi
       `Just started: RSS ${mb(started.rss)}; idle after warm-up: RSS ${mb(idle.rss)}, heap used ${mb(idle.heapUsed)}, heap total ${mb(idle.heapTotal)}, external ${mb(idle.external)}\n`,
     );
     console.log(
-      '| requests | RSS after GC | RSS growth | heap used | heap + external growth | heap total | RSS outside the V8 heap and external |',
+      '| requests | RSS after GC | RSS growth | heap used | heap + external growth | heap total | RSS outside the V8 heap and external | malloc main arena RSS | other anonymous RSS |',
     );
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const row of rows) console.log(row);
     return { idle, last };
   } finally {
