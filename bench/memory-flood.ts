@@ -284,12 +284,17 @@ interface Usage {
 }
 
 /**
- * Resident KB of the child's `[heap]` mapping (glibc's main malloc arena, grown
- * with brk) and of its other anonymous mappings (V8's pages, thread arenas),
- * from /proc: where memory outside the V8 heap sits. Linux only.
+ * Resident bytes of the child's `[heap]` mapping (glibc's main malloc arena,
+ * grown with brk), of its other anonymous mappings (V8's pages, thread
+ * arenas) and of file-backed mappings (the node binary and libraries: clean
+ * pages the kernel may drop and read back at any time), from /proc. Linux only.
  */
-function residentByMapping(pid: number | undefined): { brk: number; anonymous: number } {
-  const result = { brk: 0, anonymous: 0 };
+function residentByMapping(pid: number | undefined): {
+  brk: number;
+  anonymous: number;
+  file: number;
+} {
+  const result = { brk: 0, anonymous: 0, file: 0 };
   if (pid === undefined) return result;
   let name = '';
   try {
@@ -300,6 +305,7 @@ function residentByMapping(pid: number | undefined): { brk: number; anonymous: n
         const kb = Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
         if (name === '[heap]') result.brk += kb;
         else if (name === '') result.anonymous += kb;
+        else if (name.startsWith('/')) result.file += kb;
       }
     }
   } catch {
@@ -409,7 +415,7 @@ async function floodExample(label: string, client: (i: number) => string): Promi
       last = await measure();
       const mapped = residentByMapping(child.pid);
       rows.push(
-        `| ${sent.toLocaleString('en')} | ${mb(last.rss)} | ${mb(last.rss - idle.rss)} | ${mb(last.heapUsed)} | ${mb(last.heapUsed + last.external - idle.heapUsed - idle.external)} | ${mb(last.heapTotal)} | ${mb(last.rss - last.heapTotal - last.external)} | ${mb(mapped.brk)} | ${mb(mapped.anonymous)} |`,
+        `| ${sent.toLocaleString('en')} | ${mb(last.rss)} | ${mb(last.rss - idle.rss)} | ${mb(last.heapUsed)} | ${mb(last.heapUsed + last.external - idle.heapUsed - idle.external)} | ${mb(last.heapTotal)} | ${mb(last.rss - last.heapTotal - last.external)} | ${mb(mapped.brk)} | ${mb(mapped.anonymous)} | ${mb(mapped.file)} |`,
       );
     }
     const seconds = Number(process.hrtime.bigint() - floodStarted) / 1e9;
@@ -423,9 +429,9 @@ async function floodExample(label: string, client: (i: number) => string): Promi
       `Just started: RSS ${mb(started.rss)}; idle after warm-up: RSS ${mb(idle.rss)}, heap used ${mb(idle.heapUsed)}, heap total ${mb(idle.heapTotal)}, external ${mb(idle.external)}\n`,
     );
     console.log(
-      '| requests | RSS after GC | RSS growth | heap used | heap + external growth | heap total | RSS outside the V8 heap and external | malloc main arena RSS | other anonymous RSS |',
+      '| requests | RSS after GC | RSS growth | heap used | heap + external growth | heap total | RSS outside the V8 heap and external | malloc main arena RSS | other anonymous RSS | file-backed RSS |',
     );
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const row of rows) console.log(row);
     return { idle, last };
   } finally {
