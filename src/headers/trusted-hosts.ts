@@ -44,7 +44,7 @@ const DEVELOPMENT_DETAILS: Readonly<Record<string, string>> = {
 /**
  * Verdicts remembered per raw host value: an app sees a handful of Host values,
  * so parsing each once saves a regex and an IP check per request. Hostile
- * traffic with random values only pushes the oldest out.
+ * traffic with random values only pushes the least recently used out.
  */
 const MAX_REMEMBERED_HOSTS = 256;
 const ACCEPTED = '';

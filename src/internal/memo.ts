@@ -1,35 +1,36 @@
+import { LRUCache } from 'lru-cache';
+
+// lru-cache holds no null values; a memo may remember "this value parses to nothing".
+const NULL = Symbol('null');
+
 /**
  * What a factory remembers per string it has met (a Host header, a
- * Content-Type, a key name, a token): bounded, so a stream of distinct values
- * cannot grow it. When full, the oldest entry goes, so the values in steady
- * use stay. Strings longer than `maxKeyLength` are not kept at all: they are
- * rare in honest traffic and the costliest to hold.
+ * Content-Type, a key name, a token): an lru-cache, so a stream of distinct
+ * values cannot grow it and the values in steady use stay (the least recently
+ * used entry goes first). Strings longer than `maxKeyLength` are not kept at
+ * all: they are rare in honest traffic and the costliest to hold.
  */
 export class Memo<V> {
-  readonly #entries = new Map<string, V>();
-  readonly #limit: number;
+  readonly #cache: LRUCache<string, NonNullable<V> | typeof NULL>;
   readonly #maxKeyLength: number;
 
   constructor(limit: number, maxKeyLength = Infinity) {
-    this.#limit = limit;
+    this.#cache = new LRUCache({ max: limit });
     this.#maxKeyLength = maxKeyLength;
   }
 
   get(key: string): V | undefined {
-    return this.#entries.get(key);
+    const value = this.#cache.get(key);
+    // V includes null whenever NULL was stored, since only set() stores it.
+    return value === NULL ? (null as V) : value;
   }
 
   set(key: string, value: V): void {
     if (key.length > this.#maxKeyLength) return;
-    const entries = this.#entries;
-    if (entries.size >= this.#limit && !entries.has(key)) {
-      const oldest = entries.keys().next();
-      if (oldest.done !== true) entries.delete(oldest.value);
-    }
-    entries.set(key, value);
+    this.#cache.set(key, value ?? NULL);
   }
 
   delete(key: string): void {
-    this.#entries.delete(key);
+    this.#cache.delete(key);
   }
 }

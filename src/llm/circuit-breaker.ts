@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import CircuitBreaker from 'opossum';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
+import { maxKeysOption } from '../internal/max-keys.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { isRedisClient, redisCommand, type RedisClientLike } from '../stores/redis-client.js';
 
@@ -41,7 +43,9 @@ export interface CircuitCacheOptions<I> {
   store?: 'memory' | RedisClientLike;
   /** How long an answer may be served stale, in ms. @default 3_600_000 */
   ttlMs?: number;
-  /** Memory store cap; the oldest entry goes first. @default 1000 */
+  /** Memory store cap; the least recently used answer goes first. @default 1000 */
+  maxKeys?: number;
+  /** Alias of `maxKeys`, its former name; give one or the other. */
   maxEntries?: number;
   /** Redis key prefix. @default 'bulwark:circuit:<name>:' */
   prefix?: string;
@@ -94,6 +98,7 @@ const KNOWN: KnownKeys<CircuitBreakerOptions<unknown>> = {
 const CACHE_KNOWN: KnownKeys<CircuitCacheOptions<unknown>> = {
   store: true,
   ttlMs: true,
+  maxKeys: true,
   maxEntries: true,
   prefix: true,
   key: true,
@@ -109,27 +114,24 @@ interface AnswerCache {
   set(key: string, answer: CachedAnswer): Promise<void>;
 }
 
-/** Insertion-ordered map: re-setting a key moves it to the end, so the first key is the oldest. */
-function memoryCache(ttlMs: number, maxEntries: number): AnswerCache {
-  const entries = new Map<string, { answer: CachedAnswer; expires: number }>();
+/**
+ * An lru-cache: an answer expires `ttlMs` after it was stored, and past
+ * `maxKeys` the answer least recently stored or served goes, so the answers
+ * an outage is actually serving stay.
+ */
+function memoryCache(ttlMs: number, maxKeys: number): AnswerCache {
+  // No clock debounce: it would start a timer per read, and reads here are rare.
+  const entries = new LRUCache<string, CachedAnswer>({
+    max: maxKeys,
+    ttl: Math.ceil(ttlMs),
+    ttlResolution: 0,
+  });
   return {
     get(key) {
-      const entry = entries.get(key);
-      if (entry === undefined) return Promise.resolve(undefined);
-      if (entry.expires <= Date.now()) {
-        entries.delete(key);
-        return Promise.resolve(undefined);
-      }
-      return Promise.resolve(entry.answer);
+      return Promise.resolve(entries.get(key));
     },
     set(key, answer) {
-      entries.delete(key);
-      entries.set(key, { answer, expires: Date.now() + ttlMs });
-      while (entries.size > maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done === true) break;
-        entries.delete(oldest.value);
-      }
+      entries.set(key, answer);
       return Promise.resolve();
     },
   };
@@ -251,7 +253,7 @@ export function circuitBreaker<I, O>(
       cacheCheck.problem("`store` must be 'memory' or a Redis client");
     }
     const ttlMs = cacheCheck.number('ttlMs', { min: 1, max: 30 * 86_400_000, default: 3_600_000 });
-    const maxEntries = cacheCheck.number('maxEntries', {
+    const maxKeys = maxKeysOption(cacheCheck, {
       min: 1,
       max: 10_000_000,
       integer: true,
@@ -260,9 +262,7 @@ export function circuitBreaker<I, O>(
     const prefix = cacheCheck.string('prefix', `bulwark:circuit:${name}:`, { nonEmpty: true });
     cacheKey = cacheCheck.func<(input: I) => string>('key') ?? defaultKey;
     cacheCheck.done();
-    cache = isRedisClient(store)
-      ? redisCache(store, prefix, ttlMs)
-      : memoryCache(ttlMs, maxEntries);
+    cache = isRedisClient(store) ? redisCache(store, prefix, ttlMs) : memoryCache(ttlMs, maxKeys);
   }
 
   const guarded = async (input: I, state: CallState): Promise<O> => {

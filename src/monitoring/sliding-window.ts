@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Two fixed windows weighted into a sliding one (Cloudflare's approximation):
  * `previous * (1 - elapsed / window) + current`. Each key costs three numbers,
@@ -24,34 +26,33 @@ export function previousWeight(now: number, windowMs: number): number {
 }
 
 /**
- * Counts per key in two generations of at most `ceil(maxKeys / 2)` keys each
- * (the quick-lru scheme): a hit moves its key into the young generation; when
- * that fills, it becomes the old one and the previous old one is dropped
- * whole. Every operation is O(1), the total never exceeds `maxKeys`, and a key
- * seen at least once per generation is never evicted.
+ * Counts per key in an lru-cache of at most `maxKeys` keys: when full, the
+ * key seen least recently goes, so a key still sending is never dropped
+ * for a flood of new ones. Every operation is O(1).
  */
 export class SlidingWindowCounter {
   readonly #windowMs: number;
   readonly #threshold: number;
-  readonly #generation: number;
-  #young = new Map<string, Entry>();
-  #old = new Map<string, Entry>();
+  readonly #entries: LRUCache<string, Entry>;
 
   constructor(windowMs: number, threshold: number, maxKeys: number) {
     this.#windowMs = windowMs;
     this.#threshold = threshold;
-    this.#generation = Math.ceil(maxKeys / 2);
+    this.#entries = new LRUCache({ max: maxKeys });
   }
 
   /** Keys currently tracked; never more than `maxKeys`. */
   get size(): number {
-    return this.#young.size + this.#old.size;
+    return this.#entries.size;
   }
 
   hit(key: string, now: number): WindowHit {
     const window = Math.floor(now / this.#windowMs);
-    const entry = this.#entry(key, window);
-    if (entry.window !== window) {
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      entry = { window, current: 0, previous: 0, reported: -1 };
+      this.#entries.set(key, entry);
+    } else if (entry.window !== window) {
       entry.previous = entry.window === window - 1 ? entry.current : 0;
       entry.current = 0;
       entry.window = window;
@@ -62,18 +63,5 @@ export class SlidingWindowCounter {
     const crossed = estimate >= this.#threshold && entry.reported !== window;
     if (crossed) entry.reported = window;
     return { estimate, crossed };
-  }
-
-  #entry(key: string, window: number): Entry {
-    const young = this.#young.get(key);
-    if (young !== undefined) return young;
-    const entry = this.#old.get(key) ?? { window, current: 0, previous: 0, reported: -1 };
-    this.#old.delete(key);
-    this.#young.set(key, entry);
-    if (this.#young.size >= this.#generation) {
-      this.#old = this.#young;
-      this.#young = new Map();
-    }
-    return entry;
   }
 }

@@ -1,9 +1,10 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
+import { LRUCache } from 'lru-cache';
 import { warnOnce } from '../internal/warn.js';
 
 interface Entry {
   totalHits: number;
-  /** Epoch ms; a number rather than a Date keeps a full store near 20 MB instead of 28. */
+  /** Epoch ms; a number rather than a Date keeps each counter one object smaller. */
   resetAt: number;
 }
 
@@ -11,33 +12,43 @@ interface Entry {
  * express-rate-limit's `Store` in bounded memory. Its own `MemoryStore` keeps
  * every key seen in the last two windows, so a flood of distinct keys (IPv6
  * subnets, forged user ids behind a custom `keyBy`) grows it without limit.
- * This one holds at most `maxKeys` live counters and evicts the oldest.
- *
- * Every window has the same length and a counter is (re)inserted when its
- * window starts, so the Map's insertion order is also expiry order: expired
- * counters are always at the front and are swept there, in amortised O(1),
- * without a timer.
+ * This one is an lru-cache of at most `maxKeys` counters: when full, the
+ * counter least recently counted goes. Least recently used rather than
+ * oldest: a client still sending keeps its count however many new keys
+ * arrive, so a flood of fresh addresses cannot reset a busy client's limit.
+ * An expired counter is restarted in place when its key comes back.
  */
 export class BoundedMemoryStore implements Store {
   readonly localKeys = true;
-  readonly #entries = new Map<string, Entry>();
-  readonly #maxKeys: number;
+  readonly #entries: LRUCache<string, Entry>;
   #windowMs = 60_000;
 
   constructor(maxKeys: number) {
-    this.#maxKeys = maxKeys;
+    this.#entries = new LRUCache({
+      max: maxKeys,
+      dispose(entry, _key, reason) {
+        if (reason === 'evict' && entry.resetAt > Date.now()) {
+          warnOnce(
+            'BULWARK_RATE_LIMIT_MEMORY_FULL',
+            `A rate-limit memory store reached its cap of ${String(maxKeys)} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
+          );
+        }
+      },
+    });
   }
 
   init(options: Options): void {
     this.#windowMs = options.windowMs;
   }
 
+  /** Counters held, expired ones not yet dropped included; never more than `maxKeys`. */
   get size(): number {
     return this.#entries.size;
   }
 
   get(key: string): ClientRateLimitInfo | undefined {
-    const entry = this.#entries.get(key);
+    // A peek: reading a count is not the client's activity, so it does not keep the counter.
+    const entry = this.#entries.peek(key);
     if (entry === undefined || entry.resetAt <= Date.now()) return undefined;
     return { totalHits: entry.totalHits, resetTime: new Date(entry.resetAt) };
   }
@@ -45,21 +56,19 @@ export class BoundedMemoryStore implements Store {
   increment(key: string): ClientRateLimitInfo {
     const now = Date.now();
     let entry = this.#entries.get(key);
-    if (entry !== undefined && entry.resetAt <= now) {
-      this.#entries.delete(key);
-      entry = undefined;
-    }
     if (entry === undefined) {
-      this.#makeRoom(now);
       entry = { totalHits: 0, resetAt: now + this.#windowMs };
       this.#entries.set(key, entry);
+    } else if (entry.resetAt <= now) {
+      entry.totalHits = 0;
+      entry.resetAt = now + this.#windowMs;
     }
     entry.totalHits++;
     return { totalHits: entry.totalHits, resetTime: new Date(entry.resetAt) };
   }
 
   decrement(key: string): void {
-    const entry = this.#entries.get(key);
+    const entry = this.#entries.peek(key);
     if (entry !== undefined && entry.totalHits > 0) entry.totalHits--;
   }
 
@@ -73,18 +82,5 @@ export class BoundedMemoryStore implements Store {
 
   shutdown(): void {
     this.#entries.clear();
-  }
-
-  #makeRoom(now: number): void {
-    for (const [key, entry] of this.#entries) {
-      if (entry.resetAt > now && this.#entries.size < this.#maxKeys) return;
-      if (entry.resetAt > now) {
-        warnOnce(
-          'BULWARK_RATE_LIMIT_MEMORY_FULL',
-          `A rate-limit memory store reached its cap of ${this.#maxKeys} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
-        );
-      }
-      this.#entries.delete(key);
-    }
   }
 }

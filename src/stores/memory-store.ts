@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type {
   AuthStore,
   RefreshFamilyInit,
@@ -5,23 +6,23 @@ import type {
   RefreshRotation,
   RefreshTokenInit,
 } from './auth-store.js';
+import { maxKeysOption } from '../internal/max-keys.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
 
 export interface MemoryStoreOptions {
   /**
-   * Most entries held; past it the oldest written is evicted. Each token,
-   * family, denylist entry and API key is one entry. @default 100000
+   * Most entries held; past it the least recently used is evicted. Each
+   * token, family, denylist entry and API key is one entry. @default 100000
    */
+  maxKeys?: number;
+  /** Alias of `maxKeys`, its former name; give one or the other. */
   maxEntries?: number;
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
 }
 
-const KNOWN: KnownKeys<MemoryStoreOptions> = { maxEntries: true, now: true };
-
-// Expired entries met while looking for the oldest live one; bounds the work of one write.
-const SWEEP_BATCH = 32;
+const KNOWN: KnownKeys<MemoryStoreOptions> = { maxKeys: true, maxEntries: true, now: true };
 
 /** A store's own `getMany`, and the same read answered without a promise. */
 export interface SyncReader {
@@ -53,17 +54,19 @@ function expiry(now: number, ttlMs: number | undefined): number {
 
 /**
  * An in-process `AuthStore`: for one process and for tests. Entries expire
- * with their lifetime, and `maxEntries` bounds memory: past it the oldest
- * entry is evicted (a one-time `BULWARK_MEMORY_STORE_EVICTED` warning says so,
- * since an evicted denylist entry un-revokes a token; size the cap or use
- * Redis). Revocations are not shared between processes.
+ * with their lifetime, and `maxKeys` bounds memory: past it the least
+ * recently used entry is evicted (a one-time `BULWARK_MEMORY_STORE_EVICTED`
+ * warning says so, since an evicted denylist entry un-revokes a token; size
+ * the cap or use Redis). Least recently used rather than oldest written: a
+ * revocation still being checked, because its token is still presented,
+ * outlives one nobody asks about. Revocations are not shared between processes.
  *
- * @param [options.maxEntries=100000]
+ * @param [options.maxKeys=100000] (alias `maxEntries`)
  * @example const tokens = createTokenService({ secret, issuer, audience, store: memoryStore() });
  */
 export function memoryStore(options?: MemoryStoreOptions): AuthStore {
   const check = new OptionChecker('memoryStore', options, KNOWN);
-  const maxEntries = check.number('maxEntries', {
+  const maxKeys = maxKeysOption(check, {
     min: 1,
     max: 100_000_000,
     integer: true,
@@ -72,7 +75,18 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
   const now = check.func<() => number>('now') ?? Date.now;
   check.done();
 
-  const entries = new Map<string, Entry>();
+  const entries = new LRUCache<string, Entry>({
+    max: maxKeys,
+    dispose(entry, _key, reason) {
+      // An entry past its lifetime is only garbage; a live one is state the caller still relies on.
+      if (reason === 'evict' && entry.expiresAt > now()) {
+        warnOnce(
+          'BULWARK_MEMORY_STORE_EVICTED',
+          `memoryStore evicted its least recently used entry at maxKeys=${String(maxKeys)}; an evicted revocation no longer applies.`,
+        );
+      }
+    },
+  });
 
   function live(key: string): Entry | undefined {
     const entry = entries.get(key);
@@ -82,32 +96,6 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
       return undefined;
     }
     return entry;
-  }
-
-  function evictIfFull(): void {
-    if (entries.size <= maxEntries) return;
-    const time = now();
-    let looked = 0;
-    for (const [key, entry] of entries) {
-      if (entries.size <= maxEntries || looked++ >= SWEEP_BATCH) break;
-      if (entry.expiresAt <= time) entries.delete(key);
-    }
-    while (entries.size > maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done === true) break;
-      entries.delete(oldest.value);
-      warnOnce(
-        'BULWARK_MEMORY_STORE_EVICTED',
-        `memoryStore evicted its oldest entry at maxEntries=${String(maxEntries)}; an evicted revocation no longer applies.`,
-      );
-    }
-  }
-
-  function write(key: string, entry: Entry): void {
-    // Re-inserting moves the key to the young end, so eviction takes the oldest write.
-    entries.delete(key);
-    entries.set(key, entry);
-    evictIfFull();
   }
 
   function value(key: string): string | undefined {
@@ -125,7 +113,7 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
     found: Extract<Entry, { kind: 'family' }> | undefined,
   ): void {
     if (found !== undefined) found.revoked = true;
-    write(ref.revokedKey, {
+    entries.set(ref.revokedKey, {
       kind: 'value',
       value: '1',
       expiresAt: expiry(now(), ref.revokedTtlMs),
@@ -146,17 +134,17 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
     },
     getMany,
     set(key, next, ttlMs) {
-      write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
+      entries.set(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
       return Promise.resolve();
     },
     setIfAbsent(key, next, ttlMs) {
       if (live(key) !== undefined) return Promise.resolve(false);
-      write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
+      entries.set(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
       return Promise.resolve(true);
     },
     replace(key, expected, next, ttlMs) {
       if (value(key) !== expected) return Promise.resolve(false);
-      write(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
+      entries.set(key, { kind: 'value', value: next, expiresAt: expiry(now(), ttlMs) });
       return Promise.resolve(true);
     },
     delete(key) {
@@ -167,7 +155,7 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
     addMember(setKey, member) {
       const entry = live(setKey);
       if (entry?.kind === 'set') entry.members.add(member);
-      else write(setKey, { kind: 'set', members: new Set([member]), expiresAt: Infinity });
+      else entries.set(setKey, { kind: 'set', members: new Set([member]), expiresAt: Infinity });
       return Promise.resolve();
     },
     removeMember(setKey, member) {
@@ -185,13 +173,13 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
     createRefreshFamily(init: RefreshFamilyInit, token: RefreshTokenInit) {
       const time = now();
       const familyExpiry = expiry(time, init.ttlMs);
-      write(init.familyKey, {
+      entries.set(init.familyKey, {
         kind: 'family',
         data: init.data,
         revoked: false,
         expiresAt: familyExpiry,
       });
-      write(token.tokenKey, {
+      entries.set(token.tokenKey, {
         kind: 'token',
         familyKey: init.familyKey,
         spent: false,
@@ -212,7 +200,7 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
       }
       if (found.revoked) return Promise.resolve({ status: 'revoked', family: found.data });
       token.spent = true;
-      write(successor.tokenKey, {
+      entries.set(successor.tokenKey, {
         kind: 'token',
         familyKey: ref.familyKey,
         spent: false,

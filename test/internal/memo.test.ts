@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { Memo } from '../../src/internal/memo.js';
 
 describe('Memo', () => {
-  it('holds at most its limit, dropping the oldest entry first', () => {
+  it('holds at most its limit, dropping the least recently used entry first', () => {
     const memo = new Memo<number>(3);
-    for (const [i, key] of ['a', 'b', 'c', 'd'].entries()) memo.set(key, i);
-    expect(memo.get('a')).toBeUndefined();
-    expect([memo.get('b'), memo.get('c'), memo.get('d')]).toEqual([1, 2, 3]);
+    for (const [i, key] of ['a', 'b', 'c'].entries()) memo.set(key, i);
+    expect(memo.get('a')).toBe(0);
+    memo.set('d', 3);
+    expect(memo.get('b')).toBeUndefined();
+    expect([memo.get('a'), memo.get('c'), memo.get('d')]).toEqual([0, 2, 3]);
+  });
+
+  it('remembers null as a value, apart from a key it never held', () => {
+    const memo = new Memo<string | null>(2);
+    memo.set('unparseable', null);
+    expect(memo.get('unparseable')).toBeNull();
+    expect(memo.get('unknown')).toBeUndefined();
   });
 
   it('updates a key it holds without dropping another', () => {

@@ -164,13 +164,31 @@ describe('circuitBreaker', () => {
     expect(breaker.state).toBe('closed');
   });
 
-  it('keeps the memory cache within maxEntries, dropping the oldest', async () => {
+  it.each([['maxKeys'], ['maxEntries']])(
+    'keeps the memory cache within %s, dropping the least recently used answer',
+    async (option) => {
+      const stub = stubProvider();
+      const breaker = make(stub, { cache: { [option]: 2 } });
+      for (const prompt of ['a', 'b', 'c']) await breaker.call(prompt);
+      stub.mode = 'fail';
+      await expectUnavailable(breaker.call('a'));
+      await expect(breaker.call('c')).resolves.toMatchObject({ stale: true });
+      await expect(breaker.call('b')).resolves.toMatchObject({ stale: true });
+    },
+  );
+
+  it('keeps an answer an outage is serving while new answers are stored', async () => {
     const stub = stubProvider();
-    const breaker = make(stub, { cache: { maxEntries: 2 } });
-    for (const prompt of ['a', 'b', 'c']) await breaker.call(prompt);
+    const breaker = make(stub, { cache: { maxKeys: 2 }, volumeThreshold: 1000 });
+    await breaker.call('a');
+    await breaker.call('b');
     stub.mode = 'fail';
-    await expectUnavailable(breaker.call('a'));
-    await expect(breaker.call('c')).resolves.toMatchObject({ stale: true });
+    await expect(breaker.call('a')).resolves.toMatchObject({ stale: true });
+    stub.mode = 'ok';
+    await breaker.call('c');
+    stub.mode = 'fail';
+    await expect(breaker.call('a')).resolves.toMatchObject({ stale: true });
+    await expectUnavailable(breaker.call('b'));
   });
 
   it('uses the caller-chosen cache key', async () => {
@@ -204,6 +222,9 @@ describe('circuitBreaker', () => {
     [{ cache: { store: 'disk' } }],
     [{ cache: { ttlMs: 0 } }],
     [{ cache: { maxEntries: Infinity } }],
+    [{ cache: { maxKeys: 0 } }],
+    [{ cache: { maxKeys: 1.5 } }],
+    [{ cache: { maxKeys: 10, maxEntries: 10 } }],
     [{ cache: { kee: () => 'x' } }],
     [{ timeout: 5 }],
   ])('refuses %j', (options) => {

@@ -10,6 +10,7 @@ function store(maxKeys: number, windowMs = 1000): BoundedMemoryStore {
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 describe('BoundedMemoryStore', () => {
@@ -24,8 +25,9 @@ describe('BoundedMemoryStore', () => {
     expect(s.increment('a')).toEqual({ totalHits: 1, resetTime: new Date(2000) });
   });
 
-  it('never holds more than maxKeys counters, evicting the oldest', () => {
+  it('never holds more than maxKeys counters, evicting the least recently counted', () => {
     vi.useFakeTimers({ now: 0 });
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const s = store(3);
     for (const key of ['a', 'b', 'c', 'd', 'e']) {
       vi.advanceTimersByTime(1);
@@ -37,23 +39,64 @@ describe('BoundedMemoryStore', () => {
     expect(s.get('e')?.totalHits).toBe(1);
   });
 
+  it('keeps the count of a client still sending, however many new keys arrive', () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const s = store(100, 60_000);
+    for (let i = 0; i < 10_000; i++) {
+      s.increment('busy');
+      s.increment(`flood:${String(i)}`);
+    }
+    expect(s.get('busy')?.totalHits).toBe(10_000);
+    expect(s.size).toBe(100);
+  });
+
+  it('reading a count does not keep a counter that is no longer counted', () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const s = store(2, 60_000);
+    s.increment('a');
+    s.increment('b');
+    expect(s.get('a')?.totalHits).toBe(1);
+    s.increment('c');
+    expect([s.get('a'), s.get('b')?.totalHits, s.get('c')?.totalHits]).toEqual([undefined, 1, 1]);
+  });
+
   it('stays bounded under a flood of distinct keys', () => {
+    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     const s = store(1000, 60_000);
     for (let i = 0; i < 50_000; i++) s.increment(`ip:2001:db8:${String(i)}::/56`);
     expect(s.size).toBe(1000);
   });
 
-  it('sweeps expired counters before evicting live ones', () => {
+  it('warns once when it evicts a live counter, never for an expired one', async () => {
+    // A fresh module: the warning is once per process, and another test may have used it.
+    vi.resetModules();
+    const fresh = await import('../../src/rate-limit/memory-store.js');
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     vi.useFakeTimers({ now: 0 });
-    const s = store(3);
+    const s = new fresh.BoundedMemoryStore(2);
+    s.init({ windowMs: 1000 } as Options);
     s.increment('old-1');
     s.increment('old-2');
-    vi.setSystemTime(500);
-    s.increment('live');
     vi.setSystemTime(1200);
-    s.increment('new');
-    expect(s.size).toBe(2);
-    expect(s.get('live')?.totalHits).toBe(1);
+    s.increment('new-1');
+    s.increment('new-2');
+    expect(warning).not.toHaveBeenCalled();
+    s.increment('new-3');
+    s.increment('new-4');
+    const codes = warning.mock.calls.map((call) => JSON.stringify(call[1]));
+    expect(codes).toEqual([
+      JSON.stringify({ type: 'BulwarkWarning', code: 'BULWARK_RATE_LIMIT_MEMORY_FULL' }),
+    ]);
+  });
+
+  it('restarts an expired counter in place when its key returns', () => {
+    vi.useFakeTimers({ now: 0 });
+    const s = store(10);
+    s.increment('a');
+    s.increment('a');
+    vi.setSystemTime(1500);
+    expect(s.increment('a')).toEqual({ totalHits: 1, resetTime: new Date(2500) });
+    expect(s.size).toBe(1);
   });
 
   it('decrements, resets a key and resets all', () => {
