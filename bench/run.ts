@@ -25,7 +25,7 @@ const tokens = createTokenService({
   secret: BENCH_SECRET,
   issuer: BENCH_ISSUER,
   audience: BENCH_AUDIENCE,
-  accessTtl: 3600,
+  accessTtlSeconds: 3600,
   store: memoryStore(),
 });
 const { access_token: token } = await tokens.issue({ sub: 'bench-user' });

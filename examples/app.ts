@@ -214,7 +214,7 @@ export function createExample({
     sqlUsers ??
     createUserDirectory(
       redis === undefined
-        ? memoryStore({ maxEntries: settings.maxUsers * 3 + 10 })
+        ? memoryStore({ maxKeys: settings.maxUsers * 3 + 10 })
         : redisStore(redis, { prefix: `${prefix}users:` }),
       { maxUsers: settings.maxUsers },
     );
@@ -228,8 +228,8 @@ export function createExample({
     previousSecrets: config.jwt.previousSecretKeys,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
-    accessTtl: config.jwt.accessTokenExpireMinutes * 60,
-    refreshTtl: config.jwt.refreshTokenExpireDays * DAY_SECONDS,
+    accessTtlSeconds: config.jwt.accessTokenExpireMinutes * 60,
+    refreshTtlSeconds: config.jwt.refreshTokenExpireDays * DAY_SECONDS,
     store: authStore,
   });
   const keys = createApiKeyService({ store: authStore });

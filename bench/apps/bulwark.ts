@@ -114,7 +114,7 @@ function tokenService() {
     secret: BENCH_SECRET,
     issuer: BENCH_ISSUER,
     audience: BENCH_AUDIENCE,
-    accessTtl: 3600,
+    accessTtlSeconds: 3600,
     store: memoryStore(),
   });
 }
