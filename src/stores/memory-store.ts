@@ -23,24 +23,6 @@ const KNOWN: KnownKeys<MemoryStoreOptions> = { maxEntries: true, now: true };
 // Expired entries met while looking for the oldest live one; bounds the work of one write.
 const SWEEP_BATCH = 32;
 
-/** A store's own `getMany`, and the same read answered without a promise. */
-export interface SyncReader {
-  readonly getMany: AuthStore['getMany'];
-  readonly read: (keys: readonly string[]) => (string | undefined)[];
-}
-
-const syncReaders = new WeakMap<AuthStore, SyncReader>();
-
-/**
- * The synchronous read of a store `memoryStore()` made, so a per-request
- * revocation check costs no promise. Callers use it only while the store's
- * `getMany` is still the one it was made with (`reader.getMany`), so a
- * replaced or spied method is always honoured.
- */
-export function syncReader(store: AuthStore): SyncReader | undefined {
-  return syncReaders.get(store);
-}
-
 type Entry =
   | { kind: 'value'; value: string; expiresAt: number }
   | { kind: 'set'; members: Set<string>; expiresAt: number }
@@ -226,6 +208,5 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
       return Promise.resolve(found?.data);
     },
   };
-  syncReaders.set(store, { getMany, read: readMany });
   return store;
 }
