@@ -4,8 +4,9 @@
 // with the machine's load the way CPU time does, so a change to the request
 // path can be judged on a shared machine.
 //
-// Each server runs under callgrind with V8 on one thread (so the count does not
-// depend on when background compiler threads run), takes a warm-up, then
+// Each server runs under callgrind with V8 in its predictable mode (one thread,
+// so the count does not depend on when background compiler threads run, and a
+// fixed garbage-collection schedule), takes a warm-up, then
 // `BENCH_SAMPLES` times: the counters are zeroed, `BENCH_REQUESTS` requests are
 // sent over one keep-alive connection, and the counters are dumped. Only the
 // measured requests are counted; the median sample is reported, with the
@@ -132,7 +133,10 @@ async function measure(configuration: Configuration): Promise<Count> {
       '--tool=callgrind',
       `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
     ],
-    nodeArgs: ['--single-threaded'],
+    // --predictable implies --single-threaded; the fixed GC schedule stops heap growth,
+    // idle and memory-reducer collections from following wall time, which under
+    // valgrind swung single samples of one build by up to 60%.
+    nodeArgs: ['--predictable', '--predictable-gc-schedule'],
   });
   const perRequest: number[] = [];
   try {
@@ -162,7 +166,7 @@ async function measure(configuration: Configuration): Promise<Count> {
 }
 
 console.log(
-  `Node ${process.version}, callgrind, V8 --single-threaded; ${String(WARMUP)} warm-up requests, ` +
+  `Node ${process.version}, callgrind, V8 --predictable --predictable-gc-schedule; ${String(WARMUP)} warm-up requests, ` +
     `then ${String(SAMPLES)} samples of ${String(REQUESTS)} requests, one connection; ` +
     `bulwark from ${bulwark.BULWARK_ENTRY}`,
 );
