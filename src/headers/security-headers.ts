@@ -185,6 +185,46 @@ function buildHelmet(options: HelmetOptions): ReturnType<typeof helmet> {
   }
 }
 
+/** What helmet does to every response: the headers it sets and those it removes. */
+interface HeaderBlock {
+  readonly set: readonly (readonly [string, string])[];
+  readonly removed: readonly string[];
+}
+
+/**
+ * Runs helmet once against a recording response. Without per-request CSP
+ * values (a nonce) its output is the same for every request, so the factory
+ * keeps it and replays it instead of running helmet's dozen steps each time.
+ * `undefined` when helmet did anything but set and remove headers.
+ */
+function recordHelmet(middleware: ReturnType<typeof helmet>): HeaderBlock | undefined {
+  const set: [string, string][] = [];
+  const removed: string[] = [];
+  const nextCalls: unknown[] = [];
+  const recorder = {
+    setHeader(name: string, value: unknown) {
+      if (typeof value !== 'string') throw new TypeError('not a string header');
+      set.push([name, value]);
+      return recorder;
+    },
+    removeHeader(name: string) {
+      removed.push(name);
+    },
+  };
+  try {
+    middleware(
+      Object.create(null) as IncomingMessage,
+      recorder as unknown as ServerResponse,
+      (error?: unknown) => {
+        nextCalls.push(error);
+      },
+    );
+  } catch {
+    return undefined;
+  }
+  return nextCalls.length === 1 && nextCalls[0] === undefined ? { set, removed } : undefined;
+}
+
 interface AuthView {
   auth?: unknown;
   apiKey?: unknown;
@@ -296,6 +336,8 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     }
   }
 
+  const block = cspNonce ? undefined : recordHelmet(helmetMiddleware);
+
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
     if (cacheControl === 'always') {
@@ -311,7 +353,13 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
         return writeHead(...args);
       } as Response['writeHead'];
     }
-    if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
-    helmetMiddleware(req, res, next);
+    if (block === undefined) {
+      if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
+      helmetMiddleware(req, res, next);
+      return;
+    }
+    for (const [name, value] of block.set) res.setHeader(name, value);
+    for (const name of block.removed) res.removeHeader(name);
+    next();
   };
 }
