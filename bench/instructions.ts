@@ -4,13 +4,18 @@
 // with the machine's load the way CPU time does, so a change to the request
 // path can be judged on a shared machine.
 //
-// Each server runs under callgrind with V8 on one thread (so the count does not
-// depend on when background compiler threads run), takes a warm-up, then the
-// counters are zeroed, a measured run is sent over one keep-alive connection,
-// and the counters are dumped: only the measured requests are counted.
+// Each server runs under callgrind with V8 in its predictable mode (one thread,
+// so the count does not depend on when background compiler threads run, and a
+// fixed garbage-collection schedule), takes a warm-up, then
+// `BENCH_SAMPLES` times: the counters are zeroed, `BENCH_REQUESTS` requests are
+// sent over one keep-alive connection, and the counters are dumped. Only the
+// measured requests are counted; the median sample is reported, with the
+// spread of the samples, since JIT and GC timing still move single samples.
 //
-//   npm run bench:instructions   (BENCH_WARMUP, BENCH_REQUESTS override; BENCH_ONLY=alone
-//   runs bare Express and the configurations whose name contains "alone")
+//   npm run bench:instructions
+//   BENCH_ONLY=bulwark,bare   only these configurations (keys in the table below)
+//   BENCH_WARMUP, BENCH_REQUESTS, BENCH_SAMPLES   override the counts
+//   BULWARK_ENTRY=file:///.../index.js   another build of bulwark (an A/B of a change)
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request, type IncomingMessage } from 'node:http';
@@ -27,17 +32,18 @@ import {
   BENCH_SECRET,
 } from './apps/shared.js';
 import { distEntry } from './dist-entry.js';
-import { startServer, versions, type Configuration } from './harness.js';
+import { median, startServer, versions, type Configuration } from './harness.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const run = promisify(execFile);
 
 const tokens = createTokenService({
   secret: BENCH_SECRET,
   issuer: BENCH_ISSUER,
   audience: BENCH_AUDIENCE,
-  accessTtlSeconds: 3600,
+  accessTtl: 3600,
   store: memoryStore(),
 });
 const { access_token: token } = await tokens.issue({ sub: 'bench-user' });
@@ -76,36 +82,61 @@ async function send(port: number, count: number): Promise<void> {
   }
 }
 
-const bulwark = distEntry();
-const only = process.env.BENCH_ONLY;
-const all: readonly Configuration[] = [
-  { name: 'bare Express', app: 'bench/apps/bare.ts' },
-  { name: 'by hand, key imported once (KeyObject)', app: 'bench/apps/hand.ts' },
-  { name: 'bulwark hardened() + jwtAuth + validate', app: 'bench/apps/bulwark.ts', env: bulwark },
+const given = process.env.BULWARK_ENTRY;
+const bulwark = given === undefined ? distEntry() : { BULWARK_ENTRY: given };
+/** Every configuration, by the key `BENCH_ONLY` selects it with. */
+const ALL: readonly (Configuration & { readonly key: string })[] = [
+  { key: 'bare', name: 'bare Express', app: 'bench/apps/bare.ts' },
+  { key: 'hand', name: 'by hand, key imported once (KeyObject)', app: 'bench/apps/hand.ts' },
   {
+    key: 'bulwark',
+    name: 'bulwark hardened() + jwtAuth + validate',
+    app: 'bench/apps/bulwark.ts',
+    env: bulwark,
+  },
+  {
+    key: 'hand-traffic',
     name: 'helmet + cors + express-rate-limit by hand',
     app: 'bench/apps/hand.ts',
     export: 'createTrafficApp',
   },
   {
+    key: 'bulwark-traffic',
     name: 'bulwark headers + CORS + hosts + rate limit in hardened()',
     app: 'bench/apps/bulwark.ts',
     export: 'createTrafficPresetApp',
     env: bulwark,
   },
   {
+    key: 'hand-alone',
     name: 'express-rate-limit alone, by hand',
     app: 'bench/apps/hand.ts',
     export: 'createRateLimitApp',
   },
-  { name: 'bulwark rateLimit() alone', app: 'bench/apps/rate-limit.ts', env: bulwark },
+  {
+    key: 'bulwark-alone',
+    name: 'bulwark rateLimit() alone',
+    app: 'bench/apps/rate-limit.ts',
+    env: bulwark,
+  },
 ];
-// The first configuration stays: the ratios are taken against it.
-const configurations =
-  only === undefined ? all : all.filter((c, i) => i === 0 || c.name.includes(only));
+const only = process.env.BENCH_ONLY?.split(',').map((key) => key.trim());
+for (const key of only ?? []) {
+  if (!ALL.some((c) => c.key === key)) {
+    throw new Error(`BENCH_ONLY: no configuration ${key} (${ALL.map((c) => c.key).join(', ')})`);
+  }
+}
+const configurations = ALL.filter((c) => only === undefined || only.includes(c.key));
 
-/** Instructions the server spends on `REQUESTS` requests after `WARMUP` requests. */
-async function measure(configuration: Configuration): Promise<number> {
+interface Count {
+  /** The median sample's instructions per request. */
+  readonly median: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** Instructions the server spends per request, over `SAMPLES` windows of `REQUESTS` after `WARMUP`. */
+async function measure(configuration: Configuration): Promise<Count> {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-callgrind-'));
   const server = await startServer(configuration, {
     wrap: [
@@ -114,44 +145,61 @@ async function measure(configuration: Configuration): Promise<number> {
       '--tool=callgrind',
       `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
     ],
-    nodeArgs: ['--single-threaded'],
+    // --predictable implies --single-threaded; the fixed GC schedule stops heap growth,
+    // idle and memory-reducer collections from following wall time, which under
+    // valgrind swung single samples of one build by up to 60%.
+    nodeArgs: ['--predictable', '--predictable-gc-schedule'],
   });
+  const perRequest: number[] = [];
   try {
     await send(server.port, WARMUP);
-    await run('callgrind_control', ['--zero', String(server.pid)]);
-    await send(server.port, REQUESTS);
-    await run('callgrind_control', ['--dump', String(server.pid)]);
-    const dumps = (await readdir(dir)).filter((name) => /^callgrind\.out\.\d+$/.test(name));
-    if (dumps.length !== 1)
-      throw new Error(`expected one callgrind dump, found ${dumps.join(', ')}`);
-    const text = await readFile(join(dir, dumps[0]!), 'utf8');
-    const summary = /^summary: (\d+)$/m.exec(text);
-    if (summary === null) throw new Error('callgrind dump has no summary line');
-    return Number(summary[1]) / REQUESTS;
+    for (let sample = 1; sample <= SAMPLES; sample++) {
+      await run('callgrind_control', ['--zero', String(server.pid)]);
+      await send(server.port, REQUESTS);
+      await run('callgrind_control', ['--dump', String(server.pid)]);
+      // callgrind numbers its dumps from 1: `callgrind.out.<n>`.
+      const dump = (await readdir(dir)).find((name) => name === `callgrind.out.${String(sample)}`);
+      if (dump === undefined) throw new Error(`callgrind wrote no dump ${String(sample)}`);
+      const text = await readFile(join(dir, dump), 'utf8');
+      const summary = /^summary: (\d+)$/m.exec(text);
+      if (summary === null) throw new Error('callgrind dump has no summary line');
+      perRequest.push(Number(summary[1]) / REQUESTS);
+      process.stderr.write('.');
+    }
   } finally {
     await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
+  return {
+    median: median(perRequest),
+    low: Math.min(...perRequest),
+    high: Math.max(...perRequest),
+  };
 }
 
 console.log(
-  `Node ${process.version}, callgrind, V8 --single-threaded; ${String(WARMUP)} warm-up requests, ` +
-    `${String(REQUESTS)} measured, one connection`,
+  `Node ${process.version}, callgrind, V8 --predictable --predictable-gc-schedule; ${String(WARMUP)} warm-up requests, ` +
+    `then ${String(SAMPLES)} samples of ${String(REQUESTS)} requests, one connection; ` +
+    `bulwark from ${bulwark.BULWARK_ENTRY}`,
 );
 console.log(versions(['express', 'helmet', 'cors', 'express-rate-limit', 'jsonwebtoken', 'zod']));
-const counts: number[] = [];
+const counts = new Map<string, Count>();
 for (const configuration of configurations) {
-  counts.push(await measure(configuration));
-  process.stderr.write('.');
+  counts.set(configuration.key, await measure(configuration));
 }
 process.stderr.write('\n');
-const bare = counts[0] ?? 1;
-const hand = counts[configurations.indexOf(all[1]!)];
-console.log('\n| configuration | instructions / request | bare / this | hand stack / this |');
-console.log('| --- | ---: | ---: | ---: |');
-for (const [i, configuration] of configurations.entries()) {
-  const count = counts[i]!;
+const format = (n: number): string => Math.round(n).toLocaleString('en');
+const bare = counts.get('bare')?.median;
+const hand = counts.get('hand')?.median;
+const ratio = (reference: number | undefined, count: number): string =>
+  reference === undefined ? 'n/a' : `${(reference / count).toFixed(2)}x`;
+console.log(
+  '\n| configuration | instructions / request (median) | samples low–high | bare / this | hand stack / this |',
+);
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const configuration of configurations) {
+  const count = counts.get(configuration.key)!;
   console.log(
-    `| ${configuration.name} | ${Math.round(count).toLocaleString('en')} | ${(bare / count).toFixed(2)}x | ${hand === undefined ? '-' : `${(hand / count).toFixed(2)}x`} |`,
+    `| ${configuration.name} | ${format(count.median)} | ${format(count.low)}–${format(count.high)} | ${ratio(bare, count.median)} | ${ratio(hand, count.median)} |`,
   );
 }

@@ -1,10 +1,9 @@
-import type { NextFunction, Request, Response } from 'express';
 import type { RouteAgnosticHandler } from '../handler.js';
-import { isPromiseLike } from '../internal/async.js';
+import { asyncMiddleware } from '../internal/async.js';
 import { isRepeated } from '../internal/headers.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { realmChallenges, rejectServiceError, rejectUnauthenticated } from './challenge.js';
-import { fastVerifier, type AccessClaims, type TokenService } from './tokens.js';
+import type { AccessClaims, TokenService } from './tokens.js';
 
 export interface JwtAuthOptions {
   /** The service from `createTokenService()`. */
@@ -45,7 +44,7 @@ export function jwtAuth(options: JwtAuthOptions): RouteAgnosticHandler {
   check.done();
   const service = tokens as TokenService;
 
-  return function jwtAuthMiddleware(req: Request, res: Response, next: NextFunction): void {
+  return asyncMiddleware('jwtAuthMiddleware', async (req, res, next) => {
     const header = req.headers.authorization;
     if (header === undefined || header === '') {
       if (!required) {
@@ -74,30 +73,14 @@ export function jwtAuth(options: JwtAuthOptions): RouteAgnosticHandler {
       rejectUnauthenticated(req, res, 'auth.invalid_token', 'api_key_not_accepted', invalid);
       return;
     }
-    let verified: AccessClaims | PromiseLike<AccessClaims>;
+    let claims: AccessClaims;
     try {
-      // The service's own in-memory path answers without a promise; anything else is awaited.
-      const fast = fastVerifier(service);
-      verified = fast === undefined ? service.verifyAccess(token) : fast(token);
+      claims = await service.verifyAccess(token);
     } catch (error) {
       rejectServiceError(req, res, error, invalid);
       return;
     }
-    if (!isPromiseLike(verified)) {
-      req.auth = verified;
-      next();
-      return;
-    }
-    Promise.resolve(verified)
-      .then(
-        (claims) => {
-          req.auth = claims;
-          next();
-        },
-        (error: unknown) => {
-          rejectServiceError(req, res, error, invalid);
-        },
-      )
-      .catch(next);
-  };
+    req.auth = claims;
+    next();
+  });
 }

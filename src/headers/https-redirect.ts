@@ -4,7 +4,7 @@ import { securityEvents } from '../events.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
-import { isVetted, parseHost, readsVettedHosts, requestedHost } from './host.js';
+import { isVetted, parseHost, requestedHost } from './host.js';
 
 export interface HttpsRedirectOptions {
   /**
@@ -42,7 +42,6 @@ export function httpsRedirect(options?: HttpsRedirectOptions): RequestHandler {
   }
   check.done();
   const fixedPrefix = fixedHost === undefined ? undefined : `https://${fixedHost.toLowerCase()}`;
-  if (fixedPrefix === undefined) readsVettedHosts();
 
   return function httpsRedirectMiddleware(req: Request, res: Response, next: NextFunction): void {
     if (req.secure || (exclude.size > 0 && exclude.has(req.path))) {

@@ -70,19 +70,8 @@ const UNREADABLE_MARKER = '[Unreadable]';
  * logger.info(forEvents(record));
  */
 export function createRedactor(options?: RedactOptions): Redactor {
-  const check = new OptionChecker<RedactOptions>('redact', options, KNOWN);
-  const enabled = selectCategories(check.raw('categories'), check);
-  const extraKeys = check.stringArray('keys', []);
-  for (const key of extraKeys) {
-    if (normaliseKey(key) === '') check.problem(`\`keys\` has an empty key name: '${key}'`);
-  }
-  const custom = compilePatterns(check.raw('patterns'), check);
-  const maxDepth = check.number('maxDepth', { min: 1, max: 1000, integer: true, default: 100 });
-  check.done();
-
-  const keys = new KeyMatcher(extraKeys);
-  const scanner = new TextScanner(enabled, keys, custom);
-  const walker = new Walker(enabled.has('key') ? keys : undefined, scanner, maxDepth);
+  const { keys, scanner, maxDepth } = compile(options);
+  const walker = new Walker(keys, scanner, maxDepth);
 
   const redactor = function redactorFunction(value: unknown): unknown {
     return walker.walk(value, undefined);
@@ -98,17 +87,35 @@ export function createRedactor(options?: RedactOptions): Redactor {
     const counts: RedactionCounts = {};
     return { value: walker.text(text, counts), counts };
   };
-  SCANNERS.set(redactor, scanner);
   return redactor;
 }
 
-const SCANNERS = new WeakMap<Redactor, TextScanner>();
+/** The text engine for these options, as `createRedactor` builds it: for the stream redactor. */
+export function createTextScanner(options?: RedactOptions): TextScanner {
+  return compile(options).scanner;
+}
 
-/** The text engine behind a redactor, for the stream redactor. */
-export function scannerOf(redactor: Redactor): TextScanner {
-  const scanner = SCANNERS.get(redactor);
-  if (scanner === undefined) throw new TypeError('not a redactor made by createRedactor');
-  return scanner;
+/** Options checked and prepared: the key rules (when the `key` category is on), the scanner and the depth. */
+function compile(options: RedactOptions | undefined): {
+  keys: KeyMatcher | undefined;
+  scanner: TextScanner;
+  maxDepth: number;
+} {
+  const check = new OptionChecker<RedactOptions>('redact', options, KNOWN);
+  const enabled = selectCategories(check.raw('categories'), check);
+  const extraKeys = check.stringArray('keys', []);
+  for (const key of extraKeys) {
+    if (normaliseKey(key) === '') check.problem(`\`keys\` has an empty key name: '${key}'`);
+  }
+  const custom = compilePatterns(check.raw('patterns'), check);
+  const maxDepth = check.number('maxDepth', { min: 1, max: 1000, integer: true, default: 100 });
+  check.done();
+  const keys = new KeyMatcher(extraKeys);
+  return {
+    keys: enabled.has('key') ? keys : undefined,
+    scanner: new TextScanner(enabled, keys, custom),
+    maxDepth,
+  };
 }
 
 function selectCategories(
@@ -405,15 +412,24 @@ function setMember(out: Record<string, unknown>, key: string, value: unknown): v
 }
 
 let defaultRedactor: Redactor | undefined;
-const compiled = new WeakMap<RedactOptions, Redactor>();
+/**
+ * Redactors by the options object they were compiled from, for the calls that
+ * take options each time (`redact(value, options)`, `guardOutbound(payload,
+ * { redaction })`). Compiling builds the key rules and about ninety provider
+ * formats: measured at about 600 µs of CPU against 3-6 µs to redact a
+ * two-message prompt (bench/README.md, "Devices"), so without this cache a
+ * guarded LLM call would cost more than the rest of its request. A WeakMap, so
+ * options objects made per call are collected with their redactor.
+ */
+const redactorsByOptions = new WeakMap<RedactOptions, Redactor>();
 
 /** The redactor for these options, compiled on first use and cached per options object. */
 export function redactorFor(options: RedactOptions | undefined): Redactor {
   if (options === undefined) return (defaultRedactor ??= createRedactor());
-  let redactor = compiled.get(options);
+  let redactor = redactorsByOptions.get(options);
   if (redactor === undefined) {
     redactor = createRedactor(options);
-    compiled.set(options, redactor);
+    redactorsByOptions.set(options, redactor);
   }
   return redactor;
 }

@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { RedactionCounts } from './categories.js';
-import { createRedactor, scannerOf, type RedactOptions } from './redact.js';
+import { createTextScanner, type RedactOptions } from './redact.js';
 import type { ScanState, TextScanner } from './scanner.js';
 
 /** Redacts text that arrives in chunks; made by `createStreamRedactor`. */
@@ -163,7 +163,7 @@ class Stream implements StreamRedactor {
  * send(stream.end());
  */
 export function createStreamRedactor(options?: RedactOptions): StreamRedactor {
-  return new Stream(scannerOf(createRedactor(options)));
+  return new Stream(createTextScanner(options));
 }
 
 /**

@@ -24,24 +24,6 @@ export interface MemoryStoreOptions {
 
 const KNOWN: KnownKeys<MemoryStoreOptions> = { maxKeys: true, maxEntries: true, now: true };
 
-/** A store's own `getMany`, and the same read answered without a promise. */
-export interface SyncReader {
-  readonly getMany: AuthStore['getMany'];
-  readonly read: (keys: readonly string[]) => (string | undefined)[];
-}
-
-const syncReaders = new WeakMap<AuthStore, SyncReader>();
-
-/**
- * The synchronous read of a store `memoryStore()` made, so a per-request
- * revocation check costs no promise. Callers use it only while the store's
- * `getMany` is still the one it was made with (`reader.getMany`), so a
- * replaced or spied method is always honoured.
- */
-export function syncReader(store: AuthStore): SyncReader | undefined {
-  return syncReaders.get(store);
-}
-
 type Entry =
   | { kind: 'value'; value: string; expiresAt: number }
   | { kind: 'set'; members: Set<string>; expiresAt: number }
@@ -214,6 +196,5 @@ export function memoryStore(options?: MemoryStoreOptions): AuthStore {
       return Promise.resolve(found?.data);
     },
   };
-  syncReaders.set(store, { getMany, read: readMany });
   return store;
 }

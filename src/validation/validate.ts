@@ -1,16 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  $ZodAsyncError,
-  safeParse,
-  safeParseAsync,
-  type $ZodIssue,
-  type $ZodType,
-  type output,
-} from 'zod/v4/core';
+import { safeParseAsync, type $ZodIssue, type $ZodType, type output } from 'zod/v4/core';
 import { BulwarkConfigError, BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
-import { isPromiseLike } from '../internal/async.js';
 import { defineOwn } from '../internal/own.js';
 import { sendProblem } from '../internal/problem.js';
 import { warnOnce } from '../internal/warn.js';
@@ -95,17 +87,8 @@ function settle(result: { success: boolean; data?: unknown; error?: { issues: $Z
     : ({ ok: false, issues: result.error?.issues ?? [] } as const);
 }
 
-function parseSync(schema: $ZodType, input: unknown): Outcome | Promise<Outcome> {
-  try {
-    return settle(safeParse(schema, input));
-  } catch (error) {
-    if (error instanceof $ZodAsyncError) return parseAsync(schema, input);
-    if (isStackOverflow(error)) return { ok: false, tooDeep: true };
-    throw error;
-  }
-}
-
-async function parseAsync(schema: $ZodType, input: unknown): Promise<Outcome> {
+// One way for every schema: async refinements and transforms work like any other.
+async function parse(schema: $ZodType, input: unknown): Promise<Outcome> {
   try {
     return settle(await safeParseAsync(schema, input));
   } catch (error) {
@@ -205,41 +188,22 @@ export function validate<const S extends ValidationSchemas>(schemas: S): Validat
     next();
   }
 
-  const handler = function validateMiddleware(
-    req: Request,
-    res: Response,
-    next: NextFunction,
-  ): void {
+  async function check(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (prepared.body !== undefined && hasUnparsedBody(req)) {
       warnOnce(
         'BULWARK_BODY_NOT_PARSED',
         'validate(): a request had a body but req.body is undefined; mount a body parser such as express.json() before validate().',
       );
     }
-    const outcomes: (readonly [Part, Outcome | Promise<Outcome>])[] = [];
-    let pending = false;
-    try {
-      for (const [part, schema] of checked) {
-        const outcome = parseSync(schema, req[part]);
-        if (isPromiseLike(outcome)) pending = true;
-        outcomes.push([part, outcome]);
-      }
-    } catch (error) {
-      next(error);
-      return;
-    }
-    if (!pending) {
-      finish(req, res, next, outcomes as (readonly [Part, Outcome])[]);
-      return;
-    }
-    Promise.all(outcomes.map(async ([part, outcome]) => [part, await outcome] as const)).then(
-      (settled) => {
-        finish(req, res, next, settled);
-      },
-      next,
+    const outcomes = await Promise.all(
+      checked.map(async ([part, schema]) => [part, await parse(schema, req[part])] as const),
     );
+    finish(req, res, next, outcomes);
+  }
+
+  return function validateMiddleware(req: Request, res: Response, next: NextFunction): void {
+    check(req, res, next).catch(next);
   };
-  return handler;
 }
 
 function prepare(schemas: ValidationSchemas): Partial<Record<Part, $ZodType>> {

@@ -5,7 +5,6 @@ import { BulwarkError } from '../../errors.js';
 import { securityEvents } from '../../events.js';
 import { sha256Hex } from '../../internal/compare.js';
 import type { RefreshFamilyRef } from '../../stores/auth-store.js';
-import { syncReader } from '../../stores/memory-store.js';
 import { signEdDsa } from '../eddsa.js';
 import { AuthFailure } from '../failure.js';
 import { deriveUsernameKey } from '../username-hash.js';
@@ -47,12 +46,6 @@ export interface TokenService {
   revokeAllForUser(sub: string): Promise<void>;
 }
 
-interface FastVerifier {
-  readonly verifyAccess: TokenService['verifyAccess'];
-  readonly now: (token: string) => AccessClaims | Promise<AccessClaims>;
-}
-// Kept beside each service rather than on it, as memoryStore() keeps its synchronous read.
-const fastVerifiers = new WeakMap<TokenService, FastVerifier>();
 const usernameKeys = new WeakMap<TokenService, Buffer>();
 
 /** `<session id>.<secret>`: the session id lets every store key of a refresh be named up front. */
@@ -135,7 +128,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
   const settings = tokenSettings(options);
   const { issuer, audience, accessTtl, refreshTtl, familyTtl, clockTolerance, now } = settings;
   const authStore = settings.store;
-  const reader = syncReader(authStore);
   const signer = settings.keyRing.signer;
   const verifier = accessVerifier(settings);
   const epochTtlMs = (Math.max(accessTtl, familyTtl) + clockTolerance) * 1000;
@@ -197,29 +189,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     return claims;
   }
 
-  /**
-   * `verifyAccess` without the promise when the store answers in memory: the
-   * same checks in the same order, refusals thrown instead of rejected.
-   */
-  function verifyAccessNow(token: string): AccessClaims | Promise<AccessClaims> {
-    const claims = verifier.verify(token, false);
-    // A token of a session is revoked with its session; one issued before sessions, by its `jti`.
-    const wanted = [
-      claims.sid === undefined ? keys.jti(claims.jti) : keys.session(claims.sid),
-      keys.epoch(claims.sub),
-    ];
-    if (reader !== undefined && authStore.getMany === reader.getMany) {
-      let found: (string | undefined)[];
-      try {
-        found = reader.read(wanted);
-      } catch (error) {
-        throw new AuthFailure('auth.unavailable', 'store_unavailable', error);
-      }
-      return notRevoked(claims, found);
-    }
-    return storeCall(() => authStore.getMany(wanted)).then((found) => notRevoked(claims, found));
-  }
-
   function checkSubject(subject: TokenSubject): Record<string, unknown> {
     const given: unknown = subject;
     if (typeof given !== 'object' || given === null) {
@@ -245,10 +214,6 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
     return { ...extra, sub, roles: [...roles] };
   }
 
-  async function verifyAccess(token: string): Promise<AccessClaims> {
-    return verifyAccessNow(token);
-  }
-
   const service: TokenService = {
     async issue(subject) {
       const claims = checkSubject(subject);
@@ -268,7 +233,17 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       return pair(accessToken, refreshToken);
     },
 
-    verifyAccess,
+    async verifyAccess(token) {
+      const claims = verifier.verify(token, false);
+      // A token of a session is revoked with its session; one issued before sessions, by its `jti`.
+      const found = await storeCall(() =>
+        authStore.getMany([
+          claims.sid === undefined ? keys.jti(claims.jti) : keys.session(claims.sid),
+          keys.epoch(claims.sub),
+        ]),
+      );
+      return notRevoked(claims, found);
+    },
 
     async refresh(refreshToken, req) {
       const fid = sessionOf(refreshToken);
@@ -334,20 +309,8 @@ export function createTokenService(options: TokenServiceOptions): TokenService {
       );
     },
   };
-  fastVerifiers.set(service, { verifyAccess, now: verifyAccessNow });
   usernameKeys.set(service, deriveUsernameKey(signer.signKey));
   return service;
-}
-
-/**
- * The fast path of a service `createTokenService()` made, while its
- * `verifyAccess` is still its own (a replaced or spied method is honoured).
- */
-export function fastVerifier(
-  service: TokenService,
-): ((token: string) => AccessClaims | Promise<AccessClaims>) | undefined {
-  const fast = fastVerifiers.get(service);
-  return fast !== undefined && service.verifyAccess === fast.verifyAccess ? fast.now : undefined;
 }
 
 /**

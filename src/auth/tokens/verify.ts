@@ -110,6 +110,8 @@ export function accessVerifier(settings: VerifierSettings): AccessVerifier {
    * hit (`iat` only moves further into the past). Revocation is not part of
    * this: the service looks it up on every request. A hit parses the claims
    * afresh, so no request sees what another one changed in its `req.auth`.
+   * A device kept because it pays: it took the full stack from 1.48 to
+   * 1.37-1.38 million instructions per request, about 7% (bench/README.md).
    */
   const verified = new Memo<VerifiedToken>(VERIFIED_TOKENS);
 
