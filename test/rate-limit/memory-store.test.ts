@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Options } from 'express-rate-limit';
 import { BoundedMemoryStore } from '../../src/rate-limit/memory-store.js';
+import { captureWarnings } from '../helpers/warnings.js';
+
+const MEMORY_FULL = 'BULWARK_RATE_LIMIT_MEMORY_FULL';
 
 function store(maxKeys: number, windowMs = 1000): BoundedMemoryStore {
   const s = new BoundedMemoryStore(maxKeys);
@@ -27,7 +30,7 @@ describe('BoundedMemoryStore', () => {
 
   it('never holds more than maxKeys counters, evicting the least recently counted', () => {
     vi.useFakeTimers({ now: 0 });
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warnings = captureWarnings();
     const s = store(3);
     for (const key of ['a', 'b', 'c', 'd', 'e']) {
       vi.advanceTimersByTime(1);
@@ -37,10 +40,11 @@ describe('BoundedMemoryStore', () => {
     expect(s.get('a')).toBeUndefined();
     expect(s.get('b')).toBeUndefined();
     expect(s.get('e')?.totalHits).toBe(1);
+    warnings.expectOnce(MEMORY_FULL);
   });
 
   it('keeps the count of a client still sending, however many new keys arrive', () => {
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warnings = captureWarnings();
     const s = store(100, 60_000);
     for (let i = 0; i < 10_000; i++) {
       s.increment('busy');
@@ -48,23 +52,26 @@ describe('BoundedMemoryStore', () => {
     }
     expect(s.get('busy')?.totalHits).toBe(10_000);
     expect(s.size).toBe(100);
+    warnings.expectOnce(MEMORY_FULL);
   });
 
   it('reading a count does not keep a counter that is no longer counted', () => {
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warnings = captureWarnings();
     const s = store(2, 60_000);
     s.increment('a');
     s.increment('b');
     expect(s.get('a')?.totalHits).toBe(1);
     s.increment('c');
     expect([s.get('a'), s.get('b')?.totalHits, s.get('c')?.totalHits]).toEqual([undefined, 1, 1]);
+    warnings.expectOnce(MEMORY_FULL);
   });
 
   it('stays bounded under a flood of distinct keys', () => {
-    vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const warnings = captureWarnings();
     const s = store(1000, 60_000);
     for (let i = 0; i < 50_000; i++) s.increment(`ip:2001:db8:${String(i)}::/56`);
     expect(s.size).toBe(1000);
+    warnings.expectOnce(MEMORY_FULL);
   });
 
   it('warns once when it evicts a live counter, never for an expired one', async () => {
@@ -83,9 +90,8 @@ describe('BoundedMemoryStore', () => {
     expect(warning).not.toHaveBeenCalled();
     s.increment('new-3');
     s.increment('new-4');
-    const codes = warning.mock.calls.map((call) => JSON.stringify(call[1]));
-    expect(codes).toEqual([
-      JSON.stringify({ type: 'BulwarkWarning', code: 'BULWARK_RATE_LIMIT_MEMORY_FULL' }),
+    expect(warning.mock.calls.map(([, options]) => options)).toEqual([
+      { type: 'BulwarkWarning', code: MEMORY_FULL },
     ]);
   });
 

@@ -12,6 +12,7 @@ import {
   type SecurityEvent,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -90,6 +91,7 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
   ])(
     'ignores a spoofed X-Forwarded-For (%s) while trust proxy is off',
     async (_case, forwarded) => {
+      const warnings = captureWarnings();
       const { app, state } = limitedApp(factory, { limit: 2 });
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
@@ -97,6 +99,7 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
       }
       expect(statuses).toEqual([200, 200, 429, 429]);
       expect(state.handled).toBe(2);
+      warnings.expectOnce('BULWARK_TRUST_PROXY_UNSET');
     },
   );
 

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedisClient, rateLimit, type BulwarkRedisCluster } from '../../src/index.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable, RedisClusterFixture } from '../helpers/redis-cluster.js';
@@ -11,16 +12,8 @@ const LIMIT = 5;
 const PREFIX = uniquePrefix('cluster-outage');
 // Far above the command deadline: a request still unanswered by then counts as hung.
 const HUNG_MS = 8000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(predicate: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
+// The cluster takes a while to see a node die and come back.
+const WAIT = { timeout: 30_000, interval: 25 };
 
 describe.runIf(hasCluster)('rateLimit on a Redis Cluster losing a node mid-traffic', () => {
   let cluster: RedisClusterFixture;
@@ -89,7 +82,7 @@ describe.runIf(hasCluster)('rateLimit on a Redis Cluster losing a node mid-traff
     const survivor = cluster.ports[1] ?? 0;
     const onVictim = await idOn(victim, 'victim');
     const afterIds = [await idOn(victim, 'after-victim'), await idOn(survivor, 'after-survivor')];
-    await until(() => client.isReady);
+    await vi.waitUntil(() => client.isReady, WAIT);
     expect(await ask(onVictim)).toBe(200);
 
     const phase = { now: 'up' };
@@ -101,30 +94,30 @@ describe.runIf(hasCluster)('rateLimit on a Redis Cluster losing a node mid-traff
         const started = phase.now;
         const status = await ask(`traffic-${String(n++)}`);
         answers.push({ phase: started === phase.now ? started : 'transition', status });
-        await sleep(5);
+        await delay(5);
       }
     });
+    const count = (p: string) => answers.filter((a) => a.phase === p).length;
 
-    await sleep(300);
+    await vi.waitUntil(() => count('up') > 5, WAIT);
     phase.now = 'stopping';
     await cluster.killNode(victim);
     phase.now = 'down';
-    await until(() => !client.isReady);
+    await vi.waitUntil(() => !client.isReady, WAIT);
     const down = [await ask(onVictim), await ask(onVictim)];
-    await sleep(1000);
+    await vi.waitUntil(() => count('down') > 5, WAIT);
     await cluster.startNode(victim);
     phase.now = 'recovering';
     await cluster.whenHealthy();
-    await until(() => client.isReady);
+    await vi.waitUntil(() => client.isReady, WAIT);
     phase.now = 'back';
-    await sleep(500);
+    await vi.waitUntil(() => count('back') > 5, WAIT);
     running = false;
     await Promise.all(loops);
 
     // Nothing hung and nothing failed other than with the outage answer.
     const statuses = new Set(answers.map((a) => a.status));
     expect([...statuses].every((s) => s === 200 || s === 503)).toBe(true);
-    expect(answers.filter((a) => a.phase === 'down').length).toBeGreaterThan(5);
     expect(answers.filter((a) => a.phase === 'up').every((a) => a.status === 200)).toBe(true);
     expect(answers.filter((a) => a.phase === 'back').every((a) => a.status === 200)).toBe(true);
     // A key on the dead node got the fail-closed answer.

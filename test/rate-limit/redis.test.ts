@@ -6,11 +6,17 @@ import { loginRateLimit, rateLimit, type BulwarkRedis } from '../../src/index.js
 import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
-import { REDIS_TARGET_KINDS, RedisTargets, type RedisTarget } from '../helpers/redis-targets.js';
+import {
+  REDIS_TARGET_KINDS,
+  RedisTargets,
+  targetPrefixes,
+  type RedisTarget,
+} from '../helpers/redis-targets.js';
 
 const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
 const FIXTURE = fileURLToPath(new URL('./fixtures/limited-server.ts', import.meta.url));
 const targets = new RedisTargets();
+const USERNAME_KEY = 'test-FAKE-username-key-0123456789abcdef';
 
 /** Starts one fixture server process and resolves with its port. */
 function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
@@ -81,7 +87,8 @@ describe.runIf(hasRedis)('rate limiting across processes', () => {
     'two processes on one Redis %s admit exactly the limit in total',
     async (kind) => {
       const target = await targets.get(kind);
-      const env = { ...target.env, LIMIT: String(LIMIT), PREFIX: uniquePrefix('shared') };
+      const prefix = uniquePrefix('shared');
+      const env = { ...target.env, LIMIT: String(LIMIT), PREFIX: prefix };
       const servers = await Promise.all([startServer(env), startServer(env)]);
       try {
         const counts = await admitted(
@@ -92,6 +99,7 @@ describe.runIf(hasRedis)('rate limiting across processes', () => {
         expect(counts.every((c) => c > 0)).toBe(true);
       } finally {
         await Promise.all(servers.map((s) => stopServer(s.child)));
+        await target.clear(prefix);
       }
     },
     PROCESS_TEST_MS,
@@ -123,13 +131,13 @@ const MATRIX = REDIS_TARGET_KINDS.flatMap((kind) =>
 describe.runIf(hasRedis).each(MATRIX)('Redis-backed limits on a %s, %s', (kind, _name, factory) => {
   let client: BulwarkRedis;
   let target: RedisTarget;
-  beforeAll(async () => {
-    target = await targets.get(kind);
-    client = await target.client();
-  }, 60_000);
+  const prefixFor = targetPrefixes(targets, kind, (t, c) => {
+    target = t;
+    client = c;
+  });
 
   it('answers 429 after the limit and keeps the counter in Redis under the prefix', async () => {
-    const prefix = uniquePrefix('redis-429');
+    const prefix = prefixFor('redis-429');
     const app = jsonApp(factory);
     let handled = 0;
     app.use(rateLimit({ store: client, prefix, limit: 2 }));
@@ -155,7 +163,9 @@ describe.runIf(hasRedis).each(MATRIX)('Redis-backed limits on a %s, %s', (kind, 
     function loginApp(prefix: string) {
       const app = jsonApp(factory);
       let attempts = 0;
-      app.post('/login', loginRateLimit({ store: client, prefix }), (req, res) => {
+      // One usernameKey for every process, as a Redis-backed app shares its per-username counts.
+      const limiter = loginRateLimit({ store: client, prefix, usernameKey: USERNAME_KEY });
+      app.post('/login', limiter, (req, res) => {
         attempts++;
         const ok = req.body.password === 'correct-test-password';
         res.status(ok ? 200 : 401).json({ ok });
@@ -164,7 +174,7 @@ describe.runIf(hasRedis).each(MATRIX)('Redis-backed limits on a %s, %s', (kind, 
     }
 
     it('blocks the sixth failed attempt for one username, normalised, without a clear-text key', async () => {
-      const prefix = uniquePrefix('login');
+      const prefix = prefixFor('login');
       const { app, attempts } = loginApp(prefix);
       const spellings = ['alice', ' Alice', 'ALICE ', 'alice', 'Alice', 'aLiCe'];
       const statuses = [];
@@ -199,7 +209,7 @@ describe.runIf(hasRedis).each(MATRIX)('Redis-backed limits on a %s, %s', (kind, 
     });
 
     it('does not count successful logins', async () => {
-      const prefix = uniquePrefix('login-ok');
+      const prefix = prefixFor('login-ok');
       const { app } = loginApp(prefix);
       for (let i = 0; i < 8; i++) {
         const res = await request(app)

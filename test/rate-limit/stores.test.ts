@@ -14,6 +14,10 @@ import {
   type SecurityEvent,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
+import { captureWarnings } from '../helpers/warnings.js';
+
+// loginRateLimit on a shared store warns once that it has no `usernameKey`.
+const LOGIN_PROCESS_KEY = 'BULWARK_LOGIN_LIMIT_PROCESS_KEY';
 
 const PROBLEM = /^application\/problem\+json/;
 
@@ -326,25 +330,21 @@ describe('rateLimit store checks', () => {
   });
 
   it("warns with express-rate-limit's code when two limiters count one request under one key", async () => {
-    const codes: string[] = [];
-    const onWarning = (warning: Error & { code?: string }) => {
-      if (warning.code !== undefined) codes.push(warning.code);
-    };
-    process.on('warning', onWarning);
+    const warnings = captureWarnings();
     const app = EXPRESS_VERSIONS[0][1]();
     app.use(rateLimit({ store: new TestStore('shared:') }));
     app.use(rateLimit({ store: new TestStore('shared:') }));
     app.use(rateLimit({ store: new TestStore('other:') }));
     app.get('/', (_req, res) => res.end());
     await request(app).get('/');
-    await new Promise((r) => setImmediate(r));
-    process.off('warning', onWarning);
-    expect(codes).toEqual(['ERR_ERL_DOUBLE_COUNT']);
+    expect(warnings.codes()).toEqual(['ERR_ERL_DOUBLE_COUNT']);
   });
 
   it('refuses a store for loginRateLimit unless its per-IP limiter is off', () => {
+    const warnings = captureWarnings();
     expect(() => loginRateLimit({ store: new TestStore() })).toThrow('two limiters');
     expect(() => loginRateLimit({ store: new TestStore(), ipLimit: false })).not.toThrow();
+    warnings.expectOnce(LOGIN_PROCESS_KEY);
   });
 
   it('costLimit refuses an express-rate-limit store: it cannot charge a cost', () => {
@@ -362,6 +362,7 @@ describe.each(EXPRESS_VERSIONS)(
   'loginRateLimit on a store the app brings, on %s',
   (_name, factory) => {
     it('gives back the count of a successful login', async () => {
+      const warnings = captureWarnings();
       const store = new TestStore();
       const app = jsonApp(factory);
       let attempts = 0;
@@ -385,6 +386,7 @@ describe.each(EXPRESS_VERSIONS)(
       }
       expect(statuses).toEqual([401, 401, 429]);
       expect(attempts).toBe(5);
+      warnings.expectOnce(LOGIN_PROCESS_KEY);
     });
   },
 );

@@ -1,24 +1,13 @@
 import request from 'supertest';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rateLimit } from '../../src/index.js';
 import { EXPRESS_VERSIONS } from '../helpers/express.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
-// warnOnce is process-wide, so each warning is checked once, on Express 5 and 4 in turn.
+// Each warning is once per process, so each is checked once, on Express 5 and 4 in turn.
 describe('trust proxy start-up warnings', () => {
-  let codes: string[];
-  const onWarning = (warning: Error & { code?: string }) => {
-    if (warning.code !== undefined) codes.push(warning.code);
-  };
-  beforeEach(() => {
-    codes = [];
-    process.on('warning', onWarning);
-  });
-  afterEach(() => {
-    process.off('warning', onWarning);
-  });
-  const tick = () => new Promise((r) => setImmediate(r));
-
   it('stays quiet for a correctly configured app', async () => {
+    const warnings = captureWarnings();
     for (const [, factory] of EXPRESS_VERSIONS) {
       const app = factory();
       app.set('trust proxy', 1);
@@ -27,11 +16,11 @@ describe('trust proxy start-up warnings', () => {
       await request(app).get('/').set('X-Forwarded-For', '203.0.113.1');
       await request(app).get('/');
     }
-    await tick();
-    expect(codes).toEqual([]);
+    expect(warnings.codes()).toEqual([]);
   });
 
   it('warns once when X-Forwarded-For arrives while trust proxy is off', async () => {
+    const warnings = captureWarnings();
     const [[, express5], [, express4]] = EXPRESS_VERSIONS;
     for (const factory of [express5, express4]) {
       const app = factory();
@@ -39,11 +28,11 @@ describe('trust proxy start-up warnings', () => {
       app.get('/', (_req, res) => res.end());
       for (let i = 0; i < 3; i++) await request(app).get('/').set('X-Forwarded-For', '203.0.113.1');
     }
-    await tick();
-    expect(codes).toEqual(['BULWARK_TRUST_PROXY_UNSET']);
+    expect(warnings.codes()).toEqual(['BULWARK_TRUST_PROXY_UNSET']);
   });
 
   it('warns once when trust proxy is true', async () => {
+    const warnings = captureWarnings();
     const [[, express5], [, express4]] = EXPRESS_VERSIONS;
     for (const factory of [express4, express5]) {
       const app = factory();
@@ -52,11 +41,11 @@ describe('trust proxy start-up warnings', () => {
       app.get('/', (_req, res) => res.end());
       for (let i = 0; i < 3; i++) await request(app).get('/');
     }
-    await tick();
-    expect(codes).toEqual(['BULWARK_TRUST_PROXY_PERMISSIVE']);
+    expect(warnings.codes()).toEqual(['BULWARK_TRUST_PROXY_PERMISSIVE']);
   });
 
   it("passes express-rate-limit's own checks on as coded process warnings", async () => {
+    const warnings = captureWarnings();
     const app = EXPRESS_VERSIONS[0][1]();
     app.get('/', (_req, res) => {
       // A limiter made per request never limits anything; express-rate-limit detects it.
@@ -64,7 +53,6 @@ describe('trust proxy start-up warnings', () => {
       res.end();
     });
     await request(app).get('/');
-    await tick();
-    expect(codes).toEqual(['ERR_ERL_CREATED_IN_REQUEST_HANDLER']);
+    expect(warnings.codes()).toEqual(['ERR_ERL_CREATED_IN_REQUEST_HANDLER']);
   });
 });

@@ -20,6 +20,7 @@ import {
   RedisTargets,
   type RedisTarget,
 } from '../helpers/redis-targets.js';
+import { captureWarnings } from '../helpers/warnings.js';
 
 const byBody = (req: Request): number => (req.body as { max_tokens: number }).max_tokens;
 
@@ -160,11 +161,7 @@ describe('costLimit options', () => {
 
 describe('costLimit memory store', () => {
   it('holds at most maxKeys budgets, dropping the least recently charged first, with a warning', async () => {
-    const codes: string[] = [];
-    const onWarning = (warning: Error & { code?: string }) => {
-      if (warning.code !== undefined) codes.push(warning.code);
-    };
-    process.on('warning', onWarning);
+    const warnings = captureWarnings();
     const app = jsonApp(EXPRESS_VERSIONS[0][1]);
     app.post(
       '/',
@@ -178,9 +175,7 @@ describe('costLimit memory store', () => {
     expect((await as('c')).status).toBe(200);
     expect((await as('b')).status).toBe(200);
     expect((await as('c')).status).toBe(429);
-    await new Promise((r) => setImmediate(r));
-    process.off('warning', onWarning);
-    expect(codes).toEqual(['BULWARK_RATE_LIMIT_MEMORY_FULL']);
+    expect(warnings.codes()).toEqual(['BULWARK_RATE_LIMIT_MEMORY_FULL']);
   });
 });
 
