@@ -458,7 +458,9 @@ export function redactText(text: string, options?: RedactOptions): string {
  * Like `redact`, and also counts what was redacted per category (never the values).
  * @example
  * const { value, counts } = redactWithReport(prompt);
- * securityEvents.emit('llm.redacted', req, { reason: 'outbound', counts });
+ * // Pairs, not `{ api_key: 1 }`: events pass redact(), which blanks members named like secrets.
+ * const redacted = Object.entries(counts).map(([category, count]) => ({ category, count }));
+ * securityEvents.emit('llm.redacted', req, { reason: 'outbound', redacted });
  */
 export function redactWithReport(value: unknown, options?: RedactOptions): RedactionReport {
   return redactorFor(options).withReport(value);
