@@ -31,7 +31,7 @@ import {
   BENCH_ORIGIN,
   BENCH_SECRET,
 } from './apps/shared.js';
-import { distEntry } from './dist-entry.js';
+import { requestPathConfigurations, selectConfigurations } from './configurations.js';
 import { median, startServer, versions, type Configuration } from './harness.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
@@ -82,51 +82,15 @@ async function send(port: number, count: number): Promise<void> {
   }
 }
 
-const given = process.env.BULWARK_ENTRY;
-const bulwark = given === undefined ? distEntry() : { BULWARK_ENTRY: given };
-/** Every configuration, by the key `BENCH_ONLY` selects it with. */
-const ALL: readonly (Configuration & { readonly key: string })[] = [
-  { key: 'bare', name: 'bare Express', app: 'bench/apps/bare.ts' },
-  { key: 'hand', name: 'by hand, key imported once (KeyObject)', app: 'bench/apps/hand.ts' },
-  {
-    key: 'bulwark',
-    name: 'bulwark hardened() + jwtAuth + validate',
-    app: 'bench/apps/bulwark.ts',
-    env: bulwark,
-  },
-  {
-    key: 'hand-traffic',
-    name: 'helmet + cors + express-rate-limit by hand',
-    app: 'bench/apps/hand.ts',
-    export: 'createTrafficApp',
-  },
-  {
-    key: 'bulwark-traffic',
-    name: 'bulwark headers + CORS + hosts + rate limit in hardened()',
-    app: 'bench/apps/bulwark.ts',
-    export: 'createTrafficPresetApp',
-    env: bulwark,
-  },
-  {
-    key: 'hand-alone',
-    name: 'express-rate-limit alone, by hand',
-    app: 'bench/apps/hand.ts',
-    export: 'createRateLimitApp',
-  },
-  {
-    key: 'bulwark-alone',
-    name: 'bulwark rateLimit() alone',
-    app: 'bench/apps/rate-limit.ts',
-    env: bulwark,
-  },
-];
-const only = process.env.BENCH_ONLY?.split(',').map((key) => key.trim());
-for (const key of only ?? []) {
-  if (!ALL.some((c) => c.key === key)) {
-    throw new Error(`BENCH_ONLY: no configuration ${key} (${ALL.map((c) => c.key).join(', ')})`);
-  }
-}
-const configurations = ALL.filter((c) => only === undefined || only.includes(c.key));
+const configurations = selectConfigurations(requestPathConfigurations(), [
+  'bare',
+  'hand',
+  'bulwark',
+  'hand-traffic',
+  'bulwark-traffic',
+  'hand-alone',
+  'bulwark-alone',
+]);
 
 interface Count {
   /** The median sample's instructions per request. */
@@ -180,7 +144,7 @@ async function measure(configuration: Configuration): Promise<Count> {
 console.log(
   `Node ${process.version}, callgrind, V8 --predictable --predictable-gc-schedule; ${String(WARMUP)} warm-up requests, ` +
     `then ${String(SAMPLES)} samples of ${String(REQUESTS)} requests, one connection; ` +
-    `bulwark from ${bulwark.BULWARK_ENTRY}`,
+    `bulwark from ${process.env.BULWARK_ENTRY ?? 'dist/index.js'}`,
 );
 console.log(versions(['express', 'helmet', 'cors', 'express-rate-limit', 'jsonwebtoken', 'zod']));
 const counts = new Map<string, Count>();

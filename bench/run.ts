@@ -16,8 +16,8 @@ import {
   BENCH_ORIGIN,
   BENCH_SECRET,
 } from './apps/shared.js';
-import { distEntry } from './dist-entry.js';
-import { compare, conditions, table, versions, type Configuration } from './harness.js';
+import { requestPathConfigurations, selectConfigurations } from './configurations.js';
+import { compare, conditions, table, versions } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -33,51 +33,15 @@ const tokens = createTokenService({
 });
 const { access_token: token } = await tokens.issue({ sub: 'bench-user' });
 
-const bulwark = distEntry();
-/** Every configuration, by the key `BENCH_ONLY` selects it with; the first one chosen is the reference. */
-const ALL: readonly (Configuration & { readonly key: string })[] = [
-  { key: 'bare', name: 'bare Express', app: 'bench/apps/bare.ts' },
-  {
-    key: 'hand-string',
-    name: 'by hand, jsonwebtoken given a string secret',
-    app: 'bench/apps/hand.ts',
-    export: 'createStringSecretApp',
-  },
-  { key: 'hand', name: 'by hand, key imported once (KeyObject)', app: 'bench/apps/hand.ts' },
-  {
-    key: 'bulwark',
-    name: 'bulwark hardened() + jwtAuth + validate',
-    app: 'bench/apps/bulwark.ts',
-    env: bulwark,
-  },
-  {
-    key: 'bulwark-layered',
-    name: 'bulwark, the same parts one app.use() each',
-    app: 'bench/apps/bulwark.ts',
-    export: 'createLayeredApp',
-    env: bulwark,
-  },
-  {
-    key: 'hand-traffic',
-    name: 'helmet + cors + express-rate-limit by hand',
-    app: 'bench/apps/hand.ts',
-    export: 'createTrafficApp',
-  },
-  {
-    key: 'bulwark-traffic',
-    name: 'bulwark headers + CORS + hosts + rate limit in hardened()',
-    app: 'bench/apps/bulwark.ts',
-    export: 'createTrafficPresetApp',
-    env: bulwark,
-  },
-];
-const only = process.env.BENCH_ONLY?.split(',').map((key) => key.trim());
-for (const key of only ?? []) {
-  if (!ALL.some((c) => c.key === key)) {
-    throw new Error(`BENCH_ONLY: no configuration ${key} (${ALL.map((c) => c.key).join(', ')})`);
-  }
-}
-const configurations = ALL.filter((c) => only === undefined || only.includes(c.key));
+const configurations = selectConfigurations(requestPathConfigurations(), [
+  'bare',
+  'hand-string',
+  'hand',
+  'bulwark',
+  'bulwark-layered',
+  'hand-traffic',
+  'bulwark-traffic',
+]);
 
 console.log(conditions({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS }));
 console.log(

@@ -1,0 +1,79 @@
+import type { Configuration } from './harness.js';
+import { distEntry } from './dist-entry.js';
+
+/** A configuration with the key `BENCH_ONLY` selects it by. */
+export interface KeyedConfiguration extends Configuration {
+  readonly key: string;
+}
+
+/**
+ * The request-path configurations `npm run bench` and `npm run bench:instructions`
+ * compare, in table order. bulwark is loaded from `BULWARK_ENTRY` when given
+ * (another build, for an A/B of a change), else from the built `dist/`.
+ */
+export function requestPathConfigurations(): readonly KeyedConfiguration[] {
+  const given = process.env.BULWARK_ENTRY;
+  const bulwark = given === undefined ? distEntry() : { BULWARK_ENTRY: given };
+  return [
+    { key: 'bare', name: 'bare Express', app: 'bench/apps/bare.ts' },
+    {
+      key: 'hand-string',
+      name: 'by hand, jsonwebtoken given a string secret',
+      app: 'bench/apps/hand.ts',
+      export: 'createStringSecretApp',
+    },
+    { key: 'hand', name: 'by hand, key imported once (KeyObject)', app: 'bench/apps/hand.ts' },
+    {
+      key: 'bulwark',
+      name: 'bulwark hardened() + jwtAuth + validate',
+      app: 'bench/apps/bulwark.ts',
+      env: bulwark,
+    },
+    {
+      key: 'bulwark-layered',
+      name: 'bulwark, the same parts one app.use() each',
+      app: 'bench/apps/bulwark.ts',
+      export: 'createLayeredApp',
+      env: bulwark,
+    },
+    {
+      key: 'hand-traffic',
+      name: 'helmet + cors + express-rate-limit by hand',
+      app: 'bench/apps/hand.ts',
+      export: 'createTrafficApp',
+    },
+    {
+      key: 'bulwark-traffic',
+      name: 'bulwark headers + CORS + hosts + rate limit in hardened()',
+      app: 'bench/apps/bulwark.ts',
+      export: 'createTrafficPresetApp',
+      env: bulwark,
+    },
+    {
+      key: 'hand-alone',
+      name: 'express-rate-limit alone, by hand',
+      app: 'bench/apps/hand.ts',
+      export: 'createRateLimitApp',
+    },
+    {
+      key: 'bulwark-alone',
+      name: 'bulwark rateLimit() alone',
+      app: 'bench/apps/rate-limit.ts',
+      env: bulwark,
+    },
+  ];
+}
+
+/** The configurations `BENCH_ONLY` (comma-separated keys) names, else `defaults`. */
+export function selectConfigurations(
+  all: readonly KeyedConfiguration[],
+  defaults: readonly string[],
+): KeyedConfiguration[] {
+  const keys = process.env.BENCH_ONLY?.split(',').map((key) => key.trim()) ?? defaults;
+  for (const key of keys) {
+    if (!all.some((c) => c.key === key)) {
+      throw new Error(`BENCH_ONLY: no configuration ${key} (${all.map((c) => c.key).join(', ')})`);
+    }
+  }
+  return all.filter((c) => keys.includes(c.key));
+}
