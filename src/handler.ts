@@ -4,7 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * The type of a middleware that reads no route-specific part of the request
  * (`jwtAuth`, `apiKeyAuth`, `requireRole`, `requireScope`, `pathGuard`,
- * `protectMetrics`). It fits a route of any params, body and query, and adds
+ * `protectMetrics`, the rate limiters, `bodyLimits`, `requestTimeout`,
+ * `requestId`). It fits a route of any params, body and query, and adds
  * nothing to what Express infers for the route: the path's parameters and a
  * `validate()` mounted before or after it still type the route's handler.
  * It is also assignable to Express's `RequestHandler`.
