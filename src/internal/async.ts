@@ -14,8 +14,3 @@ export function asyncMiddleware(
   Object.defineProperty(wrapped, 'name', { value: name });
   return wrapped;
 }
-
-/** Whether a result is a promise (or another thenable): what a caller awaits only when it must. */
-export function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}

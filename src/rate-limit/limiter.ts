@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ClientRateLimitInfo, Store } from 'express-rate-limit';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
-import { isPromiseLike } from '../internal/async.js';
+import { asyncMiddleware } from '../internal/async.js';
 import { currentEnvironment, isProduction } from '../internal/env.js';
 import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
@@ -274,21 +274,27 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
   if (fallback !== undefined) initStore(fallback, options, report);
 
   /** Gives back a counted request (a success under `skipSuccessfulRequests`). */
-  function giveBack(counter: Store, key: string): void {
+  async function giveBack(counter: Store, key: string): Promise<void> {
     if (counter === store && outage.suspended) return;
     try {
-      const done = counter.decrement(key);
-      if (isPromiseLike(done)) {
-        done.then(undefined, (error: unknown) => {
-          report(error, 'decrement');
-        });
-      }
+      await counter.decrement(key);
     } catch (error) {
       report(error, 'decrement');
     }
   }
 
-  function counted(
+  /** The count in `counter`, or the error that stands for an outage. */
+  async function increment(counter: Store, key: string): Promise<ClientRateLimitInfo> {
+    if (counter === store && outage.suspended) throw SUSPENDED;
+    const info = await counter.increment(key);
+    const hits = info.totalHits;
+    if (!Number.isSafeInteger(hits) || hits < 1) {
+      throw new Error(`the store counted ${String(hits)} hits`);
+    }
+    return info;
+  }
+
+  function answer(
     req: Request,
     res: Response,
     next: NextFunction,
@@ -297,10 +303,6 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     info: ClientRateLimitInfo,
   ): void {
     const hits = info.totalHits;
-    if (!Number.isSafeInteger(hits) || hits < 1) {
-      failed(req, res, next, key, counter, new Error(`the store counted ${String(hits)} hits`));
-      return;
-    }
     if (firstRequest) {
       firstRequest = false;
       if (sharedIdentity !== undefined) warnIfCountedTwice(req, sharedIdentity, key);
@@ -322,7 +324,7 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
       res.once('finish', () => {
         if (!wasSuccessful(req, res)) return;
         // A window that has ended took the count with it.
-        if (reset === undefined || Date.now() < reset.getTime()) giveBack(counter, key);
+        if (reset === undefined || Date.now() < reset.getTime()) void giveBack(counter, key);
       });
     }
     if (hits > limit) {
@@ -343,76 +345,34 @@ export function createLimiter(settings: LimiterSettings): RequestHandler {
     next();
   }
 
-  function failed(
-    req: Request,
-    res: Response,
-    next: NextFunction,
-    key: string,
-    counter: Store,
-    error: unknown,
-  ): void {
-    report(error, 'increment');
-    if (fallback !== undefined && counter !== fallback) countIn(fallback, req, res, next, key);
-    else outage.answer(res, next);
-  }
-
-  function countIn(
-    counter: Store,
-    req: Request,
-    res: Response,
-    next: NextFunction,
-    key: string,
-  ): void {
-    let pending: ClientRateLimitInfo | PromiseLike<ClientRateLimitInfo>;
-    try {
-      pending = counter.increment(key);
-    } catch (error) {
-      failed(req, res, next, key, counter, error);
-      return;
-    }
-    if (!isPromiseLike(pending)) {
-      counted(req, res, next, key, counter, pending);
-      return;
-    }
-    pending.then(
-      (info) => {
-        try {
-          counted(req, res, next, key, counter, info);
-        } catch (error) {
-          next(error);
-        }
-      },
-      (error: unknown) => {
-        failed(req, res, next, key, counter, error);
-      },
-    );
-  }
-
-  function count(req: Request, res: Response, next: NextFunction): void {
-    const key = keyOf(req);
-    if (outage.suspended) failed(req, res, next, key, store, SUSPENDED);
-    else countIn(store, req, res, next, key);
-  }
-
-  const middleware = (req: Request, res: Response, next: NextFunction): void => {
+  async function limitRequest(req: Request, res: Response, next: NextFunction): Promise<void> {
     checkTrustProxy(req);
-    if (skip === undefined) {
-      count(req, res, next);
+    if (skip !== undefined && (await skip(req))) {
+      next();
       return;
     }
-    const skipped = skip(req);
-    if (!isPromiseLike(skipped)) {
-      if (skipped) next();
-      else count(req, res, next);
-      return;
+    const key = keyOf(req);
+    let counter = store;
+    let info: ClientRateLimitInfo;
+    try {
+      info = await increment(store, key);
+    } catch (error) {
+      report(error, 'increment');
+      if (fallback === undefined) {
+        outage.answer(res, next);
+        return;
+      }
+      counter = fallback;
+      try {
+        info = await increment(fallback, key);
+      } catch (fallbackError) {
+        report(fallbackError, 'increment');
+        outage.answer(res, next);
+        return;
+      }
     }
-    skipped
-      .then((yes) => {
-        if (yes) next();
-        else count(req, res, next);
-      })
-      .then(undefined, next);
-  };
-  Object.defineProperty(middleware, 'name', { value: `${name}Middleware` });
-  return middleware;
+    answer(req, res, next, key, counter, info);
+  }
+
+  return asyncMiddleware(`${name}Middleware`, limitRequest);
 }
