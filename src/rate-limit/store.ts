@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { BulwarkError } from '../errors.js';
 import { sendProblem } from '../internal/problem.js';
+import { warnOnce } from '../internal/warn.js';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 
 /**
@@ -177,21 +178,13 @@ export function initStore(
   }
 }
 
-const warned = new Set<string>();
-
 /**
- * Emits one of express-rate-limit's own one-time checks, which bulwark makes
- * in its place, under express-rate-limit's code and help page, so a
- * `process.on('warning')` filter written for it keeps working. Once per
- * process, not per limiter: limiters made per request would repeat it forever.
+ * One of express-rate-limit's own one-time checks, which bulwark makes in its
+ * place, under express-rate-limit's code and help page, so a
+ * `process.on('warning')` filter written for it keeps working.
  */
 function warnLikeExpressRateLimit(code: string, message: string): void {
-  if (warned.has(code)) return;
-  warned.add(code);
-  process.emitWarning(
-    `${message} See https://express-rate-limit.github.io/${code}/ for more information.`,
-    { type: 'BulwarkWarning', code },
-  );
+  warnOnce(code, message, `https://express-rate-limit.github.io/${code}/`);
 }
 
 /**
