@@ -1,17 +1,16 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { IncomingMessage } from 'node:http';
-import type { RouteAgnosticHandler } from '../handler.js';
-import { LRUCache } from 'lru-cache';
 import { BulwarkError } from '../errors.js';
+import type { RouteAgnosticHandler } from '../handler.js';
 import { securityEvents } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
-import { warnOnce } from '../internal/warn.js';
 import type { RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
 import { addRateLimitItem } from './headers.js';
 import { keyGenerator, type RateLimitKeyBy } from './keys.js';
+import { boundedWindows } from './memory-store.js';
 import {
   BASE_KEYS,
   checkBaseOptions,
@@ -135,17 +134,7 @@ interface Window {
  * by the clock rather than a timer.
  */
 function memoryBudget(budget: number, windowMs: number, maxKeys: number): BudgetStore {
-  const windows = new LRUCache<string, Window>({
-    max: maxKeys,
-    dispose(window, _key, reason) {
-      if (reason === 'evict' && window.resetAt > Date.now()) {
-        warnOnce(
-          'BULWARK_RATE_LIMIT_MEMORY_FULL',
-          `A rate-limit memory store reached its cap of ${maxKeys} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
-        );
-      }
-    },
-  });
+  const windows = boundedWindows<Window>(maxKeys);
   const current = (key: string, now: number): Window | undefined => {
     const window = windows.get(key);
     return window !== undefined && window.resetAt > now ? window : undefined;

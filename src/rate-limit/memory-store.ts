@@ -9,6 +9,28 @@ interface Entry {
 }
 
 /**
+ * At most `maxKeys` per-key windows, least recently used evicted first, for
+ * every limiter that counts in memory (the request limiters' store and
+ * costLimit's budgets). Evicting a window still running resets that key's
+ * count, so it warns, once per process.
+ */
+export function boundedWindows<T extends { readonly resetAt: number }>(
+  maxKeys: number,
+): LRUCache<string, T> {
+  return new LRUCache<string, T>({
+    max: maxKeys,
+    dispose(window, _key, reason) {
+      if (reason === 'evict' && window.resetAt > Date.now()) {
+        warnOnce(
+          'BULWARK_RATE_LIMIT_MEMORY_FULL',
+          `A rate-limit memory store reached its cap of ${String(maxKeys)} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
+        );
+      }
+    },
+  });
+}
+
+/**
  * express-rate-limit's `Store` in bounded memory. Its own `MemoryStore` keeps
  * every key seen in the last two windows, so a flood of distinct keys (IPv6
  * subnets, forged user ids behind a custom `keyBy`) grows it without limit.
@@ -24,17 +46,7 @@ export class BoundedMemoryStore implements Store {
   #windowMs = 60_000;
 
   constructor(maxKeys: number) {
-    this.#entries = new LRUCache({
-      max: maxKeys,
-      dispose(entry, _key, reason) {
-        if (reason === 'evict' && entry.resetAt > Date.now()) {
-          warnOnce(
-            'BULWARK_RATE_LIMIT_MEMORY_FULL',
-            `A rate-limit memory store reached its cap of ${String(maxKeys)} keys and evicted a live counter; raise \`maxKeys\` or use Redis.`,
-          );
-        }
-      },
-    });
+    this.#entries = boundedWindows(maxKeys);
   }
 
   init(options: Options): void {
