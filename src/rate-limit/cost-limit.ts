@@ -9,7 +9,7 @@ import { sendProblem } from '../internal/problem.js';
 import type { RedisClientLike } from '../stores/redis-client.js';
 import { redisScript, runScript } from '../stores/redis-script.js';
 import { addRateLimitItem } from './headers.js';
-import { keyGenerator, type RateLimitKeyBy } from './keys.js';
+import { checkKeyBy, keyGenerator, type RateLimitKeyBy } from './keys.js';
 import { boundedWindows } from './memory-store.js';
 import {
   BASE_KEYS,
@@ -204,15 +204,12 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
     maxWindowMs: MAX_WINDOW_MS,
     acceptsStore: false,
   });
-  const keyByRaw = check.raw('keyBy') ?? 'apiKey';
-  if (typeof keyByRaw !== 'function' && !['ip', 'apiKey', 'user'].includes(keyByRaw as string)) {
-    check.problem("`keyBy` must be 'ip', 'apiKey', 'user' or a function of the request");
-  }
+  const keyBy = checkKeyBy(check, 'apiKey');
   check.done();
   if (cost === undefined || budget === undefined) throw new Error('unreachable');
 
   const { windowMs, mode, skip } = base;
-  const keyOf = keyGenerator(keyByRaw as RateLimitKeyBy, base.ipv6Subnet);
+  const keyOf = keyGenerator(keyBy, base.ipv6Subnet);
   const redis = base.store.kind === 'redis' ? base.store.client : undefined;
   const primary =
     redis === undefined

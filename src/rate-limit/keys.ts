@@ -2,10 +2,23 @@ import type { Request } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
 import { clientIp } from '../internal/client-ip.js';
 import { sha256Hex } from '../internal/compare.js';
+import type { OptionChecker } from '../internal/options.js';
 import { warnOnce } from '../internal/warn.js';
 
 /** How a limiter groups requests into buckets. */
 export type RateLimitKeyBy = 'ip' | 'apiKey' | 'user' | ((req: Request) => string);
+
+const KEY_KINDS = ['ip', 'apiKey', 'user'] as const;
+
+/** The `keyBy` option of a limiter, checked: a key kind or a function of the request. */
+export function checkKeyBy<T extends { keyBy?: RateLimitKeyBy }>(
+  check: OptionChecker<T>,
+  fallback: (typeof KEY_KINDS)[number],
+): RateLimitKeyBy {
+  const raw = check.raw('keyBy');
+  if (typeof raw === 'function') return raw as RateLimitKeyBy;
+  return check.oneOf('keyBy', KEY_KINDS, fallback);
+}
 
 // Longer identifiers are hashed so no caller can make store keys arbitrarily large.
 const MAX_PLAIN_ID = 128;

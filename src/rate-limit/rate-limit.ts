@@ -1,6 +1,6 @@
 import type { RouteAgnosticHandler } from '../handler.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
-import { keyGenerator, type RateLimitKeyBy } from './keys.js';
+import { checkKeyBy, keyGenerator, type RateLimitKeyBy } from './keys.js';
 import { BASE_KEYS, checkBaseOptions, createLimiter, type LimiterBaseOptions } from './limiter.js';
 
 export interface RateLimitOptions extends LimiterBaseOptions {
@@ -19,7 +19,6 @@ export interface RateLimitOptions extends LimiterBaseOptions {
 }
 
 const KNOWN: KnownKeys<RateLimitOptions> = { ...BASE_KEYS, limit: true, keyBy: true };
-const KEY_KINDS = ['ip', 'apiKey', 'user'] as const;
 const MAX_LIMIT = 1_000_000_000;
 
 /**
@@ -51,10 +50,7 @@ export function rateLimit(options?: RateLimitOptions): RouteAgnosticHandler {
     prefix: 'bulwark:rl:',
     acceptsStore: true,
   });
-  const rawKeyBy = check.raw('keyBy');
-  let keyBy: RateLimitKeyBy = 'ip';
-  if (typeof rawKeyBy === 'function') keyBy = rawKeyBy as RateLimitKeyBy;
-  else if (rawKeyBy !== undefined) keyBy = check.oneOf('keyBy', KEY_KINDS, 'ip');
+  const keyBy = checkKeyBy(check, 'ip');
   check.done();
 
   return createLimiter({
