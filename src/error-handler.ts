@@ -147,7 +147,7 @@ export function withoutAbsolutePaths(text: string, cwd: string = process.cwd()):
  */
 export function errorHandler(options?: ErrorHandlerOptions): ErrorRequestHandler {
   const check = new OptionChecker('errorHandler', options, KNOWN);
-  const production = isProduction(check.string('env', currentEnvironment()).trim().toLowerCase());
+  const production = isProduction(check.string('env', currentEnvironment()));
   check.done();
 
   return function errorHandlerMiddleware(

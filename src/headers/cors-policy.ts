@@ -238,7 +238,7 @@ export function corsPolicy(options: CorsPolicyOptions): RequestHandler {
       '`origins: ["*"]` with `credentials: true` would let any site act as the signed-in user; list the origins',
     );
   }
-  if (rules.anyOrigin && isProduction(env.trim().toLowerCase())) {
+  if (rules.anyOrigin && isProduction(env)) {
     problems.push(
       '`origins: ["*"]` is refused in production; list the origins that may call this API',
     );

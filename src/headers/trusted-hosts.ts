@@ -127,7 +127,7 @@ export function trustedHosts(
     check.problem('`hosts` is required: list the host names this app serves');
   const entries = check.stringArray('hosts', [], { nonEmpty: true });
   const exclude = new Set(check.stringArray('exclude', []));
-  const production = isProduction(check.string('env', currentEnvironment()).trim().toLowerCase());
+  const production = isProduction(check.string('env', currentEnvironment()));
   for (const path of exclude) {
     if (!path.startsWith('/'))
       check.problem(`\`exclude\` entry ${JSON.stringify(path)} must start with /`);

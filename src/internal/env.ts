@@ -4,7 +4,8 @@ export function currentEnvironment(env: NodeJS.ProcessEnv = process.env): string
   return value.trim().toLowerCase();
 }
 
-/** True for `production` and its common spelling `prod`. */
+/** True for `production` and its common spelling `prod`, in any case and spacing. */
 export function isProduction(environment: string = currentEnvironment()): boolean {
-  return environment === 'production' || environment === 'prod';
+  const name = environment.trim().toLowerCase();
+  return name === 'production' || name === 'prod';
 }

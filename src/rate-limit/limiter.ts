@@ -125,9 +125,7 @@ export function checkBaseOptions<T extends LimiterBaseOptions>(
     default: 100_000,
   });
   const skip = check.func<(req: Request) => boolean | Promise<boolean>>('skip');
-  const production = isProduction(
-    check.string('env', currentEnvironment(), { nonEmpty: true }).trim().toLowerCase(),
-  );
+  const production = isProduction(check.string('env', currentEnvironment(), { nonEmpty: true }));
   const allowFallback = check.boolean('dangerouslyAllowMemoryFallbackInProduction', false);
   const mode = check.oneOf('onStoreError', STORE_ERROR_MODES, 'fail-closed');
   if (mode === 'memory-fallback' && production && !allowFallback) {
