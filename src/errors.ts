@@ -5,7 +5,9 @@
  * `application/problem+json` body; the subclasses name the other failures:
  * `BulwarkConfigError` (bad options or settings, thrown at start-up),
  * `RedisTimeoutError` and `PostgresTimeoutError` (a store missed its deadline),
+ * `RedisClusterNotConnectedError` (a cluster client has no slot map yet),
  * `PathTraversalError`.
+ * A subclass that sets its own `name` adds it to `BULWARK_ERROR_NAMES` below.
  */
 
 /** Status and title of every stable error code; docs/error-codes.md mirrors this table. */
@@ -44,6 +46,7 @@ export const ERROR_CATALOG = {
   'crypto.open_failed': { status: 500, title: 'Sealed value could not be opened' },
   'internal.error': { status: 500, title: 'Internal Server Error' },
   'store.timeout': { status: 503, title: 'Store timed out' },
+  'store.unavailable': { status: 503, title: 'Store unavailable' },
   'config.invalid': { status: 500, title: 'Server misconfigured' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -158,6 +161,7 @@ const BULWARK_ERROR_NAMES = new Set([
   'BulwarkConfigError',
   'RedisTimeoutError',
   'PostgresTimeoutError',
+  'RedisClusterNotConnectedError',
 ]);
 
 /** Narrowing helper that also works across two copies of the package (CJS + ESM). */

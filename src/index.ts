@@ -182,6 +182,7 @@ export type {
   RedisConnection,
   RedisNodeClientLike,
 } from './stores/redis-client.js';
+export { RedisClusterNotConnectedError } from './stores/redis-cluster.js';
 export {
   createPostgresPool,
   pingPostgres,

@@ -14,6 +14,7 @@ import {
   notFound,
   PathTraversalError,
   PostgresTimeoutError,
+  RedisClusterNotConnectedError,
   RedisTimeoutError,
   securityEvents,
 } from '../src/index.js';
@@ -94,18 +95,29 @@ describe.each(EXPRESS_VERSIONS)('errorHandler on %s', (_name, factory) => {
     expect(events).toHaveLength(1);
   });
 
-  it.each<[string, () => BulwarkError]>([
-    ['Redis', () => new RedisTimeoutError(1000)],
-    ['PostgreSQL', () => new PostgresTimeoutError(2000)],
-  ])('answers a %s timeout with 503 store.timeout, without its message', async (_s, make) => {
+  it.each<[string, () => BulwarkError, string, string]>([
+    ['a Redis timeout', () => new RedisTimeoutError(1000), 'store.timeout', 'Store timed out'],
+    [
+      'a PostgreSQL timeout',
+      () => new PostgresTimeoutError(2000),
+      'store.timeout',
+      'Store timed out',
+    ],
+    [
+      'a Redis Cluster not connected yet',
+      () => new RedisClusterNotConnectedError(),
+      'store.unavailable',
+      'Store unavailable',
+    ],
+  ])('answers %s with 503 %s, without its message', async (_s, make, code, title) => {
     const app = appWith(factory, 'development', make);
     const res = await request(app).post('/boom');
     expect(res.status).toBe(503);
     expect(JSON.parse(res.text)).toEqual({
-      type: 'urn:bulwark:problem:store.timeout',
-      title: 'Store timed out',
+      type: `urn:bulwark:problem:${code}`,
+      title,
       status: 503,
-      code: 'store.timeout',
+      code,
     });
   });
 
@@ -162,6 +174,11 @@ describe('BulwarkError', () => {
     ['BulwarkConfigError', () => new BulwarkConfigError('f', ['p']), 'config.invalid'],
     ['RedisTimeoutError', () => new RedisTimeoutError(5), 'store.timeout'],
     ['PostgresTimeoutError', () => new PostgresTimeoutError(5), 'store.timeout'],
+    [
+      'RedisClusterNotConnectedError',
+      () => new RedisClusterNotConnectedError(),
+      'store.unavailable',
+    ],
     ['PathTraversalError', () => new PathTraversalError('null_byte'), 'path.traversal'],
   ])('%s is a BulwarkError with a catalogued code', (name, make, code) => {
     const error = make();
@@ -171,6 +188,19 @@ describe('BulwarkError', () => {
     expect(Object.hasOwn(ERROR_CATALOG, error.code)).toBe(true);
     expect(error.status).toBe(ERROR_CATALOG[error.code].status);
     if (name !== 'PathTraversalError') expect(error.name).toBe(name);
+  });
+
+  // What a subclass from the other build (CJS beside ESM) looks like: same name and code, another class.
+  it.each([
+    ['BulwarkError', 'internal.error', true],
+    ['RedisTimeoutError', 'store.timeout', true],
+    ['PostgresTimeoutError', 'store.timeout', true],
+    ['RedisClusterNotConnectedError', 'store.unavailable', true],
+    ['RedisClusterNotConnectedError', 'store.not_a_code', false],
+    ['SomeoneElsesError', 'store.unavailable', false],
+  ])('isBulwarkError narrows a %s with code %s from another copy: %s', (name, code, narrows) => {
+    const foreign = Object.assign(new Error('from the other build'), { name, code });
+    expect(isBulwarkError(foreign)).toBe(narrows);
   });
 
   it("keeps a config error's problems in its message, never in its problem document", () => {

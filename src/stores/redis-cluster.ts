@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { BulwarkError } from '../errors.js';
 import type {
   BulwarkRedisCluster,
   RedisClusterNodeLike,
@@ -30,10 +31,16 @@ export interface NodeRedisCluster {
   nodeClient(node: RedisClusterNodeLike): Promise<RedisNodeClientLike>;
 }
 
-/** The cluster has not told this client which node owns which slot yet. */
-export class RedisClusterNotConnectedError extends Error {
+/**
+ * A command was given to a cluster client that has not yet learnt which node
+ * owns which slot (no node has answered discovery), so it fails at once
+ * instead of waiting for a deadline.
+ */
+export class RedisClusterNotConnectedError extends BulwarkError {
+  declare readonly code: 'store.unavailable';
+
   constructor() {
-    super('Redis cluster not connected yet');
+    super('store.unavailable', { message: 'Redis cluster not connected yet' });
     this.name = 'RedisClusterNotConnectedError';
   }
 }

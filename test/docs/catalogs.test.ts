@@ -9,6 +9,13 @@ describe('docs/error-codes.md', () => {
     const row = doc.split('\n').find((line) => line.includes(`<a id="${code}"></a>`));
     expect(row?.split('|').map((cell) => cell.trim())[2]).toBe(String(status));
   });
+
+  it('documents no code the catalog lacks', () => {
+    const codes = doc.split('## Warnings')[0] ?? '';
+    const documented = [...codes.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]);
+    expect(documented.filter((code) => !Object.hasOwn(ERROR_CATALOG, code ?? ''))).toEqual([]);
+    expect(documented).toHaveLength(Object.keys(ERROR_CATALOG).length);
+  });
 });
 
 const eventsDoc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');

@@ -1,13 +1,28 @@
+import type { Express } from 'express';
+import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  apiKeyAuth,
   BulwarkConfigError,
+  BulwarkError,
+  createApiKeyService,
   createRedisClient,
+  errorHandler,
+  isBulwarkError,
+  pingRedis,
+  rateLimit,
+  readinessRoute,
+  RedisClusterNotConnectedError,
+  RedisTimeoutError,
+  redisStore,
   securityEvents,
   whenRedisReady,
   type BulwarkRedisCluster,
   type SecurityEvent,
 } from '../../src/index.js';
+import { StoreOutage } from '../../src/rate-limit/outage.js';
 import { isRedisCluster, redisCommand } from '../../src/stores/redis-client.js';
+import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
 import { requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable, RedisClusterFixture } from '../helpers/redis-cluster.js';
 
@@ -127,7 +142,9 @@ describe.runIf(hasCluster)('createRedisClient({ cluster })', () => {
     );
     clients.push(offline);
     await expect(redisCommand(offline, ['GET', 'k'], 'k')).rejects.toThrow();
-    await expect(redisCommand(offline, ['GET', 'k'], 'k')).rejects.toThrow(/not connected/);
+    await expect(redisCommand(offline, ['GET', 'k'], 'k')).rejects.toThrow(
+      RedisClusterNotConnectedError,
+    );
     expect(offline.isReady).toBe(false);
   });
 
@@ -167,3 +184,159 @@ describe('createRedisClient({ cluster }) options', () => {
     expect(String(error)).not.toContain('127.0.0.1');
   });
 });
+
+/** A cluster client whose only node refuses connections: discovery never succeeds. */
+function offlineCluster(clients: BulwarkRedisCluster[]): BulwarkRedisCluster {
+  const client = createRedisClient(
+    { cluster: ['redis://127.0.0.1:1'] },
+    { connectTimeoutMs: 50, maxReconnectDelayMs: 50 },
+  );
+  clients.push(client);
+  return client;
+}
+
+describe('a cluster client no node has answered', () => {
+  const clients: BulwarkRedisCluster[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.destroy();
+  });
+
+  it('rejects a command at once with RedisClusterNotConnectedError, a 503 store.unavailable', async () => {
+    const client = offlineCluster(clients);
+    // The first command may wait out the first discovery attempt; the next fails at once.
+    await redisCommand(client, ['GET', 'k'], 'k').catch(() => undefined);
+    const error: unknown = await redisCommand(client, ['GET', 'k'], 'k').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisClusterNotConnectedError);
+    expect(error).toBeInstanceOf(BulwarkError);
+    expect(isBulwarkError(error)).toBe(true);
+    expect(error).toMatchObject({
+      name: 'RedisClusterNotConnectedError',
+      code: 'store.unavailable',
+      status: 503,
+      message: 'Redis cluster not connected yet',
+    });
+  });
+
+  // Only a timeout makes a limiter leave the store alone; being a 503 BulwarkError does not.
+  it.each([
+    { name: 'RedisTimeoutError', make: () => new RedisTimeoutError(5), suspended: true },
+    {
+      name: 'RedisClusterNotConnectedError',
+      make: () => new RedisClusterNotConnectedError(),
+      suspended: false,
+    },
+  ])('a limiter that saw a $name has suspended its store: $suspended', ({ make, suspended }) => {
+    const outage = new StoreOutage({
+      limiter: 'rateLimit',
+      store: 'redis',
+      prefix: 'p:',
+      mode: 'fail-closed',
+    });
+    outage.failed(make(), 'increment');
+    expect(outage.suspended).toBe(suspended);
+  });
+});
+
+describe.each(EXPRESS_VERSIONS)(
+  'the parts of bulwark on a cluster client no node has answered, on %s',
+  (_name, factory) => {
+    const clients: BulwarkRedisCluster[] = [];
+    afterEach(() => {
+      for (const client of clients.splice(0)) client.destroy();
+    });
+
+    interface Row {
+      part: string;
+      mount: (app: Express, client: BulwarkRedisCluster) => void;
+      status: number;
+      code: string | undefined;
+      handlerRuns: boolean;
+      /** Whether the part reports the failure as a `rate_limit.store_error`. */
+      reported: boolean;
+    }
+    const limited =
+      (mode: 'fail-closed' | 'fail-open') => (app: Express, client: BulwarkRedisCluster) => {
+        app.use(rateLimit({ store: client, prefix: uniquePrefix('nc'), onStoreError: mode }));
+      };
+
+    // The outage is answered as any other store failure: each part keeps its own answer.
+    it.each<Row>([
+      {
+        part: 'rateLimit, fail-closed',
+        mount: limited('fail-closed'),
+        status: 503,
+        code: 'rate_limit.unavailable',
+        handlerRuns: false,
+        reported: true,
+      },
+      {
+        part: 'rateLimit, fail-open',
+        mount: limited('fail-open'),
+        status: 200,
+        code: undefined,
+        handlerRuns: true,
+        reported: true,
+      },
+      {
+        part: 'apiKeyAuth on redisStore',
+        mount: (app, client) => {
+          app.use(apiKeyAuth({ keys: createApiKeyService({ store: redisStore(client) }) }));
+        },
+        status: 503,
+        code: 'auth.unavailable',
+        handlerRuns: false,
+        reported: false,
+      },
+      {
+        part: 'next(pingRedis rejection)',
+        mount: (app, client) => {
+          const ping = pingRedis(client);
+          app.use((_req, _res, next) => {
+            ping(new AbortController().signal).then(() => {
+              next();
+            }, next);
+          });
+        },
+        status: 503,
+        code: 'store.unavailable',
+        handlerRuns: false,
+        reported: false,
+      },
+    ])('$part answers $status', async ({ mount, status, code, handlerRuns, reported }) => {
+      const client = offlineCluster(clients);
+      await redisCommand(client, ['PING']).catch(() => undefined);
+      const events: SecurityEvent[] = [];
+      const off = securityEvents.on('rate_limit.store_error', (e) => {
+        if (e.reason === 'store_unavailable') events.push(e);
+      });
+      const app = jsonApp(factory);
+      mount(app, client);
+      let ran = false;
+      app.get('/', (_req, res) => {
+        ran = true;
+        res.json({ ok: true });
+      });
+      app.use(errorHandler({ env: 'production' }));
+      const res = await request(app)
+        .get('/')
+        .set('X-API-Key', `bwk_${'0'.repeat(16)}_${'0'.repeat(64)}`);
+      off();
+      expect(res.status).toBe(status);
+      expect(res.body.code).toBe(code);
+      expect(res.text).not.toContain('not connected');
+      expect(ran).toBe(handlerRuns);
+      expect(events.length > 0).toBe(reported);
+      for (const event of events) expect(event.error).toBe('Redis cluster not connected yet');
+    });
+
+    it('readinessRoute answers 503 with the check failed', async () => {
+      const client = offlineCluster(clients);
+      await redisCommand(client, ['PING']).catch(() => undefined);
+      const app = factory();
+      app.get('/ready', readinessRoute({ checks: { redis: pingRedis(client) } }));
+      const res = await request(app).get('/ready');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ status: 'unavailable', checks: { redis: 'failed' } });
+    });
+  },
+);
