@@ -6,7 +6,7 @@
  * `BulwarkConfigError` (bad options or settings, thrown at start-up),
  * `RedisTimeoutError` and `PostgresTimeoutError` (a store missed its deadline),
  * `RedisClusterNotConnectedError` (a cluster client has no slot map yet),
- * `PathTraversalError`.
+ * `PathTraversalError`, and the circuit breaker's private deadline error.
  * A subclass that sets its own `name` adds it to `BULWARK_ERROR_NAMES` below.
  */
 
@@ -162,6 +162,7 @@ const BULWARK_ERROR_NAMES = new Set([
   'RedisTimeoutError',
   'PostgresTimeoutError',
   'RedisClusterNotConnectedError',
+  'UpstreamTimeout',
 ]);
 
 /** Narrowing helper that also works across two copies of the package (CJS + ESM). */

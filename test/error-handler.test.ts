@@ -196,6 +196,7 @@ describe('BulwarkError', () => {
     ['RedisTimeoutError', 'store.timeout', true],
     ['PostgresTimeoutError', 'store.timeout', true],
     ['RedisClusterNotConnectedError', 'store.unavailable', true],
+    ['UpstreamTimeout', 'upstream.unavailable', true],
     ['RedisClusterNotConnectedError', 'store.not_a_code', false],
     ['SomeoneElsesError', 'store.unavailable', false],
   ])('isBulwarkError narrows a %s with code %s from another copy: %s', (name, code, narrows) => {

@@ -159,13 +159,24 @@ function defaultKey(input: unknown): string {
     .digest('base64url');
 }
 
-class UpstreamTimeout extends Error {
+/**
+ * A call missed its deadline. It leaves the breaker as the reason the call's
+ * signal aborts with, as what `isFailure` is asked about, and as the rejection
+ * of a stream that stalls after its first chunk; so it carries the code the
+ * breaker answers every other upstream failure with, and a stall that reaches
+ * `errorHandler()` is the same 503. Callers tell it by that code: the class
+ * stays private.
+ */
+class UpstreamTimeout extends BulwarkError {
+  declare readonly code: 'upstream.unavailable';
+
   constructor(ms: number, streaming: boolean) {
-    super(
-      streaming
+    super('upstream.unavailable', {
+      detail: 'The upstream service did not answer in time; try again later.',
+      message: streaming
         ? `upstream stream stalled for ${String(ms)} ms`
         : `upstream call timed out after ${String(ms)} ms`,
-    );
+    });
     this.name = 'UpstreamTimeout';
   }
 }

@@ -1,15 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   BulwarkError,
   circuitBreaker,
+  errorHandler,
+  isBulwarkError,
   securityEvents,
   type Breaker,
   type BulwarkRedis,
   type CircuitCallContext,
   type SecurityEvent,
 } from '../../src/index.js';
+import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
 import { requireRedis } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
 import {
@@ -96,6 +100,39 @@ describe('circuitBreaker', () => {
     expect(result).toMatchObject({ value: 'answer to hi', stale: true });
     expect(result.stale && Number.isNaN(Date.parse(result.cachedAt))).toBe(false);
     expect(stub.aborted).toBe(1);
+  });
+
+  it("aborts a hung call's signal with a 503 upstream.unavailable, which isFailure is shown", async () => {
+    let reason: unknown;
+    const shown: unknown[] = [];
+    const breaker = circuitBreaker(
+      (_prompt: string, { signal }: CircuitCallContext) =>
+        new Promise<string>((_resolve, reject) => {
+          signal.addEventListener('abort', () => {
+            reason = signal.reason;
+            reject(signal.reason as Error);
+          });
+        }),
+      {
+        timeoutMs: 50,
+        cache: false,
+        isFailure: (error) => {
+          shown.push(error);
+          return true;
+        },
+      },
+    );
+    breakers.push(breaker);
+    const answer = await expectUnavailable(breaker.call('hung'));
+    expect(reason).toBeInstanceOf(BulwarkError);
+    expect(reason).toMatchObject({
+      code: 'upstream.unavailable',
+      status: 503,
+      message: 'upstream call timed out after 50 ms',
+    });
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.every((error) => error === reason)).toBe(true);
+    expect(answer.cause).toBe(reason);
   });
 
   it('answers 503 upstream.unavailable when there is no cached answer', async () => {
@@ -350,7 +387,11 @@ describe('circuitBreaker with a streamed answer', () => {
       (error: unknown) => error,
     );
     await vi.advanceTimersByTimeAsync(50);
-    expect(((await outcome) as Error).message).toMatch(/stalled for 50 ms/);
+    const stall = await outcome;
+    expect(stall).toBeInstanceOf(BulwarkError);
+    expect(isBulwarkError(stall)).toBe(true);
+    expect(stall).toMatchObject({ code: 'upstream.unavailable', status: 503 });
+    expect((stall as Error).message).toMatch(/stalled for 50 ms/);
     expect(stream.signal?.aborted).toBe(true);
     expect(breaker.state).toBe('open');
   });
@@ -396,6 +437,45 @@ describe('circuitBreaker with a streamed answer', () => {
     await expect(breaker.call('a', { signal: {} as AbortSignal })).rejects.toThrow(TypeError);
   });
 });
+
+describe.each(EXPRESS_VERSIONS)(
+  'a stream that stalls, passed to errorHandler, on %s',
+  (_name, factory) => {
+    it('answers 503 upstream.unavailable without the stall message, the route never answering', async () => {
+      // Buffers the stream before answering, so headers are still unsent when it stalls.
+      const breaker = circuitBreaker(
+        (_prompt: string, context: CircuitCallContext) =>
+          new Promise<string>((_resolve, reject) => {
+            context.progress();
+            context.signal.addEventListener('abort', () => {
+              reject(context.signal.reason as Error);
+            });
+          }),
+        { timeoutMs: 50, cache: false },
+      );
+      breakers.push(breaker);
+      const app = jsonApp(factory);
+      let answered = false;
+      app.post('/complete', (_req, res, next) => {
+        breaker.call('p').then((result) => {
+          answered = true;
+          res.json(result);
+        }, next);
+      });
+      app.use(errorHandler({ env: 'production' }));
+      const res = await request(app).post('/complete');
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({
+        type: 'urn:bulwark:problem:upstream.unavailable',
+        status: 503,
+        code: 'upstream.unavailable',
+      });
+      expect(res.text).not.toContain('stalled');
+      expect(answered).toBe(false);
+    });
+  },
+);
 
 const hasRedis = (await requireRedis()) && (await clusterToolsAvailable());
 const targets = new RedisTargets();
