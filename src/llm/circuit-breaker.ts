@@ -69,6 +69,7 @@ export interface CircuitBreakerOptions<I> {
   /**
    * Whether an error counts against the upstream. Errors it returns `false` for
    * (e.g. a 400 caused by the caller) are rethrown as they are and never open the circuit.
+   * A missed `timeoutMs` always counts and is not asked about.
    * @default () => true
    */
   isFailure?: (error: unknown) => boolean;
@@ -161,8 +162,8 @@ function defaultKey(input: unknown): string {
 
 /**
  * A call missed its deadline. It leaves the breaker as the reason the call's
- * signal aborts with, as what `isFailure` is asked about, and as the rejection
- * of a stream that stalls after its first chunk; so it carries the code the
+ * signal aborts with and as the rejection of a stream that stalls after its
+ * first chunk; so it carries the code the
  * breaker answers every other upstream failure with, and a stall that reaches
  * `errorHandler()` is the same 503. Callers tell it by that code: the class
  * stays private.
@@ -325,9 +326,11 @@ export function circuitBreaker<I, O>(
     resetTimeout: resetTimeoutMs,
     // A caller who left says nothing about the upstream; neither does an error the caller caused.
     // opossum passes the call's arguments after the error; its types omit them.
+    // A missed deadline always counts: it is the upstream's doing, whatever isFailure says.
     errorFilter: (error: unknown, ...args: unknown[]) => {
       const state = args[1];
-      return (isCallState(state) && state.signal?.aborted === true) || !isFailure(error);
+      if (isCallState(state) && state.signal?.aborted === true) return true;
+      return !(error instanceof UpstreamTimeout) && !isFailure(error);
     },
     enableSnapshots: false,
   });
