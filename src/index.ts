@@ -58,6 +58,8 @@ export { requestTimeout } from './request/request-timeout.js';
 export type { RequestTimeoutOptions } from './request/request-timeout.js';
 export { serverTimeouts } from './request/server-timeouts.js';
 export type { ServerTimeouts, ServerTimeoutsOptions } from './request/server-timeouts.js';
+export { serverClasses } from './request/server-classes.js';
+export type { ExpressPrototypes, ServerClasses } from './request/server-classes.js';
 
 // headers: security headers, CORS, trusted hosts, HTTPS redirect
 export { securityHeaders, DEFAULT_PERMISSIONS_POLICY } from './headers/security-headers.js';
