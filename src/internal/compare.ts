@@ -1,4 +1,9 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash, timingSafeEqual } from 'node:crypto';
+
+// Node 20.12+ hashes a string in one call, without a Hash object (about a third
+// fewer instructions for a short key); Node 20.0-20.11, which `engines` allows, lacks it.
+const oneShotHash: typeof nodeCrypto.hash | undefined = nodeCrypto.hash;
 
 /**
  * Constant-time string comparison. Both sides are hashed first so that
@@ -12,5 +17,7 @@ export function safeEqual(a: string, b: string): boolean {
 
 /** SHA-256 of a secret, hex-encoded, for storing tokens and keys at rest. */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return oneShotHash === undefined
+    ? createHash('sha256').update(value, 'utf8').digest('hex')
+    : oneShotHash('sha256', value, 'hex');
 }

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ClientRateLimitInfo, Store } from 'express-rate-limit';
 import { BulwarkError } from '../errors.js';
 import { securityEvents } from '../events.js';
 import { asyncMiddleware } from '../internal/async.js';
+import { sha256Hex } from '../internal/compare.js';
 import { currentEnvironment, isProduction } from '../internal/env.js';
 import type { OptionChecker } from '../internal/options.js';
 import { sendProblem } from '../internal/problem.js';
@@ -208,8 +208,7 @@ function windowName(limit: number, windowMs: number): string {
  * without learning the key.
  */
 function partitionKey(key: string): string {
-  const digest = createHash('sha256').update(key).digest('hex');
-  return Buffer.from(digest.slice(0, 12)).toString('base64');
+  return Buffer.from(sha256Hex(key).slice(0, 12)).toString('base64');
 }
 
 const statusBelow400 = (_req: Request, res: Response): boolean => res.statusCode < 400;
