@@ -63,8 +63,9 @@ export function requestTimeout(msOrOptions: number | RequestTimeoutOptions): Rou
       sendProblem(res, new BulwarkError('request.timeout'));
       silence(res);
     }, ms);
-    // A response emits 'close' after 'finish' and when its connection drops, so one listener covers both.
-    res.once('close', () => {
+    // A response emits 'close' after 'finish' and when its connection drops, so one listener
+    // covers both; and it emits it once, so `on` does what `once` would without the removal.
+    res.on('close', () => {
       clearTimeout(timer);
     });
     next();
