@@ -98,11 +98,9 @@ async function parse(schema: $ZodType, input: unknown): Promise<Outcome> {
 }
 
 function hasUnparsedBody(req: Request): boolean {
+  if ((req.body as unknown) !== undefined) return false;
   const length = req.headers['content-length'];
-  return (
-    (req.body as unknown) === undefined &&
-    ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined)
-  );
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 // Express 5 defines `req.query` as a getter on the prototype that re-parses the
