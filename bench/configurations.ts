@@ -8,13 +8,14 @@ export interface KeyedConfiguration extends Configuration {
 
 /**
  * The request-path configurations `npm run bench` and `npm run bench:instructions`
- * compare, in table order. bulwark is loaded from `BULWARK_ENTRY` when given
- * (another build, for an A/B of a change), else from the built `dist/`.
+ * compare, in table order, each also served with serverClasses(). bulwark is
+ * loaded from `BULWARK_ENTRY` when given (another build, for an A/B of a
+ * change), else from the built `dist/`.
  */
 export function requestPathConfigurations(): readonly KeyedConfiguration[] {
   const given = process.env.BULWARK_ENTRY;
   const bulwark = given === undefined ? distEntry() : { BULWARK_ENTRY: given };
-  return [
+  const plain: KeyedConfiguration[] = [
     { key: 'bare', name: 'bare Express', app: 'bench/apps/bare.ts' },
     {
       key: 'hand-string',
@@ -62,6 +63,14 @@ export function requestPathConfigurations(): readonly KeyedConfiguration[] {
       env: bulwark,
     },
   ];
+  // Each app again, served with bulwark's serverClasses() (docs/request.md): key `<key>+classes`.
+  const withClasses = plain.map((c) => ({
+    ...c,
+    key: `${c.key}+classes`,
+    name: `${c.name}, serverClasses()`,
+    env: { ...c.env, ...bulwark, BENCH_SERVER_CLASSES: '1' },
+  }));
+  return [...plain, ...withClasses];
 }
 
 /** The configurations `BENCH_ONLY` (comma-separated keys) names, else `defaults`. */

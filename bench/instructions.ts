@@ -6,11 +6,15 @@
 //
 // Each server runs under callgrind with V8 in its predictable mode (one thread,
 // so the count does not depend on when background compiler threads run, and a
-// fixed garbage-collection schedule), takes a warm-up, then
-// `BENCH_SAMPLES` times: the counters are zeroed, `BENCH_REQUESTS` requests are
-// sent over one keep-alive connection, and the counters are dumped. Only the
-// measured requests are counted; the median sample is reported, with the
-// spread of the samples, since JIT and GC timing still move single samples.
+// fixed garbage-collection schedule). It takes an uninstrumented warm-up long
+// enough for V8 to finish optimising the request path, then `BENCH_SAMPLES`
+// times: the counters are zeroed, `BENCH_REQUESTS` requests are sent, and the
+// counters are dumped. Every request goes over one keep-alive connection.
+// The median sample is reported with the spread of the samples, the median
+// count outside the garbage collector (whether a major collection falls into
+// a sample is what spreads them; the rest repeats within about 1%), and the
+// median shares spent in V8's inline-cache misses, garbage collector and
+// optimising compiler (the last near zero once the warm-up was long enough).
 //
 //   npm run bench:instructions
 //   BENCH_ONLY=bulwark,bare   only these configurations (keys in the table below)
@@ -34,7 +38,7 @@ import {
 import { requestPathConfigurations, selectConfigurations } from './configurations.js';
 import { median, startServer, versions, type Configuration } from './harness.js';
 
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const run = promisify(execFile);
@@ -84,8 +88,11 @@ const configurations = selectConfigurations(requestPathConfigurations(), [
   'bulwark',
   'hand-traffic',
   'bulwark-traffic',
-  'hand-alone',
-  'bulwark-alone',
+  'bare+classes',
+  'hand+classes',
+  'bulwark+classes',
+  'hand-traffic+classes',
+  'bulwark-traffic+classes',
 ]);
 
 interface Count {
@@ -93,6 +100,42 @@ interface Count {
   readonly median: number;
   readonly low: number;
   readonly high: number;
+  /** The median sample's instructions per request outside the garbage collector. */
+  readonly outsideGc: number;
+  /** The median over samples of each slow path's share of the instructions (see SLOW_PATHS). */
+  readonly slowPaths: Readonly<Record<string, number>>;
+}
+
+/**
+ * V8 runtime functions whose inclusive cost the table shows beside the total:
+ * inline-cache misses (Express gives each request's `req` and `res` hidden
+ * classes of their own, so property accesses on them miss; docs/performance.md),
+ * garbage collection, and the optimising compiler (near zero once warm).
+ */
+const SLOW_PATHS: Readonly<Record<string, RegExp>> = {
+  'IC misses':
+    /^v8::internal::Runtime_(Keyed)?(Load|Store|DefineNamedOwn|DefineKeyedOwn)IC_(Miss|Slow)\(/,
+  GC: /^v8::internal::Heap::CollectGarbage\(/,
+  compiler: /^v8::internal::Runtime_CompileOptimized\(/,
+};
+
+/** Each slow path's share of a dump's instructions, from callgrind_annotate's inclusive counts. */
+async function slowPathShares(file: string, total: number): Promise<Record<string, number>> {
+  const { stdout } = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const shares: Record<string, number> = Object.fromEntries(
+    Object.keys(SLOW_PATHS).map((name) => [name, 0]),
+  );
+  for (const line of stdout.split('\n')) {
+    const match = /^\s*([\d,]+) \([\s\d.]+%\)\s+[^:]*:(.*) \[/.exec(line);
+    if (match === null) continue;
+    const count = Number(match[1]!.replaceAll(',', ''));
+    for (const [name, pattern] of Object.entries(SLOW_PATHS)) {
+      if (pattern.test(match[2]!)) shares[name]! += count / total;
+    }
+  }
+  return shares;
 }
 
 /** Instructions the server spends per request, over `SAMPLES` windows of `REQUESTS` after `WARMUP`. */
@@ -104,6 +147,8 @@ async function measure(configuration: Configuration): Promise<Count> {
       '-q',
       '--tool=callgrind',
       `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+      // The warm-up runs uninstrumented, several times faster; counting starts with the samples.
+      '--instr-atstart=no',
     ],
     // --predictable implies --single-threaded; the fixed GC schedule stops heap growth,
     // idle and memory-reducer collections from following wall time, which under
@@ -111,12 +156,14 @@ async function measure(configuration: Configuration): Promise<Count> {
     nodeArgs: ['--predictable', '--predictable-gc-schedule'],
   });
   const perRequest: number[] = [];
+  const shares: Record<string, number>[] = [];
   // One connection from the first warm-up request to the last sample: closing one
   // deoptimises the server's stream and socket code, and a sample that began on a
   // new connection counted mostly V8 optimising that code again.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     await send(agent, server.port, WARMUP);
+    await run('callgrind_control', ['--instr=on', String(server.pid)]);
     for (let sample = 1; sample <= SAMPLES; sample++) {
       await run('callgrind_control', ['--zero', String(server.pid)]);
       await send(agent, server.port, REQUESTS);
@@ -128,6 +175,7 @@ async function measure(configuration: Configuration): Promise<Count> {
       const summary = /^summary: (\d+)$/m.exec(text);
       if (summary === null) throw new Error('callgrind dump has no summary line');
       perRequest.push(Number(summary[1]) / REQUESTS);
+      shares.push(await slowPathShares(join(dir, dump), Number(summary[1])));
       process.stderr.write('.');
     }
   } finally {
@@ -137,8 +185,12 @@ async function measure(configuration: Configuration): Promise<Count> {
   }
   return {
     median: median(perRequest),
+    outsideGc: median(perRequest.map((count, i) => count * (1 - shares[i]!.GC!))),
     low: Math.min(...perRequest),
     high: Math.max(...perRequest),
+    slowPaths: Object.fromEntries(
+      Object.keys(SLOW_PATHS).map((name) => [name, median(shares.map((share) => share[name]!))]),
+    ),
   };
 }
 
@@ -154,17 +206,41 @@ for (const configuration of configurations) {
 }
 process.stderr.write('\n');
 const format = (n: number): string => Math.round(n).toLocaleString('en');
-const bare = counts.get('bare')?.median;
-const hand = counts.get('hand')?.median;
 const ratio = (reference: number | undefined, count: number): string =>
   reference === undefined ? 'n/a' : `${(reference / count).toFixed(2)}x`;
+/** The row `key` is compared with: the same server setup (plain, or with serverClasses()). */
+const reference = (key: string, base: string): number | undefined =>
+  counts.get(key.endsWith('+classes') ? `${base}+classes` : base)?.median;
+const slowNames = Object.keys(SLOW_PATHS);
 console.log(
-  '\n| configuration | instructions / request (median) | samples low–high | bare / this | hand stack / this |',
+  '\n| configuration | instructions / request (median) | samples low–high | outside GC | bare / this | hand stack / this | ' +
+    `${slowNames.join(' | ')} |`,
 );
-console.log('| --- | ---: | ---: | ---: | ---: |');
+console.log(
+  `| --- | ---: | ---: | ---: | ---: | ---: | ${slowNames.map(() => '---:').join(' | ')} |`,
+);
 for (const configuration of configurations) {
   const count = counts.get(configuration.key)!;
+  const slow = slowNames.map((name) => `${((count.slowPaths[name] ?? 0) * 100).toFixed(1)}%`);
   console.log(
-    `| ${configuration.name} | ${format(count.median)} | ${format(count.low)}–${format(count.high)} | ${ratio(bare, count.median)} | ${ratio(hand, count.median)} |`,
+    `| ${configuration.name} | ${format(count.median)} | ${format(count.low)}–${format(count.high)} | ${format(count.outsideGc)} | ` +
+      `${ratio(reference(configuration.key, 'bare'), count.median)} | ${ratio(reference(configuration.key, 'hand'), count.median)} | ${slow.join(' | ')} |`,
   );
 }
+/** `a` against `b`: b's instructions over a's (above 1 means `a` is cheaper). */
+function against(a: string, b: string, label: string): void {
+  const x = counts.get(a);
+  const y = counts.get(b);
+  if (x === undefined || y === undefined) return;
+  console.log(
+    `${label}: ${(y.median / x.median).toFixed(2)}x (outside GC ${(y.outsideGc / x.outsideGc).toFixed(2)}x)`,
+  );
+}
+console.log('\nRatios (the bare and hand columns compare each row with the same server setup):');
+against('bulwark+classes', 'hand', 'bulwark as the example serves it / hand stack, plain server');
+against('bulwark+classes', 'bare', 'bulwark as the example serves it / bare Express, plain server');
+against(
+  'bulwark-traffic+classes',
+  'bare',
+  'bulwark traffic part, serverClasses() / bare Express, plain server',
+);

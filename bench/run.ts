@@ -3,7 +3,8 @@
 // express-rate-limit, jsonwebtoken, zod), with the secret given as a string and
 // imported once as a KeyObject; bulwark's hardened() + jwtAuth + validate; the
 // same bulwark parts mounted one app.use() each; and the traffic part alone
-// (headers + CORS + trusted hosts + rate limit), by hand and in hardened().
+// (headers + CORS + trusted hosts + rate limit), by hand and in hardened();
+// then each again served with serverClasses(), as the example server is.
 // It prints every figure the "Full stack" table of docs/performance.md needs.
 //
 //   npm run bench        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS override;
@@ -35,12 +36,16 @@ const { access_token: token } = await tokens.issue({ sub: 'bench-user' });
 
 const configurations = selectConfigurations(requestPathConfigurations(), [
   'bare',
-  'hand-string',
   'hand',
   'bulwark',
   'bulwark-layered',
   'hand-traffic',
   'bulwark-traffic',
+  'bare+classes',
+  'hand+classes',
+  'bulwark+classes',
+  'hand-traffic+classes',
+  'bulwark-traffic+classes',
 ]);
 
 console.log(conditions({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS }));
@@ -92,3 +97,17 @@ against(
   'bulwark traffic part / bare Express (target >= 0.85x, goal 0.90x)',
 );
 against('hand-traffic', 'bare', 'hand traffic part / bare Express');
+console.log('Served with serverClasses(), as the example server is:');
+against('bulwark+classes', 'hand', 'bulwark full stack / KeyObject hand stack, plain server');
+against(
+  'bulwark+classes',
+  'hand+classes',
+  'bulwark full stack / KeyObject hand stack, both with it',
+);
+against('bulwark+classes', 'bare', 'bulwark full stack / bare Express, plain server');
+against('bulwark-traffic+classes', 'bare', 'bulwark traffic part / bare Express, plain server');
+against(
+  'bulwark-traffic+classes',
+  'bare+classes',
+  'bulwark traffic part / bare Express, both with it',
+);

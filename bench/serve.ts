@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -13,7 +14,12 @@ const exports = (await import(pathToFileURL(resolve(modulePath)).href)) as Recor
 const factory = exports[exportName];
 if (typeof factory !== 'function') throw new Error(`${modulePath} exports no ${exportName}()`);
 const app = await (factory as () => Express | Promise<Express>)();
-const server = app.listen(0, '127.0.0.1', () => {
+// BENCH_SERVER_CLASSES=1 serves the app as docs/request.md advises, with bulwark's serverClasses().
+const server =
+  process.env.BENCH_SERVER_CLASSES === '1'
+    ? createServer((await import('./apps/entry.js')).bulwark.serverClasses(app), app)
+    : createServer(app);
+server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
   process.stdout.write(`listening ${String(address.port)}\n`);
