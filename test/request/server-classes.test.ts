@@ -1,16 +1,18 @@
 import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type * as http from 'node:http';
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Express } from 'express';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BulwarkConfigError,
   BulwarkError,
   bodyLimits,
   errorHandler,
+  isBulwarkConfigError,
   notFound,
   serverClasses,
   serverTimeouts,
@@ -274,5 +276,39 @@ describe('serverClasses refuses what is not an Express app', () => {
   it.each(EXPRESS_VERSIONS)('accepts an %s app', (_name, factory) => {
     const options = serverClasses(factory());
     expect(Object.keys(options).sort()).toEqual(['IncomingMessage', 'ServerResponse']);
+  });
+});
+
+describe('serverClasses on a Node whose http classes are ES classes', () => {
+  afterAll(() => {
+    vi.doUnmock('node:http');
+    vi.resetModules();
+  });
+
+  it('refuses to start, saying to leave it out', async () => {
+    vi.resetModules();
+    vi.doMock('node:http', async (importOriginal) => {
+      const original = await importOriginal<typeof http>();
+      // What a Node that rewrote them as classes would export; instanceof
+      // still answers for the real ones, so only the class check fails.
+      class IncomingMessage extends original.IncomingMessage {
+        static override [Symbol.hasInstance](value: unknown): boolean {
+          return value instanceof original.IncomingMessage;
+        }
+      }
+      return { ...original, IncomingMessage };
+    });
+    const { serverClasses: withClasses } = await import('../../src/request/server-classes.js');
+    const app = EXPRESS_VERSIONS[0][1]();
+    let thrown: unknown;
+    try {
+      withClasses(app);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isBulwarkConfigError(thrown)).toBe(true);
+    const error = thrown as BulwarkConfigError;
+    expect(error.code).toBe('config.invalid');
+    expect(error.problems).toEqual([expect.stringContaining('leave serverClasses() out')]);
   });
 });
