@@ -279,9 +279,10 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
   /**
    * The dispatcher, a device kept because it measured above the 2% a device
    * must save: the parts run in one loop here rather than as layers of an
-   * Express router. Full stack, callgrind, median of three samples: the router
-   * cost 5.6% and 5.8% more instructions per request in two batches (the
-   * lowest samples, +1.3% and -2.2%, did not agree; bench/README.md, "Devices").
+   * Express router, which writes `req.next`, `req.baseUrl` and more for every
+   * layer. Full stack, callgrind, median of three samples: a router cost 10%
+   * more instructions per request on a plain server and 4% more on one made
+   * with serverClasses() (bench/README.md, "Devices").
    */
   function hardenedMiddleware(req: Request, res: Response, next: NextFunction): void {
     const handlers = probePaths.has(req.path) ? probeHandlers : allHandlers;
