@@ -202,6 +202,8 @@ export async function compare(options: {
   connections?: number;
 }): Promise<Summary[]> {
   const { configurations, load, rounds = 5, seconds = 4, connections = 20 } = options;
+  // Every server pipes its stderr into ours: one listener set each, all up at once.
+  process.stderr.setMaxListeners(configurations.length + 10);
   const servers = await Promise.all(configurations.map((c) => Server.start(c)));
   const samples = configurations.map((): Measurement[] => []);
   try {
