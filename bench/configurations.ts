@@ -86,3 +86,44 @@ export function selectConfigurations(
   }
   return all.filter((c) => keys.includes(c.key));
 }
+
+/**
+ * The comparisons the targets are stated in, which both benches print:
+ * `[a, b, label]`, b's cost over a's (above 1 means `a` is cheaper).
+ */
+export const TARGET_RATIOS: readonly (readonly [string, string, string])[] = [
+  ['bulwark', 'hand', 'bulwark full stack / KeyObject hand stack (target >= 1.0x, goal 1.2x)'],
+  ['bulwark', 'bare', 'bulwark full stack / bare Express (target >= 0.65x, goal 0.75x)'],
+  ['bulwark-traffic', 'bare', 'bulwark traffic part / bare Express (target >= 0.85x, goal 0.90x)'],
+  ['hand-traffic', 'bare', 'hand traffic part / bare Express'],
+  [
+    'bulwark+classes',
+    'hand+classes',
+    'the same, both served with serverClasses(): full stack / hand stack',
+  ],
+  [
+    'bulwark+classes',
+    'bare+classes',
+    'the same, both served with serverClasses(): full stack / bare Express',
+  ],
+  [
+    'bulwark-traffic+classes',
+    'bare+classes',
+    'the same, both served with serverClasses(): traffic part / bare Express',
+  ],
+  [
+    'bulwark+classes',
+    'hand',
+    'bulwark served with serverClasses(), the other plain: full stack / hand stack',
+  ],
+  [
+    'bulwark+classes',
+    'bare',
+    'bulwark served with serverClasses(), the other plain: full stack / bare Express',
+  ],
+  [
+    'bulwark-traffic+classes',
+    'bare',
+    'bulwark served with serverClasses(), the other plain: traffic part / bare Express',
+  ],
+];

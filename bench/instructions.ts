@@ -35,7 +35,11 @@ import {
   BENCH_ORIGIN,
   BENCH_SECRET,
 } from './apps/shared.js';
-import { requestPathConfigurations, selectConfigurations } from './configurations.js';
+import {
+  requestPathConfigurations,
+  selectConfigurations,
+  TARGET_RATIOS,
+} from './configurations.js';
 import { median, startServer, versions, type Configuration } from './harness.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
@@ -255,11 +259,5 @@ function against(a: string, b: string, label: string): void {
     `${label}: ${(y.median / x.median).toFixed(2)}x (outside GC ${(y.outsideGc / x.outsideGc).toFixed(2)}x)`,
   );
 }
-console.log('\nRatios (the bare and hand columns compare each row with the same server setup):');
-against('bulwark+classes', 'hand', 'bulwark as the example serves it / hand stack, plain server');
-against('bulwark+classes', 'bare', 'bulwark as the example serves it / bare Express, plain server');
-against(
-  'bulwark-traffic+classes',
-  'bare',
-  'bulwark traffic part, serverClasses() / bare Express, plain server',
-);
+console.log('\nThe bare and hand columns compare each row with the same server setup. Targets:');
+for (const [a, b, label] of TARGET_RATIOS) against(a, b, label);

@@ -17,7 +17,11 @@ import {
   BENCH_ORIGIN,
   BENCH_SECRET,
 } from './apps/shared.js';
-import { requestPathConfigurations, selectConfigurations } from './configurations.js';
+import {
+  requestPathConfigurations,
+  selectConfigurations,
+  TARGET_RATIOS,
+} from './configurations.js';
 import { compare, conditions, table, versions } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -89,25 +93,4 @@ function against(a: string, b: string, label: string): void {
       `${(x.requestsPerSecond / y.requestsPerSecond).toFixed(2)}x by req/s`,
   );
 }
-against('bulwark', 'hand', 'bulwark full stack / KeyObject hand stack (target >= 1.0x, goal 1.2x)');
-against('bulwark', 'bare', 'bulwark full stack / bare Express (target >= 0.65x, goal 0.75x)');
-against(
-  'bulwark-traffic',
-  'bare',
-  'bulwark traffic part / bare Express (target >= 0.85x, goal 0.90x)',
-);
-against('hand-traffic', 'bare', 'hand traffic part / bare Express');
-console.log('Served with serverClasses(), as the example server is:');
-against('bulwark+classes', 'hand', 'bulwark full stack / KeyObject hand stack, plain server');
-against(
-  'bulwark+classes',
-  'hand+classes',
-  'bulwark full stack / KeyObject hand stack, both with it',
-);
-against('bulwark+classes', 'bare', 'bulwark full stack / bare Express, plain server');
-against('bulwark-traffic+classes', 'bare', 'bulwark traffic part / bare Express, plain server');
-against(
-  'bulwark-traffic+classes',
-  'bare+classes',
-  'bulwark traffic part / bare Express, both with it',
-);
+for (const [a, b, label] of TARGET_RATIOS) against(a, b, label);
