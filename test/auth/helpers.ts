@@ -7,13 +7,11 @@ import {
   jwtAuth,
   memoryStore,
   redisStore,
-  securityEvents,
   whenRedisReady,
 } from '../../src/index.js';
 import type {
   AuthStore,
   BulwarkRedisClient,
-  SecurityEvent,
   TokenService,
   TokenServiceOptions,
 } from '../../src/index.js';
@@ -127,16 +125,6 @@ export function claims(overrides: Record<string, unknown> = {}): Record<string, 
   };
 }
 
-/** Collects events of one type until `stop()`. */
-export function collect(type: SecurityEvent['type']): {
-  events: SecurityEvent[];
-  stop: () => void;
-} {
-  const events: SecurityEvent[] = [];
-  const stop = securityEvents.on(type, (event) => events.push(event));
-  return { events, stop };
-}
-
 export interface ProtectedApp {
   app: Express;
   /** How many times a protected handler ran. */
@@ -167,3 +155,5 @@ export function protectedApp(factory: ExpressFactory, tokens: TokenService): Pro
   app.use(errorHandler());
   return { app, ran: () => count };
 }
+
+export { collect } from '../helpers/events.js';

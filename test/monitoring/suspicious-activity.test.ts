@@ -12,6 +12,7 @@ import {
 import { SlidingWindowCounter } from '../../src/monitoring/sliding-window.js';
 import { redisCommand } from '../../src/stores/redis-client.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
+import { collect } from '../helpers/events.js';
 import { PrivateRedis, requireRedis, uniquePrefix } from '../helpers/redis.js';
 import { clusterToolsAvailable } from '../helpers/redis-cluster.js';
 import {
@@ -23,12 +24,6 @@ import {
 import { captureWarnings } from '../helpers/warnings.js';
 
 const HOUR = 3_600_000;
-
-function collect(type: 'suspicious.activity' | 'rate_limit.store_error') {
-  const events: SecurityEvent[] = [];
-  const off = securityEvents.on(type, (event) => events.push(event));
-  return { events, off };
-}
 
 const WAIT = { timeout: 5000, interval: 10 };
 
@@ -116,7 +111,7 @@ describe.each(EXPRESS_VERSIONS)('suspiciousActivity on %s', (_name, factory) => 
   it('emits once per key per window and never blocks a request', async () => {
     let now = 10 * HOUR;
     const { app: a, seen } = app({ threshold: 3, now: () => now });
-    const { events, off } = collect('suspicious.activity');
+    const { events, stop } = collect('suspicious.activity');
     for (let i = 0; i < 6; i++) {
       const res = await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
       expect(res.status).toBe(200);
@@ -143,38 +138,38 @@ describe.each(EXPRESS_VERSIONS)('suspiciousActivity on %s', (_name, factory) => 
     await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
     await request(a).get('/').set('X-Forwarded-For', '203.0.113.9');
     expect(events).toHaveLength(2);
-    off();
+    stop();
   });
 
   it('counts each client on its own', async () => {
     const { app: a } = app({ threshold: 2, now: () => 0 });
-    const { events, off } = collect('suspicious.activity');
+    const { events, stop } = collect('suspicious.activity');
     await request(a).get('/').set('X-Forwarded-For', '198.51.100.1');
     await request(a).get('/').set('X-Forwarded-For', '198.51.100.2');
     expect(events).toHaveLength(0);
     await request(a).get('/').set('X-Forwarded-For', '198.51.100.2');
     expect(events.map((e) => e.ip)).toEqual(['198.51.100.2']);
-    off();
+    stop();
   });
 
   it('groups IPv6 clients by /56 so one host cannot hide behind its prefix', async () => {
     const { app: a } = app({ threshold: 3, now: () => 0 });
-    const { events, off } = collect('suspicious.activity');
+    const { events, stop } = collect('suspicious.activity');
     for (const ip of ['2001:db8:0:1::1', '2001:db8:0:2::2', '2001:db8:0:3::3']) {
       await request(a).get('/').set('X-Forwarded-For', ip);
     }
     expect(events).toHaveLength(1);
     expect(events[0]!.key).toBe('2001:db8::/56');
-    off();
+    stop();
   });
 
   it('counts IPv4-mapped IPv6 clients as their IPv4 address', async () => {
     const { app: a } = app({ threshold: 2, now: () => 0 });
-    const { events, off } = collect('suspicious.activity');
+    const { events, stop } = collect('suspicious.activity');
     await request(a).get('/').set('X-Forwarded-For', '::ffff:192.0.2.7');
     await request(a).get('/').set('X-Forwarded-For', '192.0.2.7');
     expect(events.map((e) => e.key)).toEqual(['192.0.2.7']);
-    off();
+    stop();
   });
 
   it('keys by a function, skipping requests it returns no key for', async () => {
@@ -183,22 +178,22 @@ describe.each(EXPRESS_VERSIONS)('suspiciousActivity on %s', (_name, factory) => 
       now: () => 0,
       keyBy: (req) => req.get('x-tenant'),
     });
-    const { events, off } = collect('suspicious.activity');
+    const { events, stop } = collect('suspicious.activity');
     await request(a).get('/');
     await request(a).get('/');
     await request(a).get('/').set('X-Tenant', 'acme');
     await request(a).get('/').set('X-Tenant', 'acme');
     expect(seen.count).toBe(4);
     expect(events.map((e) => e.key)).toEqual(['acme']);
-    off();
+    stop();
   });
 
   it('hashes over-long keys', async () => {
     const { app: a } = app({ threshold: 1, now: () => 0, keyBy: (req) => req.get('x-tenant') });
-    const { events, off } = collect('suspicious.activity');
+    const { events, stop } = collect('suspicious.activity');
     await request(a).get('/').set('X-Tenant', 't'.repeat(500));
     expect(events[0]!.key).toMatch(/^sha256:[0-9a-f]{64}$/);
-    off();
+    stop();
   });
 
   it('lets the request through when keyBy throws', async () => {
@@ -281,7 +276,7 @@ describe.runIf(hasRedis).each(MATRIX)(
         now: () => 0,
       };
       const replicas = [replicaOn(f, options), replicaOn(f, options)];
-      const { events, off } = collect('suspicious.activity');
+      const { events, stop } = collect('suspicious.activity');
       for (let i = 0; i < 8; i++) {
         const res = await request(replicas[i % 2]!)
           .get('/')
@@ -289,7 +284,7 @@ describe.runIf(hasRedis).each(MATRIX)(
         expect(res.status).toBe(200);
       }
       await whenCounted(client, `${options.prefix}192.0.2.44`, 8);
-      off();
+      stop();
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ key: '192.0.2.44', count: 4 });
     });
@@ -299,14 +294,14 @@ describe.runIf(hasRedis).each(MATRIX)(
       const options = { threshold: 2, store: client, prefix, now: () => 0 };
       const replicas = [replicaOn(f, options), replicaOn(f, options)];
       const ips = Array.from({ length: 12 }, (_, i) => `192.0.2.${String(100 + i)}`);
-      const { events, off } = collect('suspicious.activity');
+      const { events, stop } = collect('suspicious.activity');
       for (const ip of ips) {
         for (const app of replicas) {
           expect((await request(app).get('/').set('X-Forwarded-For', ip)).status).toBe(200);
         }
       }
       for (const ip of ips) await whenCounted(client, prefix + ip, 2);
-      off();
+      stop();
       expect(events.map((e) => String(e.key)).sort()).toEqual([...ips].sort());
       expect(await target.keys(prefix)).toEqual(ips.map((ip) => prefix + ip).sort());
     });
@@ -394,7 +389,7 @@ describe.runIf(hasRedis).each(EXPRESS_VERSIONS)(
         // A new outage after a success is reported again.
         await vi.waitUntil(() => storeErrors.length === 2, WAIT);
 
-        suspicious.off();
+        suspicious.stop();
         offErrors();
         client.destroy();
       });

@@ -6,39 +6,17 @@ import {
   loadConfig,
   rateLimit,
   type HardenedOptions,
-  securityEvents,
   type RateLimitOptions,
   type RedisClientLike,
-  type SecurityEvent,
 } from '../../src/index.js';
-import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
+import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
+import { collect } from '../helpers/events.js';
+import { limitedApp } from './limited-app.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
 const PROBLEM = /^application\/problem\+json/;
 
 /** An app whose one route counts how often the handler ran. */
-function limitedApp(
-  factory: ExpressFactory,
-  options: RateLimitOptions,
-  setup?: (app: ReturnType<typeof jsonApp>) => void,
-) {
-  const app = jsonApp(factory);
-  setup?.(app);
-  const state = { handled: 0 };
-  app.use(rateLimit(options));
-  app.get('/', (_req, res) => {
-    state.handled++;
-    res.json({ ok: true });
-  });
-  return { app, state };
-}
-
-function collect(type: 'rate_limit.exceeded' | 'rate_limit.store_error') {
-  const events: SecurityEvent[] = [];
-  const off = securityEvents.on(type, (e) => events.push(e));
-  return { events, off };
-}
-
 /** A Redis client whose every command fails, as node-redis does with the offline queue off. */
 const deadRedis: RedisClientLike = {
   sendCommand: () => Promise.reject(new Error('The client is closed')),
@@ -51,7 +29,7 @@ afterEach(() => {
 describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
   it('answers 429 after the limit, with RateLimit headers and a problem body, without running the handler', async () => {
     const { app, state } = limitedApp(factory, { limit: 3 });
-    const { events, off } = collect('rate_limit.exceeded');
+    const { events, stop } = collect('rate_limit.exceeded');
     const agent = request(app);
     for (let i = 1; i <= 3; i++) {
       const ok = await agent.get('/');
@@ -63,7 +41,7 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
     }
     const limited = await agent.get('/');
     await agent.get('/');
-    off();
+    stop();
 
     expect(limited.status).toBe(429);
     expect(limited.headers['content-type']).toMatch(PROBLEM);
@@ -263,10 +241,10 @@ describe.each(EXPRESS_VERSIONS)('rateLimit on %s', (_name, factory) => {
     });
 
     it('reports store errors at most once a second, counting the rest', async () => {
-      const { events, off } = collect('rate_limit.store_error');
+      const { events, stop } = collect('rate_limit.store_error');
       const { app } = limitedApp(factory, { store: deadRedis, onStoreError: 'fail-open' });
       for (let i = 0; i < 20; i++) await request(app).get('/');
-      off();
+      stop();
       // The script load at start-up and the 20 requests all fall within the first second.
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({

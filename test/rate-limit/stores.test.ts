@@ -7,13 +7,13 @@ import {
   loginRateLimit,
   rateLimit,
   RedisTimeoutError,
-  securityEvents,
   type CostLimitOptions,
   type RateLimitOptions,
   type RedisClientLike,
-  type SecurityEvent,
 } from '../../src/index.js';
-import { EXPRESS_VERSIONS, jsonApp, type ExpressFactory } from '../helpers/express.js';
+import { EXPRESS_VERSIONS, jsonApp } from '../helpers/express.js';
+import { collect } from '../helpers/events.js';
+import { limitedApp } from './limited-app.js';
 import { captureWarnings } from '../helpers/warnings.js';
 
 // loginRateLimit on a shared store warns once that it has no `usernameKey`.
@@ -88,23 +88,6 @@ function callbackStore() {
   };
 }
 
-function limitedApp(factory: ExpressFactory, options: RateLimitOptions) {
-  const app = jsonApp(factory);
-  const state = { handled: 0 };
-  app.use(rateLimit(options));
-  app.get('/', (_req, res) => {
-    state.handled++;
-    res.json({ ok: true });
-  });
-  return { app, state };
-}
-
-function collect(type: 'rate_limit.store_error') {
-  const events: SecurityEvent[] = [];
-  const off = securityEvents.on(type, (e) => events.push(e));
-  return { events, off };
-}
-
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -163,10 +146,10 @@ describe.each(EXPRESS_VERSIONS)(
         const store = new TestStore();
         store.failWith = new Error('connection refused');
         const { app, state } = limitedApp(factory, { limit: 2, store, onStoreError: mode });
-        const { events, off } = collect('rate_limit.store_error');
+        const { events, stop } = collect('rate_limit.store_error');
         const answers = [];
         for (let i = 0; i < 3; i++) answers.push(await request(app).get('/'));
-        off();
+        stop();
         expect(answers.map((a) => a.status)).toEqual(statuses);
         expect(state.handled).toBe(handled);
         for (const refused of answers.filter((a) => a.status !== 200)) {
@@ -319,12 +302,12 @@ describe('rateLimit store checks', () => {
   });
 
   it('reports a failed init as a store error', async () => {
-    const { events, off } = collect('rate_limit.store_error');
+    const { events, stop } = collect('rate_limit.store_error');
     const store = new TestStore();
     store.init = () => Promise.reject(new Error('no such table'));
     rateLimit({ store });
     await new Promise((r) => setImmediate(r));
-    off();
+    stop();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ operation: 'init', error: 'no such table' });
   });
@@ -411,12 +394,12 @@ describe('costLimit store outages, on a frozen clock', () => {
         res.end();
       },
     );
-    const { events, off } = collect('rate_limit.store_error');
+    const { events, stop } = collect('rate_limit.store_error');
     const first = await request(app).post('/').send({});
     const sentFirst = sent;
     vi.advanceTimersByTime(500);
     const second = await request(app).post('/').send({});
-    off();
+    stop();
     for (const res of [first, second]) {
       expect(res.status).toBe(503);
       expect(res.body.code).toBe('rate_limit.unavailable');
