@@ -87,6 +87,20 @@ export function selectConfigurations(
   return all.filter((c) => keys.includes(c.key));
 }
 
+/** The configurations the targets compare, which both benches run by default. */
+export const TARGET_KEYS: readonly string[] = [
+  'bare',
+  'hand',
+  'bulwark',
+  'hand-traffic',
+  'bulwark-traffic',
+  'bare+classes',
+  'hand+classes',
+  'bulwark+classes',
+  'hand-traffic+classes',
+  'bulwark-traffic+classes',
+];
+
 /**
  * The comparisons the targets are stated in, which both benches print:
  * `[a, b, label]`, b's cost over a's (above 1 means `a` is cheaper).

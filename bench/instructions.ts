@@ -27,19 +27,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTokenService, memoryStore } from '../src/index.js';
-import {
-  BENCH_AUDIENCE,
-  BENCH_BODY,
-  BENCH_ISSUER,
-  BENCH_ORIGIN,
-  BENCH_SECRET,
-} from './apps/shared.js';
+import { BENCH_BODY, BENCH_ORIGIN } from './apps/shared.js';
 import {
   requestPathConfigurations,
   selectConfigurations,
+  TARGET_KEYS,
   TARGET_RATIOS,
 } from './configurations.js';
+import { benchAccessToken } from './token.js';
 import { median, startServer, versions, type Configuration } from './harness.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
@@ -47,14 +42,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const run = promisify(execFile);
 
-const tokens = createTokenService({
-  secret: BENCH_SECRET,
-  issuer: BENCH_ISSUER,
-  audience: BENCH_AUDIENCE,
-  accessTtl: 3600,
-  store: memoryStore(),
-});
-const { access_token: token } = await tokens.issue({ sub: 'bench-user' });
+const token = await benchAccessToken();
 
 const headers = {
   'content-type': 'application/json',
@@ -86,18 +74,7 @@ async function send(agent: Agent, port: number, count: number): Promise<void> {
   }
 }
 
-const configurations = selectConfigurations(requestPathConfigurations(), [
-  'bare',
-  'hand',
-  'bulwark',
-  'hand-traffic',
-  'bulwark-traffic',
-  'bare+classes',
-  'hand+classes',
-  'bulwark+classes',
-  'hand-traffic+classes',
-  'bulwark-traffic+classes',
-]);
+const configurations = selectConfigurations(requestPathConfigurations(), TARGET_KEYS);
 
 interface Count {
   /** The median sample's instructions per request. */

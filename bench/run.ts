@@ -9,47 +9,25 @@
 //
 //   npm run bench        (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS override;
 //                         BENCH_ONLY=bare,hand,bulwark runs only those configurations)
-import { createTokenService, memoryStore } from '../src/index.js';
-import {
-  BENCH_AUDIENCE,
-  BENCH_BODY,
-  BENCH_ISSUER,
-  BENCH_ORIGIN,
-  BENCH_SECRET,
-} from './apps/shared.js';
+import { BENCH_BODY, BENCH_ORIGIN } from './apps/shared.js';
 import {
   requestPathConfigurations,
   selectConfigurations,
+  TARGET_KEYS,
   TARGET_RATIOS,
 } from './configurations.js';
+import { benchAccessToken } from './token.js';
 import { compare, conditions, table, versions } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 
-// One access token for every request; each app verifies it with the same secret.
-const tokens = createTokenService({
-  secret: BENCH_SECRET,
-  issuer: BENCH_ISSUER,
-  audience: BENCH_AUDIENCE,
-  accessTtlSeconds: 3600,
-  store: memoryStore(),
-});
-const { access_token: token } = await tokens.issue({ sub: 'bench-user' });
+const token = await benchAccessToken();
 
 const configurations = selectConfigurations(requestPathConfigurations(), [
-  'bare',
-  'hand',
-  'bulwark',
+  ...TARGET_KEYS,
   'bulwark-layered',
-  'hand-traffic',
-  'bulwark-traffic',
-  'bare+classes',
-  'hand+classes',
-  'bulwark+classes',
-  'hand-traffic+classes',
-  'bulwark-traffic+classes',
 ]);
 
 console.log(conditions({ rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS }));
