@@ -95,20 +95,22 @@ app.get('/users/:name', jwtAuth({ tokens }), (req, res) => {
 });
 `;
 
+/** How a strict ESM consumer compiles against the packed types: nothing skipped. */
+const CONSUMER_COMPILER_OPTIONS = {
+  module: 'nodenext',
+  moduleResolution: 'nodenext',
+  target: 'es2022',
+  strict: true,
+  types: [],
+  skipLibCheck: false,
+};
+
 async function typeCheckRoutes(dir: string): Promise<void> {
   await writeFile(join(dir, 'routes.mts'), TYPED_ROUTES);
   await writeFile(
     join(dir, 'tsconfig.routes.json'),
     JSON.stringify({
-      compilerOptions: {
-        module: 'nodenext',
-        moduleResolution: 'nodenext',
-        target: 'es2022',
-        strict: true,
-        noEmit: true,
-        types: [],
-        skipLibCheck: false,
-      },
+      compilerOptions: { ...CONSUMER_COMPILER_OPTIONS, noEmit: true },
       files: ['routes.mts'],
     }),
   );
@@ -176,15 +178,7 @@ beforeAll(async () => {
   await writeFile(
     join(project, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: {
-        module: 'nodenext',
-        moduleResolution: 'nodenext',
-        target: 'es2022',
-        strict: true,
-        outDir: 'out',
-        types: [],
-        skipLibCheck: false,
-      },
+      compilerOptions: { ...CONSUMER_COMPILER_OPTIONS, outDir: 'out' },
       files: ['index.mts'],
     }),
   );
