@@ -50,7 +50,7 @@ export interface Summary extends Measurement {
 const serve = fileURLToPath(new URL('./serve.ts', import.meta.url));
 const autocannon = fileURLToPath(new URL('../node_modules/.bin/autocannon', import.meta.url));
 
-/** A server process, and its answers to `cpu` queries in order. */
+/** A server process, and its answers to `cpu` and `gc` queries in order. */
 class Server {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #waiting: ((line: string) => void)[] = [];
@@ -63,7 +63,7 @@ class Server {
     child.stderr.pipe(process.stderr);
     // Only the harness's own protocol lines; anything else an app prints is passed through.
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (/^(listening|cpu) /.test(line)) this.#waiting.shift()?.(line);
+      if (/^(listening|cpu|gc) /.test(line)) this.#waiting.shift()?.(line);
       else process.stdout.write(`${line}\n`);
     });
   }
@@ -104,6 +104,14 @@ class Server {
     const answer = this.#next();
     this.#child.stdin.write('cpu\n');
     return Number((await answer).slice(4));
+  }
+
+  /** A full garbage collection in the server; the server must run with `--expose-gc`. */
+  async collect(): Promise<void> {
+    const answer = this.#next();
+    this.#child.stdin.write('gc\n');
+    const line = await answer;
+    if (line !== 'gc done') throw new Error(`bench server could not collect: ${line}`);
   }
 
   async stop(): Promise<void> {
@@ -165,9 +173,14 @@ async function runLoad(
 export async function startServer(
   configuration: Configuration,
   launch?: Launch,
-): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+): Promise<{
+  port: number;
+  pid: number;
+  collect: () => Promise<void>;
+  stop: () => Promise<void>;
+}> {
   const { server, port } = await Server.start(configuration, launch);
-  return { port, pid: server.pid, stop: () => server.stop() };
+  return { port, pid: server.pid, collect: () => server.collect(), stop: () => server.stop() };
 }
 
 /** Sends exactly `requests` requests; throws unless every answer is 2xx. */

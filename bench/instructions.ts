@@ -5,10 +5,11 @@
 // path can be judged on a shared machine.
 //
 // Each server runs under callgrind with V8 in its predictable mode (one thread,
-// so the count does not depend on when background compiler threads run, and a
-// fixed garbage-collection schedule). It takes an uninstrumented warm-up long
-// enough for V8 to finish optimising the request path, then `BENCH_SAMPLES`
-// times: the counters are zeroed, `BENCH_REQUESTS` requests are sent, and the
+// so the count does not depend on when background compiler threads run) and a
+// garbage-collection schedule that does not follow wall time (GC_FLAGS). It takes an uninstrumented warm-up long
+// enough for V8 to finish optimising the request path, a full garbage
+// collection and a second warm-up (see `measure`), then `BENCH_SAMPLES` times:
+// the counters are zeroed, `BENCH_REQUESTS` requests are sent, and the
 // counters are dumped. Every request goes over one keep-alive connection.
 // The median sample is reported with the spread of the samples, the median
 // count outside the garbage collector (whether a major collection falls into
@@ -18,28 +19,32 @@
 //
 //   npm run bench:instructions
 //   BENCH_ONLY=bulwark,bare   only these configurations (keys in the table below)
-//   BENCH_WARMUP, BENCH_REQUESTS, BENCH_SAMPLES   override the counts
+//   BENCH_WARMUP, BENCH_SETTLE, BENCH_REQUESTS, BENCH_SAMPLES   override the counts
 //   BULWARK_ENTRY=file:///.../index.js   another build of bulwark (an A/B of a change)
+//   BENCH_DUMPS=<dir>   keep each sample's callgrind dump there, for callgrind_annotate
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request, type IncomingMessage } from 'node:http';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BENCH_BODY, BENCH_ORIGIN } from './apps/shared.js';
 import {
   requestPathConfigurations,
+  type KeyedConfiguration,
   selectConfigurations,
   TARGET_KEYS,
   TARGET_RATIOS,
 } from './configurations.js';
 import { benchAccessToken } from './token.js';
-import { median, startServer, versions, type Configuration } from './harness.js';
+import { median, startServer, versions } from './harness.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
+const SETTLE = Number(process.env.BENCH_SETTLE ?? 5000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
+const DUMPS = process.env.BENCH_DUMPS;
 const run = promisify(execFile);
 
 const token = await benchAccessToken();
@@ -138,8 +143,28 @@ async function slowPathShares(file: string, total: number): Promise<Record<strin
   return shares;
 }
 
+/**
+ * Heap sizing that does not follow wall time, which under valgrind runs tens of
+ * times slower: left to it, heap growth and memory-reducer collections swung
+ * single samples of one build by up to 60%. The young generation is fixed at
+ * 16 MB a semi-space, Node 20's default ceiling on 64-bit, so a scavenge falls
+ * every few hundred requests as in a server under load. V8's
+ * `--predictable-gc-schedule`, used before, fixes it at a few MB instead: a
+ * scavenge every ~50 requests, and in about two processes of five (the same
+ * app, the same requests) a state that promoted some 18 KB a request to the old
+ * generation, so that major collections ran through the samples (a third of
+ * the count) or through none. With these flags six processes of the same app
+ * ran alike (bench/README.md).
+ */
+const GC_FLAGS = [
+  '--min-semi-space-size=16',
+  '--max-semi-space-size=16',
+  '--heap-growing-percent=30',
+  '--no-memory-reducer',
+];
+
 /** Instructions the server spends per request, over `SAMPLES` windows of `REQUESTS` after `WARMUP`. */
-async function measure(configuration: Configuration): Promise<Count> {
+async function measure(configuration: KeyedConfiguration): Promise<Count> {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-callgrind-'));
   const server = await startServer(configuration, {
     wrap: [
@@ -150,10 +175,8 @@ async function measure(configuration: Configuration): Promise<Count> {
       // The warm-up runs uninstrumented, several times faster; counting starts with the samples.
       '--instr-atstart=no',
     ],
-    // --predictable implies --single-threaded; the fixed GC schedule stops heap growth,
-    // idle and memory-reducer collections from following wall time, which under
-    // valgrind swung single samples of one build by up to 60%.
-    nodeArgs: ['--predictable', '--predictable-gc-schedule'],
+    // --predictable implies --single-threaded.
+    nodeArgs: ['--predictable', ...GC_FLAGS, '--expose-gc'],
   });
   const perRequest: number[] = [];
   const shares: Record<string, number>[] = [];
@@ -163,6 +186,14 @@ async function measure(configuration: Configuration): Promise<Count> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     await send(agent, server.port, WARMUP);
+    // The garbage left by start-up and warm-up is collected here, not in a sample. Without
+    // it, an app that promotes little per request could run V8's incremental marking of that
+    // garbage through every sample (a third of bare Express's count, served with
+    // serverClasses()), or through none, by where the fixed schedule put the old generation's
+    // limit. The collection drops optimised code that held maps now dead, so V8 optimises
+    // again during the second warm-up.
+    await server.collect();
+    await send(agent, server.port, SETTLE);
     await run('callgrind_control', ['--instr=on', String(server.pid)]);
     for (let sample = 1; sample <= SAMPLES; sample++) {
       await run('callgrind_control', ['--zero', String(server.pid)]);
@@ -176,6 +207,10 @@ async function measure(configuration: Configuration): Promise<Count> {
       if (summary === null) throw new Error('callgrind dump has no summary line');
       perRequest.push(Number(summary[1]) / REQUESTS);
       shares.push(await slowPathShares(join(dir, dump), Number(summary[1])));
+      if (DUMPS !== undefined) {
+        await mkdir(DUMPS, { recursive: true });
+        await copyFile(join(dir, dump), join(DUMPS, `${configuration.key}.${String(sample)}.out`));
+      }
       process.stderr.write('.');
     }
   } finally {
@@ -195,7 +230,8 @@ async function measure(configuration: Configuration): Promise<Count> {
 }
 
 console.log(
-  `Node ${process.version}, callgrind, V8 --predictable --predictable-gc-schedule; ${String(WARMUP)} warm-up requests, ` +
+  `Node ${process.version}, callgrind, V8 --predictable ${GC_FLAGS.join(' ')}; ${String(WARMUP)} warm-up requests, ` +
+    `a full collection, ${String(SETTLE)} more, ` +
     `then ${String(SAMPLES)} samples of ${String(REQUESTS)} requests, one connection; ` +
     `bulwark from ${process.env.BULWARK_ENTRY ?? 'dist/index.js'}`,
 );

@@ -8,6 +8,8 @@ import type { Express } from 'express';
 // `serve.ts <module> [export]` loads `export` (default `createApp`) from the module.
 // A `cpu` line on stdin is answered with this process's CPU time in µs, so the harness
 // can charge the server's own work per request, which other load on the machine barely moves.
+// A `gc` line runs a full garbage collection (the process needs --expose-gc) and is answered
+// `gc done`, or `gc unavailable`.
 const [modulePath, exportName = 'createApp'] = process.argv.slice(2);
 if (modulePath === undefined) throw new Error('usage: serve.ts <app module> [export]');
 const exports = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
@@ -25,6 +27,12 @@ server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`listening ${String(address.port)}\n`);
 });
 createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'gc') {
+    const { gc } = globalThis as { gc?: () => void };
+    gc?.();
+    process.stdout.write(gc === undefined ? 'gc unavailable\n' : 'gc done\n');
+    return;
+  }
   if (line !== 'cpu') return;
   const { user, system } = process.cpuUsage();
   process.stdout.write(`cpu ${String(user + system)}\n`);
