@@ -185,51 +185,6 @@ function buildHelmet(options: HelmetOptions): ReturnType<typeof helmet> {
   }
 }
 
-/** What helmet does to every response: the headers it sets and those it removes. */
-interface HeaderBlock {
-  readonly set: readonly (readonly [string, string])[];
-  readonly removed: readonly string[];
-}
-
-/**
- * The helmet replay, a device kept because it pays: helmet runs once against a
- * recording response, and without per-request CSP values (a nonce) its output
- * is the same for every request, so each request replays the recorded headers
- * instead of running helmet's dozen steps. Measured on the full stack (POST
- * /v1/echo through `hardened()` + `jwtAuth` + `validate`, callgrind): running
- * helmet per request cost 4.9% more instructions per request by the lowest of
- * three samples and 8.8% by the median (bench/README.md, "Devices"), above the
- * 2% a device must save. `undefined` when helmet did anything but set and
- * remove headers, and then helmet runs per request.
- */
-function recordHelmet(middleware: ReturnType<typeof helmet>): HeaderBlock | undefined {
-  const set: [string, string][] = [];
-  const removed: string[] = [];
-  const nextCalls: unknown[] = [];
-  const recorder = {
-    setHeader(name: string, value: unknown) {
-      if (typeof value !== 'string') throw new TypeError('not a string header');
-      set.push([name, value]);
-      return recorder;
-    },
-    removeHeader(name: string) {
-      removed.push(name);
-    },
-  };
-  try {
-    middleware(
-      Object.create(null) as IncomingMessage,
-      recorder as unknown as ServerResponse,
-      (error?: unknown) => {
-        nextCalls.push(error);
-      },
-    );
-  } catch {
-    return undefined;
-  }
-  return nextCalls.length === 1 && nextCalls[0] === undefined ? { set, removed } : undefined;
-}
-
 interface AuthView {
   auth?: unknown;
   apiKey?: unknown;
@@ -341,8 +296,6 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     }
   }
 
-  const block = cspNonce ? undefined : recordHelmet(helmetMiddleware);
-
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
     if (cacheControl === 'always') {
@@ -358,13 +311,7 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
         return writeHead(...args);
       } as Response['writeHead'];
     }
-    if (block === undefined) {
-      if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
-      helmetMiddleware(req, res, next);
-      return;
-    }
-    for (const [name, value] of block.set) res.setHeader(name, value);
-    for (const name of block.removed) res.removeHeader(name);
-    next();
+    if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
+    helmetMiddleware(req, res, next);
   };
 }

@@ -110,8 +110,10 @@ export function accessVerifier(settings: VerifierSettings): AccessVerifier {
    * hit (`iat` only moves further into the past). Revocation is not part of
    * this: the service looks it up on every request. A hit parses the claims
    * afresh, so no request sees what another one changed in its `req.auth`.
-   * A device kept because it pays: it took the full stack from 1.48 to
-   * 1.37-1.38 million instructions per request, about 7% (bench/README.md).
+   * A device kept because it pays: without it the full stack counted 7% more
+   * instructions per request outside the garbage collector on a plain server
+   * (two runs) and 10-27% more on one made with `serverClasses()` (three runs;
+   * bench/README.md, "Devices", batch 5).
    */
   const verified = new Memo<VerifiedToken>(VERIFIED_TOKENS);
 
