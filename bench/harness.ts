@@ -100,17 +100,20 @@ class Server {
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  async cpu(): Promise<number> {
+  /** Writes one protocol line to the server and resolves with its answer line. */
+  #ask(query: 'cpu' | 'gc'): Promise<string> {
     const answer = this.#next();
-    this.#child.stdin.write('cpu\n');
-    return Number((await answer).slice(4));
+    this.#child.stdin.write(`${query}\n`);
+    return answer;
+  }
+
+  async cpu(): Promise<number> {
+    return Number((await this.#ask('cpu')).slice(4));
   }
 
   /** A full garbage collection in the server; the server must run with `--expose-gc`. */
   async collect(): Promise<void> {
-    const answer = this.#next();
-    this.#child.stdin.write('gc\n');
-    const line = await answer;
+    const line = await this.#ask('gc');
     if (line !== 'gc done') throw new Error(`bench server could not collect: ${line}`);
   }
 

@@ -6,9 +6,10 @@
 //
 // Each server runs under callgrind with V8 in its predictable mode (one thread,
 // so the count does not depend on when background compiler threads run) and a
-// garbage-collection schedule that does not follow wall time (GC_FLAGS). It takes an uninstrumented warm-up long
-// enough for V8 to finish optimising the request path, a full garbage
-// collection and a second warm-up (see `measure`), then `BENCH_SAMPLES` times:
+// garbage-collection schedule that does not follow wall time (GC_FLAGS). It
+// takes an uninstrumented warm-up long enough for V8 to finish optimising the
+// request path, a full garbage collection and a second warm-up (see
+// `measure`), then `BENCH_SAMPLES` times:
 // the counters are zeroed, `BENCH_REQUESTS` requests are sent, and the
 // counters are dumped. Every request goes over one keep-alive connection.
 // The median sample is reported with the spread of the samples, the median
@@ -80,6 +81,7 @@ async function send(agent: Agent, port: number, count: number): Promise<void> {
 }
 
 const configurations = selectConfigurations(requestPathConfigurations(), TARGET_KEYS);
+if (DUMPS !== undefined) await mkdir(DUMPS, { recursive: true });
 
 interface Count {
   /** The median sample's instructions per request. */
@@ -163,7 +165,7 @@ const GC_FLAGS = [
   '--no-memory-reducer',
 ];
 
-/** Instructions the server spends per request, over `SAMPLES` windows of `REQUESTS` after `WARMUP`. */
+/** Instructions the server spends per request, over `SAMPLES` windows of `REQUESTS` after `WARMUP` and `SETTLE`. */
 async function measure(configuration: KeyedConfiguration): Promise<Count> {
   const dir = await mkdtemp(join(tmpdir(), 'bulwark-callgrind-'));
   const server = await startServer(configuration, {
@@ -186,12 +188,10 @@ async function measure(configuration: KeyedConfiguration): Promise<Count> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     await send(agent, server.port, WARMUP);
-    // The garbage left by start-up and warm-up is collected here, not in a sample. Without
-    // it, an app that promotes little per request could run V8's incremental marking of that
-    // garbage through every sample (a third of bare Express's count, served with
-    // serverClasses()), or through none, by where the fixed schedule put the old generation's
-    // limit. The collection drops optimised code that held maps now dead, so V8 optimises
-    // again during the second warm-up.
+    // The garbage left by start-up and warm-up is collected here, not in a sample: an app
+    // that promotes little per request would otherwise mark it in whichever sample reaches
+    // the old generation's limit. The collection drops optimised code that held maps now
+    // dead, so V8 optimises again during the second warm-up.
     await server.collect();
     await send(agent, server.port, SETTLE);
     await run('callgrind_control', ['--instr=on', String(server.pid)]);
@@ -208,7 +208,6 @@ async function measure(configuration: KeyedConfiguration): Promise<Count> {
       perRequest.push(Number(summary[1]) / REQUESTS);
       shares.push(await slowPathShares(join(dir, dump), Number(summary[1])));
       if (DUMPS !== undefined) {
-        await mkdir(DUMPS, { recursive: true });
         await copyFile(join(dir, dump), join(DUMPS, `${configuration.key}.${String(sample)}.out`));
       }
       process.stderr.write('.');
