@@ -137,8 +137,7 @@ export function createApiKeyService(options: ApiKeyServiceOptions): ApiKeyServic
     default: 60_000,
   });
   const now = check.func<() => number>('now') ?? Date.now;
-  check.done();
-  const db = store as AuthStore;
+  const { db } = check.done({ db: store });
   const lastWritten = new Memo<number>(MAX_THROTTLE_ENTRIES);
 
   function ttlFor(record: ApiKeyRecord): number | undefined {
@@ -333,8 +332,7 @@ export function apiKeyAuth(options: ApiKeyAuthOptions): RouteAgnosticHandler {
   }
   const required = check.boolean('credentialsRequired', true);
   const { missing, invalid } = realmChallenges(check);
-  check.done();
-  const service = keys as ApiKeyService;
+  const { service } = check.done({ service: keys });
 
   return asyncMiddleware(
     'apiKeyAuthMiddleware',

@@ -41,8 +41,7 @@ export function jwtAuth(options: JwtAuthOptions): RouteAgnosticHandler {
   }
   const required = check.boolean('credentialsRequired', true);
   const { missing, invalid } = realmChallenges(check);
-  check.done();
-  const service = tokens as TokenService;
+  const { service } = check.done({ service: tokens });
 
   return asyncMiddleware('jwtAuthMiddleware', async (req, res, next) => {
     const header = req.headers.authorization;

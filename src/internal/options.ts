@@ -249,8 +249,25 @@ export class OptionChecker<T extends object> {
     return value;
   }
 
-  /** Throws one `BulwarkConfigError` naming every problem found. */
-  done(): void {
+  /**
+   * Throws one `BulwarkConfigError` naming every problem found. Given the
+   * required values, returns them typed as present: a factory records a problem
+   * for each one missing, so none can be undefined once no problem was found.
+   */
+  done(): void;
+  done<R extends Record<string, unknown>>(
+    required: R,
+  ): { [K in keyof R]: Exclude<R[K], undefined> };
+  done<R extends Record<string, unknown>>(required?: R): R | undefined {
     if (this.#problems.length > 0) throw new BulwarkConfigError(this.#scope, this.#problems);
+    if (required === undefined) return undefined;
+    for (const [name, value] of Object.entries(required)) {
+      if (value === undefined) {
+        throw new Error(
+          `${this.#scope}: \`${name}\` is missing but no problem was recorded for it`,
+        );
+      }
+    }
+    return required;
   }
 }

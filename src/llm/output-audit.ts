@@ -93,8 +93,8 @@ function tokenCount(value: unknown): number | undefined {
  */
 export function outputAudit(options: OutputAuditOptions): OutputAudit {
   const check = new OptionChecker('outputAudit', options, KNOWN);
-  const rate = check.number('rate', { min: 0, max: 1, default: undefined });
-  if (rate === undefined) check.problem('`rate` is required: a number from 0 to 1');
+  const rateOption = check.number('rate', { min: 0, max: 1, default: undefined });
+  if (rateOption === undefined) check.problem('`rate` is required: a number from 0 to 1');
   const maxChars = check.number('maxChars', {
     min: 1,
     max: 1_000_000,
@@ -106,8 +106,7 @@ export function outputAudit(options: OutputAuditOptions): OutputAudit {
     check.problem('`redaction` must be an object of redact options');
   }
   const random = check.func<() => number>('random') ?? Math.random;
-  check.done();
-  const chance = rate ?? 0;
+  const { rate } = check.done({ rate: rateOption });
   const redactor = redactorFor(redaction as RedactOptions | undefined);
 
   // Redact the whole text first: a cap applied before would cut a secret in
@@ -120,15 +119,15 @@ export function outputAudit(options: OutputAuditOptions): OutputAudit {
   };
 
   return {
-    rate: chance,
+    rate,
     sample(req, record) {
-      if (chance === 0 || !(random() < chance)) return false;
+      if (rate === 0 || !(random() < rate)) return false;
       const prompt = capped(promptText(record.prompt));
       const output = capped(record.output);
       const usage = record.usage ?? {};
       securityEvents.emit('llm.output', req, {
         reason: 'sampled',
-        rate: chance,
+        rate,
         keyId: req?.apiKey?.id,
         user: req?.apiKey === undefined ? req?.auth?.sub : undefined,
         model: record.model,

@@ -189,15 +189,15 @@ function isCost(value: unknown): value is number {
  */
 export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
   const check = new OptionChecker('costLimit', options, KNOWN);
-  const cost = check.func<(req: Request) => number>('cost');
-  if (cost === undefined) check.problem('`cost` is required: a function of the request');
-  const budget = check.number('budget', {
+  const costOption = check.func<(req: Request) => number>('cost');
+  if (costOption === undefined) check.problem('`cost` is required: a function of the request');
+  const budgetOption = check.number('budget', {
     min: 1,
     max: Number.MAX_SAFE_INTEGER,
     integer: true,
     default: undefined,
   });
-  if (budget === undefined) check.problem('`budget` is required');
+  if (budgetOption === undefined) check.problem('`budget` is required');
   const base = checkBaseOptions(check, {
     windowMs: 60_000,
     prefix: 'bulwark:cost:',
@@ -205,8 +205,7 @@ export function costLimit(options: CostLimitOptions): CostLimitMiddleware {
     acceptsStore: false,
   });
   const keyBy = checkKeyBy(check, 'apiKey');
-  check.done();
-  if (cost === undefined || budget === undefined) throw new Error('unreachable');
+  const { cost, budget } = check.done({ cost: costOption, budget: budgetOption });
 
   const { windowMs, mode, skip } = base;
   const keyOf = keyGenerator(keyBy, base.ipv6Subnet);

@@ -8,6 +8,7 @@ import {
   securityHeaders,
 } from '../../src/index.js';
 import { DOCS_URL } from '../../src/internal/docs-url.js';
+import { OptionChecker } from '../../src/internal/options.js';
 
 // Names users bring from express-rate-limit, helmet, express.json and cors get
 // the bulwark name and a link, not a bare "unknown option".
@@ -62,5 +63,43 @@ describe('migration hints for other libraries option names', () => {
   it('leaves keys that only look like table entries alone', () => {
     const problems = problemsOf(() => rateLimit({ constructor: 1, toString: 2 } as never));
     expect(problems).toEqual(['unknown option `constructor`.', 'unknown option `toString`.']);
+  });
+});
+
+describe('OptionChecker.done(required)', () => {
+  interface Options {
+    name?: string;
+    size?: number;
+  }
+  const known = { name: true, size: true } as const;
+
+  it('returns the required values once every problem is clear', () => {
+    const check = new OptionChecker<Options>('factory', { name: 'a', size: 2 }, known);
+    const name = check.string('name', undefined);
+    const size = check.number('size', { min: 1, default: undefined });
+    expect(check.done({ name, size })).toEqual({ name: 'a', size: 2 });
+  });
+
+  it('throws the recorded problems before looking at the required values', () => {
+    const check = new OptionChecker<Options>('factory', {}, known);
+    const name = check.string('name', undefined);
+    if (name === undefined) check.problem('`name` is required');
+    expect(() => check.done({ name })).toThrow(BulwarkConfigError);
+  });
+
+  it('refuses a missing value no problem was recorded for, as a bug in the factory', () => {
+    const check = new OptionChecker<Options>('factory', {}, known);
+    const name = check.string('name', undefined);
+    let thrown: unknown;
+    try {
+      check.done({ name });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect(thrown).not.toBeInstanceOf(BulwarkConfigError);
+    expect((thrown as Error).message).toBe(
+      'factory: `name` is missing but no problem was recorded for it',
+    );
   });
 });

@@ -196,17 +196,7 @@ export function tokenSettings(options: TokenServiceOptions): TokenSettings {
     }
   }
   for (const problem of problems) check.problem(problem);
-  check.done();
-  return {
-    issuer: issuer as string,
-    audience: audience as string,
-    accessTtl,
-    refreshTtl,
-    familyTtl,
-    clockTolerance,
-    store: store as AuthStore,
-    now,
-    // check.done() threw unless the ring was built.
-    keyRing: ring as KeyRing,
-  };
+  // Every path that leaves the ring unbuilt has recorded a problem.
+  const required = check.done({ issuer, audience, store, keyRing: ring });
+  return { ...required, accessTtl, refreshTtl, familyTtl, clockTolerance, now };
 }
