@@ -51,6 +51,13 @@ export function requestPathConfigurations(): readonly KeyedConfiguration[] {
       env: bulwark,
     },
     {
+      key: 'bulwark-traffic-layered',
+      name: 'bulwark headers + CORS + hosts + rate limit, one app.use() each',
+      app: 'bench/apps/bulwark.ts',
+      export: 'createTrafficApp',
+      env: bulwark,
+    },
+    {
       key: 'hand-alone',
       name: 'express-rate-limit alone, by hand',
       app: 'bench/apps/hand.ts',
