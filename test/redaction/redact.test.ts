@@ -139,6 +139,37 @@ describe('redact: structures', () => {
     expect(out.user).not.toBe(input.user);
   });
 
+  // Copies are made at a spread per depth: every depth, and many shapes at one
+  // depth, must copy alike.
+  it.each([0, 1, 2, 3, 4, 7])(
+    'copies a changed object %i levels down and nothing else',
+    (depth) => {
+      for (let shape = 0; shape < 8; shape++) {
+        const kept = { note: 'plain' };
+        let input: Record<string, unknown> = {
+          [`extra${String(shape)}`]: shape,
+          password: 'x',
+          kept,
+        };
+        for (let level = 0; level < depth; level++)
+          input = { [`level${String(level)}`]: input, kept };
+        const before = structuredClone(input);
+        let out = redact(input) as Record<string, unknown>;
+        expect(input).toEqual(before);
+        let original = input;
+        for (let level = depth - 1; level >= 0; level--) {
+          expect(out).not.toBe(original);
+          expect(out.kept).toBe(kept);
+          out = out[`level${String(level)}`] as Record<string, unknown>;
+          original = original[`level${String(level)}`] as Record<string, unknown>;
+        }
+        expect(out).not.toBe(original);
+        expect(out).toEqual({ [`extra${String(shape)}`]: shape, password: '[REDACTED]', kept });
+        expect(out.kept).toBe(kept);
+      }
+    },
+  );
+
   it('returns the very same object when nothing needs redacting', () => {
     const input = { a: 1, b: ['x', { c: 'plain' }] };
     expect(redact(input)).toBe(input);
