@@ -77,15 +77,9 @@ export class KeyMatcher {
   }
 
   matches(key: string): boolean {
-    // Most keys end in three ASCII letters or digits that no rule ends with: one
-    // table read rules them out. Kept this small so that it is inlined into the
-    // walks, which call it for every member.
-    const n = key.length;
-    if (n >= 3) {
-      const tail = tailHash(key.charCodeAt(n - 3), key.charCodeAt(n - 2), key.charCodeAt(n - 1));
-      if (tail >= 0 && this.#tails[tail] !== 1) return false;
-    }
-    return this.#decide(key);
+    // Most keys end in three letters or digits (after separators) that no rule
+    // ends with: a table read rules them out before the decision cache.
+    return this.mayMatch(key, 0, key.length) && this.#decide(key);
   }
 
   /**
