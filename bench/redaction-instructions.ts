@@ -4,8 +4,10 @@
 // CPU times of `npm run bench:redaction` do.
 //
 // Each count is the difference between two processes that do the same thing
-// RECORDS and 4 x RECORDS times after the same warm-up, divided by the extra
-// records: start-up, loading and the warm-up cancel out. V8 runs predictably
+// RECORDS and 10 x RECORDS times after the same warm-up, divided by the extra
+// records: start-up, loading and the warm-up cancel out, but not exactly (two
+// processes doing the same work differ by up to some 30 million instructions,
+// whatever the count), hence the large difference. V8 runs predictably
 // (one thread) with the heap sizing of bench/instructions.ts, and each count is
 // taken `BENCH_SAMPLES` times (default 3); the median is reported with the
 // spread, since where the collector falls still moves single counts by a few
@@ -23,6 +25,7 @@ import { record } from './log-record.js';
 
 const WARMUP = 30_000;
 const RECORDS = 10_000;
+const MANY = 10;
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const GC_FLAGS = [
   '--min-semi-space-size=16',
@@ -79,9 +82,9 @@ async function perRecord(which: Case): Promise<number[]> {
     // The two processes of a sample run side by side: each is single-threaded.
     const [few, many] = await Promise.all([
       instructions(which, RECORDS),
-      instructions(which, 4 * RECORDS),
+      instructions(which, MANY * RECORDS),
     ]);
-    counts.push((many - few) / (3 * RECORDS));
+    counts.push((many - few) / ((MANY - 1) * RECORDS));
     process.stderr.write('.');
   }
   return counts;
@@ -94,7 +97,7 @@ if (which !== undefined) {
 } else {
   console.log(
     `Node ${process.version}, callgrind, V8 --predictable ${GC_FLAGS.join(' ')}; ` +
-      `${String(WARMUP)} warm-up records, then ${String(RECORDS)} against ${String(4 * RECORDS)}, ` +
+      `${String(WARMUP)} warm-up records, then ${String(RECORDS)} against ${String(MANY * RECORDS)}, ` +
       `${String(SAMPLES)} samples; bulwark from ${entry}`,
   );
   const medians = new Map<Case, number>();
