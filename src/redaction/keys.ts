@@ -91,9 +91,17 @@ export class KeyMatcher {
   mayEndAt(s: string, to: number, from: number): boolean {
     const pairs = this.#lastPairs;
     if (pairs !== undefined) {
-      const first = lowerAscii(s.charCodeAt(to - 2));
-      const last = lowerAscii(s.charCodeAt(to - 1));
-      if (first >= 128 || last >= 128 || pairs[(first << 7) | last] !== 1) return false;
+      // The last two characters that normalising keeps: `passwd.` and `pi-n` match.
+      let last = to - 1;
+      while (last >= from && isDropped(s.charCodeAt(last))) last--;
+      let first = last - 1;
+      while (first >= from && isDropped(s.charCodeAt(first))) first--;
+      // Every rule has two characters or more, so a key with fewer cannot match.
+      if (first < from) return false;
+      const a = lowerAscii(s.charCodeAt(first));
+      const b = lowerAscii(s.charCodeAt(last));
+      // Outside ASCII only the full normalisation can tell (the Kelvin sign is a `k`).
+      if (a < 128 && b < 128 && pairs[(a << 7) | b] !== 1) return false;
     }
     if (to - 3 < from) return true;
     const tail = tailHash(s.charCodeAt(to - 3), s.charCodeAt(to - 2), s.charCodeAt(to - 1));
@@ -141,6 +149,10 @@ export function lowerAscii(code: number): number {
 /** ASCII characters that `normaliseKey` removes; anything else outside letters and digits is left to it. */
 const DROPPED = new Uint8Array(128);
 for (const char of '-_. \t\n\r\v\f') DROPPED[char.charCodeAt(0)] = 1;
+
+function isDropped(code: number): boolean {
+  return code < 128 && DROPPED[code] === 1;
+}
 
 /**
  * `tailHash` of the last three characters of the normalised key `s.slice(from,

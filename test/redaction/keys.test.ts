@@ -91,6 +91,16 @@ describe('KeyMatcher', () => {
     for (let i = 0; i < 20_000; i++) keys.push(randomKey(random));
     const disagreements = keys.filter((key) => matcher.matches(key) !== expected(key));
     expect(disagreements).toEqual([]);
+    // The filters text scanning runs before it slices a key out must never rule out one that matches.
+    const ruledOut = keys.filter((key) => {
+      const text = `a=b ${key}`;
+      const from = text.length - key.length;
+      return (
+        expected(key) &&
+        (!matcher.mayMatch(text, from, text.length) || !matcher.mayEndAt(text, text.length, from))
+      );
+    });
+    expect(ruledOut).toEqual([]);
     // The generator must reach both answers often, or agreement says little.
     const hits = keys.filter((key) => expected(key)).length;
     expect(hits).toBeGreaterThan(keys.length / 10);

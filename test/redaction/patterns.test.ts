@@ -74,6 +74,11 @@ const MATCHES: [RedactionCategory, string, string][] = [
   // The key's last letters sit behind a separator: `sessionid` is a rule.
   ['assignment', 'session_id=FAKEsid42 ok', 'session_id=[REDACTED] ok'],
   ['assignment', 'SESSION-ID: FAKEsid42', 'SESSION-ID: [REDACTED]'],
+  // Separators after the key's last letters, or between them, are dropped too.
+  ['assignment', 'PASSWORD_=FAKEhunter2', 'PASSWORD_=[REDACTED]'],
+  ['assignment', 'passwd.: FAKEhunter2', 'passwd.: [REDACTED]'],
+  ['assignment', 'api_key_ = FAKEkey', 'api_key_ = [REDACTED]'],
+  ['assignment', 'pi-n=FAKE1234', 'pi-n=[REDACTED]'],
   // `toLowerCase` turns the Kelvin sign into `k`: this scheme word is `token`.
   ['assignment', 'authorization: To\u212Aen FAKEsecret1 next', 'authorization: [REDACTED] next'],
 ];
