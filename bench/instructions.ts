@@ -24,13 +24,11 @@
 //   BULWARK_ENTRY=file:///.../index.js   another build of bulwark (an A/B of a change)
 //   BENCH_DUMPS=<dir>   keep each sample's callgrind dump there, for callgrind_annotate
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent } from 'node:http';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BENCH_BODY, BENCH_ORIGIN } from './apps/shared.js';
 import {
   requestPathConfigurations,
   type KeyedConfiguration,
@@ -38,7 +36,7 @@ import {
   TARGET_KEYS,
   TARGET_RATIOS,
 } from './configurations.js';
-import { benchAccessToken } from './token.js';
+import { echoHeaders, sendEcho } from './echo-requests.js';
 import { median, startServer, versions } from './harness.js';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
@@ -48,37 +46,9 @@ const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 const DUMPS = process.env.BENCH_DUMPS;
 const run = promisify(execFile);
 
-const token = await benchAccessToken();
-
-const headers = {
-  'content-type': 'application/json',
-  'content-length': String(Buffer.byteLength(BENCH_BODY)),
-  origin: BENCH_ORIGIN,
-  authorization: `Bearer ${token}`,
-};
-
-/**
- * Sends `count` requests one after another on the agent's one keep-alive
- * connection. No deadline: under valgrind a request that meets cold code can
- * take seconds.
- */
-async function send(agent: Agent, port: number, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const req = request({
-      port,
-      host: '127.0.0.1',
-      method: 'POST',
-      path: '/v1/echo',
-      headers,
-      agent,
-    });
-    req.end(BENCH_BODY);
-    const [res] = (await once(req, 'response')) as [IncomingMessage];
-    res.resume();
-    await once(res, 'end');
-    if (res.statusCode !== 200) throw new Error(`answered ${String(res.statusCode)}`);
-  }
-}
+const headers = await echoHeaders();
+const send = (agent: Agent, port: number, count: number): Promise<void> =>
+  sendEcho(agent, port, count, headers);
 
 const configurations = selectConfigurations(requestPathConfigurations(), TARGET_KEYS);
 if (DUMPS !== undefined) await mkdir(DUMPS, { recursive: true });
