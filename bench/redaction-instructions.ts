@@ -8,7 +8,7 @@
 // records: start-up, loading and the warm-up cancel out, but not exactly (two
 // processes doing the same work differ by up to some 30 million instructions,
 // whatever the count), hence the large difference. V8 runs predictably
-// (one thread) with the heap sizing of bench/instructions.ts, and each count is
+// (one thread) with the heap sizing of bench/gc-flags.ts, and each count is
 // taken `BENCH_SAMPLES` times (default 3); the median is reported with the
 // spread, since where the collector falls still moves single counts by a few
 // percent.
@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type * as Bulwark from '../src/index.js';
 import { distEntry } from './dist-entry.js';
+import { GC_FLAGS } from './gc-flags.js';
 import { median } from './harness.js';
 import { record } from './log-record.js';
 
@@ -27,12 +28,6 @@ const WARMUP = 30_000;
 const RECORDS = 10_000;
 const MANY = 10;
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
-const GC_FLAGS = [
-  '--min-semi-space-size=16',
-  '--max-semi-space-size=16',
-  '--heap-growing-percent=30',
-  '--no-memory-reducer',
-];
 const CASES = ['JSON.stringify', 'keys only + JSON.stringify'] as const;
 type Case = (typeof CASES)[number];
 const run = promisify(execFile);
