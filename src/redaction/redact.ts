@@ -376,7 +376,8 @@ class Walker {
       const redacted = this.#value(child, walk);
       if (out !== undefined) out.push(redacted);
       else if (redacted !== child) {
-        out = value.slice(0, i);
+        // Through Array.prototype: an array's own prototype may have been replaced.
+        out = Array.prototype.slice.call(value, 0, i) as unknown[];
         out.push(redacted);
       }
     }

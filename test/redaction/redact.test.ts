@@ -170,6 +170,16 @@ describe('redact: structures', () => {
     },
   );
 
+  it('redacts an array whose prototype was replaced as an array, as JSON.stringify writes it', () => {
+    for (const proto of [null, Object.prototype, { custom: true }]) {
+      const input = Object.setPrototypeOf(['ann@example.com', 1], proto) as unknown[];
+      const out = redact(input);
+      expect(Array.isArray(out)).toBe(true);
+      expect(JSON.stringify(out)).toBe('["[REDACTED:email]",1]');
+      expect(input[0]).toBe('ann@example.com');
+    }
+  });
+
   it('returns the very same object when nothing needs redacting', () => {
     const input = { a: 1, b: ['x', { c: 'plain' }] };
     expect(redact(input)).toBe(input);
