@@ -98,10 +98,9 @@ export class KeyMatcher {
       while (first >= from && isDropped(s.charCodeAt(first))) first--;
       // Every rule has two characters or more, so a key with fewer cannot match.
       if (first < from) return false;
-      const a = lowerAscii(s.charCodeAt(first));
-      const b = lowerAscii(s.charCodeAt(last));
-      // Outside ASCII only the full normalisation can tell (the Kelvin sign is a `k`).
-      if (a < 128 && b < 128 && pairs[(a << 7) | b] !== 1) return false;
+      const a = lowerKept(s.charCodeAt(first));
+      const b = lowerKept(s.charCodeAt(last));
+      if (a >= 128 || b >= 128 || pairs[(a << 7) | b] !== 1) return false;
     }
     if (to - 3 < from) return true;
     const tail = tailHash(s.charCodeAt(to - 3), s.charCodeAt(to - 2), s.charCodeAt(to - 1));
@@ -146,12 +145,40 @@ export function lowerAscii(code: number): number {
   return code >= 0x41 && code <= 0x5a ? code + 0x20 : code;
 }
 
-/** ASCII characters that `normaliseKey` removes; anything else outside letters and digits is left to it. */
+/** ASCII characters that `normaliseKey` removes. */
 const DROPPED = new Uint8Array(128);
 for (const char of '-_. \t\n\r\v\f') DROPPED[char.charCodeAt(0)] = 1;
 
+/** Whether `normaliseKey` removes this character. */
 function isDropped(code: number): boolean {
-  return code < 128 && DROPPED[code] === 1;
+  return code < 128 ? DROPPED[code] === 1 : isSpaceOutsideAscii(code);
+}
+
+/** JavaScript's `\s` outside ASCII (the spaces `normaliseKey` removes there), as in Node 20. */
+function isSpaceOutsideAscii(code: number): boolean {
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+const KELVIN = 0x212a;
+
+/**
+ * What a character that normalising keeps turns into, lower-cased, when that
+ * is one ASCII character; 128 or more otherwise. Outside ASCII only the Kelvin
+ * sign lower-cases to ASCII alone (`k`); the dotted capital I becomes `i`
+ * followed by a combining dot.
+ */
+function lowerKept(code: number): number {
+  return code === KELVIN ? 0x6b : lowerAscii(code);
 }
 
 /**

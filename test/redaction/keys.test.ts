@@ -83,6 +83,8 @@ describe('KeyMatcher', () => {
       'api\u212aey',
       '\u212aeyring',
       '-\u212aey.ring',
+      // With the extra key `pk`, the Kelvin sign is the last of a rule's last two letters.
+      'p\u212a',
       'x-request-id',
       'id',
       '',
@@ -105,5 +107,19 @@ describe('KeyMatcher', () => {
     const hits = keys.filter((key) => expected(key)).length;
     expect(hits).toBeGreaterThan(keys.length / 10);
     expect(hits).toBeLessThan(keys.length - keys.length / 10);
+  });
+
+  it('reads past every space normaliseKey removes outside ASCII', () => {
+    const matcher = new KeyMatcher([]);
+    const spaces: string[] = [];
+    for (let code = 128; code < 0x10000; code++) {
+      if (/\s/.test(String.fromCharCode(code))) spaces.push(String.fromCharCode(code));
+    }
+    expect(spaces.length).toBeGreaterThan(10);
+    const ruledOut = spaces.filter((space) => {
+      const key = `pass${space}word${space}`;
+      return !matcher.matches(key) || !matcher.mayEndAt(key, key.length, 0);
+    });
+    expect(ruledOut).toEqual([]);
   });
 });
