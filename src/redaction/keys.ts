@@ -98,8 +98,8 @@ export class KeyMatcher {
       while (first >= from && isDropped(s.charCodeAt(first))) first--;
       // Every rule has two characters or more, so a key with fewer cannot match.
       if (first < from) return false;
-      const a = lowerKept(s.charCodeAt(first));
-      const b = lowerKept(s.charCodeAt(last));
+      const a = lowerToAscii(s.charCodeAt(first));
+      const b = lowerToAscii(s.charCodeAt(last));
       if (a >= 128 || b >= 128 || pairs[(a << 7) | b] !== 1) return false;
     }
     if (to - 3 < from) return true;
@@ -172,12 +172,12 @@ function isSpaceOutsideAscii(code: number): boolean {
 const KELVIN = 0x212a;
 
 /**
- * What a character that normalising keeps turns into, lower-cased, when that
- * is one ASCII character; 128 or more otherwise. Outside ASCII only the Kelvin
- * sign lower-cases to ASCII alone (`k`); the dotted capital I becomes `i`
- * followed by a combining dot.
+ * The ASCII character `toLowerCase` turns this one into, when it turns it into
+ * exactly one; 128 or more otherwise. Outside ASCII only the Kelvin sign
+ * lower-cases to ASCII alone (`k`); the dotted capital I becomes `i` followed
+ * by a combining dot.
  */
-function lowerKept(code: number): number {
+export function lowerToAscii(code: number): number {
   return code === KELVIN ? 0x6b : lowerAscii(code);
 }
 

@@ -1,4 +1,4 @@
-import { lowerAscii, type KeyMatcher } from '../keys.js';
+import { lowerToAscii, type KeyMatcher } from '../keys.js';
 import {
   APOSTROPHE,
   AT,
@@ -27,7 +27,6 @@ const MAX_BLANKS = 16;
 
 const AUTH_SCHEMES = ['bearer', 'basic', 'token', 'digest'];
 const NOT_SECRETS = ['null', 'true', 'false'];
-const KELVIN = 0x212a;
 
 /**
  * `key=value`, `key: value`, `key := value`, `key => value`, `"key": "value"`
@@ -184,14 +183,12 @@ function lineEnd(s: string, from: number): number {
 
 /**
  * Whether `s.slice(from, to).toLowerCase()` is the lower-case ASCII `word`,
- * without building either string. The Kelvin sign is the one character
- * outside ASCII that lowers to a single ASCII letter (`k`).
+ * without building either string.
  */
 function wordIs(s: string, from: number, to: number, word: string): boolean {
   if (to - from !== word.length) return false;
   for (let k = 0; k < word.length; k++) {
-    const code = s.charCodeAt(from + k);
-    if ((code === KELVIN ? 0x6b : lowerAscii(code)) !== word.charCodeAt(k)) return false;
+    if (lowerToAscii(s.charCodeAt(from + k)) !== word.charCodeAt(k)) return false;
   }
   return true;
 }
