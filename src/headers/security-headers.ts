@@ -185,6 +185,45 @@ function buildHelmet(options: HelmetOptions): ReturnType<typeof helmet> {
   }
 }
 
+const isCacheControl = (name: unknown): boolean =>
+  typeof name === 'string' && name.toLowerCase() === 'cache-control';
+
+/** The `Cache-Control` in headers given to `writeHead` (an object, or a flat name/value list). */
+function givenCacheControl(headers: unknown): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const values: string[] = [];
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (isCacheControl(headers[i])) values.push(String(headers[i + 1]));
+    }
+  } else {
+    for (const [name, value] of Object.entries(headers)) {
+      if (isCacheControl(name)) values.push(String(value));
+    }
+  }
+  return values.length === 0 ? undefined : values.join(', ');
+}
+
+/** A copy of `writeHead` headers whose `Cache-Control` is `no-store`; the caller's stay as they were. */
+function withNoStore(headers: unknown): unknown {
+  if (Array.isArray(headers)) {
+    const kept: unknown[] = [];
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      if (!isCacheControl(headers[i])) kept.push(headers[i], headers[i + 1]);
+    }
+    return [...kept, 'Cache-Control', 'no-store'];
+  }
+  const kept = Object.fromEntries(
+    Object.entries(headers as Record<string, unknown>).filter(([name]) => !isCacheControl(name)),
+  );
+  return { ...kept, 'Cache-Control': 'no-store' };
+}
+
+/** `writeHead` as a property holding a function, which is how this module passes it on. */
+interface WriteHeadSlot {
+  writeHead: (this: Response, ...args: unknown[]) => Response;
+}
+
 interface AuthView {
   auth?: unknown;
   apiKey?: unknown;
@@ -296,21 +335,40 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     }
   }
 
+  /**
+   * Auth middleware runs after this one, so the decision waits until the
+   * headers go out. Returns the arguments to pass on: a `Cache-Control` given
+   * to `writeHead` itself overrides the response's, so it is decided there.
+   */
+  function decideCacheControl(res: Response, args: unknown[]): unknown[] {
+    const at = typeof args[1] === 'string' ? 2 : 1;
+    const given = args[at];
+    const passed = givenCacheControl(given);
+    const current = passed ?? res.getHeader('Cache-Control');
+    const replace =
+      (current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(res.req);
+    if (!replace) return args;
+    if (passed === undefined) {
+      res.setHeader('Cache-Control', 'no-store');
+      return args;
+    }
+    const decided = [...args];
+    decided[at] = withNoStore(given);
+    return decided;
+  }
+
+  function wrapWriteHead(res: Response): void {
+    const slot = res as unknown as WriteHeadSlot;
+    const writeHead = slot.writeHead;
+    slot.writeHead = function securedWriteHead(...args: unknown[]) {
+      return writeHead.apply(res, decideCacheControl(res, args));
+    };
+  }
+
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
-    if (cacheControl === 'always') {
-      res.setHeader('Cache-Control', 'no-store');
-    } else if (cacheControl === 'authenticated') {
-      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
-      // Auth middleware runs after this one, so the decision waits until headers go out.
-      res.writeHead = function securedWriteHead(...args: unknown[]) {
-        const current = res.getHeader('Cache-Control');
-        if ((current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(req)) {
-          res.setHeader('Cache-Control', 'no-store');
-        }
-        return writeHead(...args);
-      } as Response['writeHead'];
-    }
+    if (cacheControl === 'always') res.setHeader('Cache-Control', 'no-store');
+    else if (cacheControl === 'authenticated') wrapWriteHead(res);
     if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
     helmetMiddleware(req, res, next);
   };

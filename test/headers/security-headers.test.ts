@@ -1,3 +1,4 @@
+import type { RequestHandler } from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { BulwarkConfigError, securityHeaders } from '../../src/index.js';
@@ -121,6 +122,111 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
     expect(anonymous.headers['cache-control']).toBeUndefined();
     expect(anonymous.headers['permissions-policy']).toBe(PERMISSIONS_POLICY);
   });
+
+  it('keeps a writeHead wrapped before it and runs under one wrapped after it', async () => {
+    const app = factory();
+    const wrap =
+      (header: string): RequestHandler =>
+      (_req, res, next) => {
+        // What on-headers (compression, morgan) does: keep the current writeHead, run before it.
+        const slot = res as unknown as { writeHead: (...args: unknown[]) => unknown };
+        const inner = slot.writeHead;
+        slot.writeHead = function (this: typeof res, ...args: unknown[]) {
+          this.setHeader(header, String(this.getHeader('Cache-Control') ?? 'none'));
+          return inner.apply(this, args);
+        };
+        next();
+      };
+    app.use(wrap('X-Before'));
+    app.use(securityHeaders());
+    app.use(wrap('X-After'));
+    app.get('/', (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=600');
+      res.json({ ok: true });
+    });
+    const res = await request(app).get('/').set('Authorization', 'Bearer test-token');
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    // X-After runs first and sees the route's value; X-Before runs last and sees the decision.
+    expect(res.headers['x-after']).toBe('public, max-age=600');
+    expect(res.headers['x-before']).toBe('no-store');
+  });
+
+  it('decides for responses sent from a mounted sub-app', async () => {
+    const app = factory();
+    const sub = factory();
+    sub.get('/', (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=600');
+      res.json({ ok: true });
+    });
+    app.use(securityHeaders());
+    app.use('/sub', sub);
+    const authenticated = await request(app).get('/sub').set('Authorization', 'Bearer test-token');
+    expect(authenticated.status).toBe(200);
+    expect(authenticated.headers['cache-control']).toBe('no-store');
+    const anonymous = await request(app).get('/sub');
+    expect(anonymous.headers['cache-control']).toBe('public, max-age=600');
+  });
+
+  it('decides when the route calls writeHead itself', async () => {
+    await check(
+      factory,
+      securityHeaders(),
+      { 'cache-control': 'no-store', 'content-type': 'text/plain' },
+      {
+        headers: { Authorization: 'Bearer test-token' },
+        route: (_req, res) => {
+          res.setHeader('Cache-Control', 'public');
+          res.writeHead(200, { 'Content-Type': 'text/plain' });
+          res.end('ok');
+        },
+      },
+    );
+  });
+
+  const PUBLIC = 'public, max-age=600';
+  it.each<[string, unknown[], boolean, string]>([
+    ['an object', [200, { 'Cache-Control': PUBLIC, 'X-Test': 'kept' }], true, 'no-store'],
+    ['a lower-case name', [200, { 'cache-control': PUBLIC, 'X-Test': 'kept' }], true, 'no-store'],
+    [
+      'a status message',
+      [200, 'Fine', { 'CACHE-CONTROL': PUBLIC, 'X-Test': 'kept' }],
+      true,
+      'no-store',
+    ],
+    ['a flat list', [200, ['Cache-Control', PUBLIC, 'X-Test', 'kept']], true, 'no-store'],
+    [
+      'a flat list naming it twice',
+      [200, ['Cache-Control', 'public', 'X-Test', 'kept', 'cache-control', 'max-age=600']],
+      true,
+      'no-store',
+    ],
+    [
+      'a private value',
+      [200, { 'Cache-Control': 'private, max-age=60', 'X-Test': 'kept' }],
+      true,
+      'private, max-age=60',
+    ],
+    ['an anonymous request', [200, { 'Cache-Control': PUBLIC, 'X-Test': 'kept' }], false, PUBLIC],
+  ])(
+    'decides a Cache-Control given to writeHead in %s, leaving the caller its headers',
+    async (_case, args, authenticated, expected) => {
+      const app = factory();
+      app.use(securityHeaders());
+      const given = structuredClone(args);
+      app.get('/', (_req, res) => {
+        (res as unknown as { writeHead: (...a: unknown[]) => unknown }).writeHead(...given);
+        res.end('ok');
+      });
+      let call = request(app).get('/');
+      if (authenticated) call = call.set('Authorization', 'Bearer test-token');
+      const res = await call;
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe(expected);
+      expect(res.headers['x-test']).toBe('kept');
+      expect(given).toEqual(args);
+    },
+  );
 
   it('honours cacheControl always / never and a custom isAuthenticated', async () => {
     await check(factory, securityHeaders({ cacheControl: 'always' }), {
