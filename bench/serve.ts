@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -21,6 +22,19 @@ const server =
   process.env.BENCH_SERVER_CLASSES === '1'
     ? createServer((await import('./apps/entry.js')).bulwark.serverClasses(app), app)
     : createServer(app);
+// BENCH_MAJOR_GC=1 prints `major-gc <requests served so far>` after each full collection.
+if (process.env.BENCH_MAJOR_GC === '1') {
+  let served = 0;
+  server.on('request', () => served++);
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { detail } = entry as { detail?: { kind?: number } };
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        process.stdout.write(`major-gc ${String(served)}\n`);
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
+}
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
