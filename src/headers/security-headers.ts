@@ -188,12 +188,16 @@ function buildHelmet(options: HelmetOptions): ReturnType<typeof helmet> {
 const isCacheControl = (name: unknown): boolean =>
   typeof name === 'string' && name.toLowerCase() === 'cache-control';
 
-/** The `Cache-Control` in headers given to `writeHead` (an object, or a flat name/value list). */
+/**
+ * The `Cache-Control` in headers given to `writeHead` (an object, or a flat
+ * name/value list; Node refuses a list of odd length, so it is left to Node).
+ */
 function givenCacheControl(headers: unknown): string | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;
   const values: string[] = [];
   if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers.length % 2 !== 0) return undefined;
+    for (let i = 0; i < headers.length; i += 2) {
       if (isCacheControl(headers[i])) values.push(String(headers[i + 1]));
     }
   } else {
@@ -208,7 +212,7 @@ function givenCacheControl(headers: unknown): string | undefined {
 function withNoStore(headers: unknown): unknown {
   if (Array.isArray(headers)) {
     const kept: unknown[] = [];
-    for (let i = 0; i + 1 < headers.length; i += 2) {
+    for (let i = 0; i < headers.length; i += 2) {
       if (!isCacheControl(headers[i])) kept.push(headers[i], headers[i + 1]);
     }
     return [...kept, 'Cache-Control', 'no-store'];
@@ -340,13 +344,13 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
    * headers go out. Returns the arguments to pass on: a `Cache-Control` given
    * to `writeHead` itself overrides the response's, so it is decided there.
    */
-  function decideCacheControl(res: Response, args: unknown[]): unknown[] {
+  function decideCacheControl(req: Request, res: Response, args: unknown[]): unknown[] {
     const at = typeof args[1] === 'string' ? 2 : 1;
     const given = args[at];
     const passed = givenCacheControl(given);
     const current = passed ?? res.getHeader('Cache-Control');
     const replace =
-      (current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(res.req);
+      (current === undefined || /\bpublic\b/i.test(String(current))) && authenticated(req);
     if (!replace) return args;
     if (passed === undefined) {
       res.setHeader('Cache-Control', 'no-store');
@@ -357,18 +361,18 @@ export function securityHeaders(options?: SecurityHeadersOptions): RequestHandle
     return decided;
   }
 
-  function wrapWriteHead(res: Response): void {
+  function wrapWriteHead(req: Request, res: Response): void {
     const slot = res as unknown as WriteHeadSlot;
     const writeHead = slot.writeHead;
     slot.writeHead = function securedWriteHead(...args: unknown[]) {
-      return writeHead.apply(res, decideCacheControl(res, args));
+      return writeHead.apply(res, decideCacheControl(req, res, args));
     };
   }
 
   return function securityHeadersMiddleware(req: Request, res: Response, next: NextFunction): void {
     res.setHeader('Permissions-Policy', permissionsPolicy);
     if (cacheControl === 'always') res.setHeader('Cache-Control', 'no-store');
-    else if (cacheControl === 'authenticated') wrapWriteHead(res);
+    else if (cacheControl === 'authenticated') wrapWriteHead(req, res);
     if (cspNonce) res.locals.cspNonce = randomBytes(16).toString('base64');
     helmetMiddleware(req, res, next);
   };

@@ -228,6 +228,19 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
     },
   );
 
+  it('leaves a header list of odd length to Node, which refuses it', async () => {
+    const app = factory();
+    app.use(securityHeaders());
+    app.get('/', (_req, res) => {
+      const slot = res as unknown as { writeHead: (...a: unknown[]) => unknown };
+      slot.writeHead(200, ['Cache-Control', PUBLIC, 'X-Test']);
+      res.end('ok');
+    });
+    const res = await request(app).get('/').set('Authorization', 'Bearer test-token');
+    expect(res.status).toBe(500);
+    expect(res.headers['cache-control']).not.toBe(PUBLIC);
+  });
+
   it('honours cacheControl always / never and a custom isAuthenticated', async () => {
     await check(factory, securityHeaders({ cacheControl: 'always' }), {
       'cache-control': 'no-store',
