@@ -217,10 +217,10 @@ function withNoStore(headers: unknown): unknown {
     }
     return [...kept, 'Cache-Control', 'no-store'];
   }
-  const kept = Object.fromEntries(
-    Object.entries(headers as Record<string, unknown>).filter(([name]) => !isCacheControl(name)),
-  );
-  return { ...kept, 'Cache-Control': 'no-store' };
+  return Object.fromEntries([
+    ...Object.entries(headers as Record<string, unknown>).filter(([name]) => !isCacheControl(name)),
+    ['Cache-Control', 'no-store'],
+  ]);
 }
 
 /** `writeHead` as a property holding a function, which is how this module passes it on. */

@@ -92,10 +92,8 @@ export class KeyMatcher {
     const pairs = this.#lastPairs;
     if (pairs !== undefined) {
       // The last two characters that normalising keeps: `passwd.` and `pi-n` match.
-      let last = to - 1;
-      while (last >= from && isDropped(s.charCodeAt(last))) last--;
-      let first = last - 1;
-      while (first >= from && isDropped(s.charCodeAt(first))) first--;
+      const last = keptAtOrBefore(s, to - 1, from);
+      const first = keptAtOrBefore(s, last - 1, from);
       // Every rule has two characters or more, so a key with fewer cannot match.
       if (first < from) return false;
       const a = lowerToAscii(s.charCodeAt(first));
@@ -152,6 +150,13 @@ for (const char of '-_. \t\n\r\v\f') DROPPED[char.charCodeAt(0)] = 1;
 /** Whether `normaliseKey` removes this character. */
 function isDropped(code: number): boolean {
   return code < 128 ? DROPPED[code] === 1 : isSpaceOutsideAscii(code);
+}
+
+/** The last index at or before `at`, not before `from`, of a character `normaliseKey` keeps; `from - 1` if none. */
+function keptAtOrBefore(s: string, at: number, from: number): number {
+  let i = at;
+  while (i >= from && isDropped(s.charCodeAt(i))) i--;
+  return i;
 }
 
 /** JavaScript's `\s` outside ASCII (the spaces `normaliseKey` removes there), as in Node 20. */
