@@ -7,6 +7,7 @@ import { corsPolicy, type CorsPolicyOptions } from '../headers/cors-policy.js';
 import { httpsRedirect, type HttpsRedirectOptions } from '../headers/https-redirect.js';
 import { securityHeaders, type SecurityHeadersOptions } from '../headers/security-headers.js';
 import { trustedHosts, type TrustedHostsOptions } from '../headers/trusted-hosts.js';
+import { useDictionaryMode } from '../internal/dictionary-mode.js';
 import { OptionChecker, type KnownKeys } from '../internal/options.js';
 import {
   suspiciousActivity,
@@ -285,6 +286,8 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
    * with serverClasses() (bench/README.md, "Devices").
    */
   function hardenedMiddleware(req: Request, res: Response, next: NextFunction): void {
+    useDictionaryMode(req);
+    useDictionaryMode(res);
     const handlers = probePaths.has(req.path) ? probeHandlers : allHandlers;
     const count = handlers.length;
     let index = 0;
