@@ -12,7 +12,7 @@ describe.each(EXPRESS_VERSIONS)('hardened() on a server made by app.listen() (%s
     // V8's own answer, from a child process with natives syntax on.
     const { stdout } = await run(
       process.execPath,
-      ['--allow-natives-syntax', '--expose-gc', '--import', 'tsx', FIXTURE, name],
+      ['--allow-natives-syntax', '--import', 'tsx', FIXTURE, name],
       { timeout: 60_000 },
     );
     expect(JSON.parse(stdout)).toEqual({
