@@ -286,6 +286,8 @@ function hardenedFactory(options?: HardenedOptions): HardenedMiddleware {
    * with serverClasses() (bench/README.md, "Devices").
    */
   function hardenedMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // So that every part and every layer after the preset meet one hidden class
+    // per object, not a new one per request (docs/preset.md).
     useDictionaryMode(req);
     useDictionaryMode(res);
     const handlers = probePaths.has(req.path) ? probeHandlers : allHandlers;
