@@ -1,6 +1,17 @@
 const FIRST = Symbol('bulwark.dictionaryMode.first');
 const SECOND = Symbol('bulwark.dictionaryMode.second');
 
+/** The prototypes of objects Node builds through serverClasses(), which share hidden classes already. */
+const sharedClassPrototypes = new WeakSet<object>();
+
+/**
+ * Records that Node builds objects with `prototype` through serverClasses(),
+ * so that useDictionaryMode() leaves them in the fast mode they share.
+ */
+export function markSharedClasses(prototype: object): void {
+  sharedClassPrototypes.add(prototype);
+}
+
 /**
  * Moves `target`'s properties into V8's dictionary mode, with no change a
  * program can see: two private symbol members are added and deleted again.
@@ -16,6 +27,11 @@ const SECOND = Symbol('bulwark.dictionaryMode.second');
  * hash-table insert. Deleting a property other than the last one added is
  * what makes V8 switch, hence two.
  *
+ * Objects built through serverClasses() share fast hidden classes already and
+ * are left as they are: V8 shares dictionary-mode classes through a small
+ * cache, and in a process where another object's class keeps taking the same
+ * entry, every request would get a class of its own again.
+ *
  * A device under the project's rule (bench/README.md, "Devices", batch 8),
  * kept for its measured gain: in `hardened()` on a plain server, the full
  * stack's instructions per request fell by 35% (1.16 to 0.75 million).
@@ -23,6 +39,7 @@ const SECOND = Symbol('bulwark.dictionaryMode.second');
 export function useDictionaryMode(target: object): void {
   // A frozen or sealed object cannot take the members; it keeps its mode.
   if (!Object.isExtensible(target)) return;
+  if (sharedClassPrototypes.has(Object.getPrototypeOf(target) as object)) return;
   const members = target as Record<symbol, unknown>;
   members[FIRST] = undefined;
   members[SECOND] = undefined;

@@ -1,6 +1,7 @@
 import { IncomingMessage, ServerResponse, type ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import { BulwarkConfigError } from '../errors.js';
+import { markSharedClasses } from '../internal/dictionary-mode.js';
 
 /** What `serverClasses()` needs of an Express application (4 or 5). */
 export interface ExpressPrototypes {
@@ -76,6 +77,9 @@ export function serverClasses(app: ExpressPrototypes): ServerClasses {
     initResponse.call(this, req, options);
   }
   ExpressResponse.prototype = response;
+  // Both checked above; objects built with them share hidden classes already.
+  markSharedClasses(request as IncomingMessage);
+  markSharedClasses(response as ServerResponse);
   return {
     IncomingMessage: ExpressRequest as unknown as typeof IncomingMessage,
     ServerResponse: ExpressResponse as unknown as typeof ServerResponse,

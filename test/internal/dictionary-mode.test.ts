@@ -1,5 +1,11 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useDictionaryMode } from '../../src/internal/dictionary-mode.js';
+
+const run = promisify(execFile);
+const FIXTURE = fileURLToPath(new URL('./fixtures/dictionary-mode.ts', import.meta.url));
 
 // What V8 does with the object is checked in test/preset/dictionary-mode.test.ts;
 // here, that nothing a program can see changes.
@@ -39,4 +45,14 @@ describe('useDictionaryMode', () => {
     }).not.toThrow();
     expect(Reflect.ownKeys(target)).toEqual(['kept']);
   });
+
+  it('switches an object, and leaves one whose prototype serverClasses() was given', async () => {
+    // V8's own answer, from a child process with natives syntax on.
+    const { stdout } = await run(
+      process.execPath,
+      ['--allow-natives-syntax', '--import', 'tsx', FIXTURE],
+      { timeout: 60_000 },
+    );
+    expect(JSON.parse(stdout)).toEqual({ marked: true, served: true, unmarked: false });
+  }, 60_000);
 });
