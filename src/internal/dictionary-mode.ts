@@ -6,7 +6,7 @@ const sharedClassPrototypes = new WeakSet<object>();
 
 /**
  * Records that Node builds objects with `prototype` through serverClasses(),
- * so that useDictionaryMode() leaves them in the fast mode they share.
+ * so that useDictionaryMode() leaves them as V8 built them.
  */
 export function markSharedClasses(prototype: object): void {
   sharedClassPrototypes.add(prototype);
@@ -27,10 +27,9 @@ export function markSharedClasses(prototype: object): void {
  * hash-table insert. Deleting a property other than the last one added is
  * what makes V8 switch, hence two.
  *
- * Objects built through serverClasses() share fast hidden classes already and
- * are left as they are: V8 shares dictionary-mode classes through a small
- * cache, and in a process where another object's class keeps taking the same
- * entry, every request would get a class of its own again.
+ * Objects built through serverClasses() share hidden classes already and are
+ * left as they are: there the switch measured no gain, and one process of the
+ * bench counted 1.7x the instructions with it (bench/README.md, batch 8).
  *
  * A device under the project's rule (bench/README.md, "Devices", batch 8),
  * kept for its measured gain: in `hardened()` on a plain server, the full

@@ -7,8 +7,9 @@ import { useDictionaryMode } from '../../src/internal/dictionary-mode.js';
 const run = promisify(execFile);
 const FIXTURE = fileURLToPath(new URL('./fixtures/dictionary-mode.ts', import.meta.url));
 
-// What V8 does with the object is checked in test/preset/dictionary-mode.test.ts;
-// here, that nothing a program can see changes.
+// What V8 does with a request's objects behind hardened() is checked in
+// test/preset/dictionary-mode.test.ts; here, that nothing a program can see
+// changes, and which objects are switched.
 describe('useDictionaryMode', () => {
   it('leaves the same members, values, order and prototype', () => {
     const proto = { inherited: true };
