@@ -55,6 +55,13 @@ interface Dead {
   bytes: number;
 }
 
+function addDead(byType: Map<string, Dead>, name: string, dead: Dead): void {
+  const total = byType.get(name) ?? { count: 0, bytes: 0 };
+  total.count += dead.count;
+  total.bytes += dead.bytes;
+  byType.set(name, total);
+}
+
 /** Per request: dead bytes and objects by type over the full collections after `from` requests. */
 function deadPerRequest(
   lines: readonly string[],
@@ -68,11 +75,10 @@ function deadPerRequest(
     if (line.startsWith('{')) {
       const stats = JSON.parse(line) as ObjectStats;
       if (stats.key !== 'dead' || stats.type !== 'instance_type_data' || !stats.count) continue;
-      const name = stats.instance_type_name ?? '?';
-      const dead = pending.get(name) ?? { count: 0, bytes: 0 };
-      dead.count += stats.count;
-      dead.bytes += stats.overall ?? 0;
-      pending.set(name, dead);
+      addDead(pending, stats.instance_type_name ?? '?', {
+        count: stats.count,
+        bytes: stats.overall ?? 0,
+      });
       continue;
     }
     const match = /^major-gc (\d+)$/.exec(line);
@@ -80,12 +86,7 @@ function deadPerRequest(
     const served = Number(match[1]);
     if (previous !== undefined && previous >= from) {
       requests += served - previous;
-      for (const [name, dead] of pending) {
-        const total = byType.get(name) ?? { count: 0, bytes: 0 };
-        total.count += dead.count;
-        total.bytes += dead.bytes;
-        byType.set(name, total);
-      }
+      for (const [name, dead] of pending) addDead(byType, name, dead);
     }
     previous = served;
     pending = new Map();

@@ -32,6 +32,11 @@ const COMMON = {
   'x-powered-by': null,
 };
 
+/** `res.writeHead` as a property, to wrap it or call it with header shapes its types do not take. */
+interface WriteHeadSlot {
+  writeHead: (...args: unknown[]) => unknown;
+}
+
 describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
   it('sets every api-profile header, no Cache-Control for anonymous requests', async () => {
     await check(factory, securityHeaders(), {
@@ -129,7 +134,7 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
       (header: string): RequestHandler =>
       (_req, res, next) => {
         // What on-headers (compression, morgan) does: keep the current writeHead, run before it.
-        const slot = res as unknown as { writeHead: (...args: unknown[]) => unknown };
+        const slot = res as unknown as WriteHeadSlot;
         const inner = slot.writeHead;
         slot.writeHead = function (this: typeof res, ...args: unknown[]) {
           this.setHeader(header, String(this.getHeader('Cache-Control') ?? 'none'));
@@ -215,7 +220,7 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
       app.use(securityHeaders());
       const given = structuredClone(args);
       app.get('/', (_req, res) => {
-        (res as unknown as { writeHead: (...a: unknown[]) => unknown }).writeHead(...given);
+        (res as unknown as WriteHeadSlot).writeHead(...given);
         res.end('ok');
       });
       let call = request(app).get('/');
@@ -232,7 +237,7 @@ describe.each(EXPRESS_VERSIONS)('securityHeaders on %s', (_name, factory) => {
     const app = factory();
     app.use(securityHeaders());
     app.get('/', (_req, res) => {
-      const slot = res as unknown as { writeHead: (...a: unknown[]) => unknown };
+      const slot = res as unknown as WriteHeadSlot;
       slot.writeHead(200, ['Cache-Control', PUBLIC, 'X-Test']);
       res.end('ok');
     });

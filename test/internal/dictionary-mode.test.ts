@@ -1,11 +1,6 @@
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useDictionaryMode } from '../../src/internal/dictionary-mode.js';
-
-const run = promisify(execFile);
-const FIXTURE = fileURLToPath(new URL('./fixtures/dictionary-mode.ts', import.meta.url));
+import { runNativesFixture } from '../helpers/natives.js';
 
 // What V8 does with a request's objects behind hardened() is checked in
 // test/preset/dictionary-mode.test.ts; here, that nothing a program can see
@@ -48,12 +43,10 @@ describe('useDictionaryMode', () => {
   });
 
   it('switches an object, and leaves one whose prototype serverClasses() was given', async () => {
-    // V8's own answer, from a child process with natives syntax on.
-    const { stdout } = await run(
-      process.execPath,
-      ['--allow-natives-syntax', '--import', 'tsx', FIXTURE],
-      { timeout: 60_000 },
-    );
-    expect(JSON.parse(stdout)).toEqual({ marked: true, served: true, unmarked: false });
+    expect(await runNativesFixture(import.meta.url, './fixtures/dictionary-mode.ts')).toEqual({
+      marked: true,
+      served: true,
+      unmarked: false,
+    });
   }, 60_000);
 });

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type * as http from 'node:http';
 import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { Express } from 'express';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -18,9 +15,7 @@ import {
   serverTimeouts,
 } from '../../src/index.js';
 import { EXPRESS_VERSIONS, type ExpressFactory } from '../helpers/express.js';
-
-const run = promisify(execFile);
-const SAME_MAP = fileURLToPath(new URL('./fixtures/same-map.ts', import.meta.url));
+import { runNativesFixture } from '../helpers/natives.js';
 
 /** One app with a route for each part of Express a handler leans on. */
 function buildApp(factory: ExpressFactory): Express {
@@ -217,13 +212,7 @@ describe.each(EXPRESS_VERSIONS)('serverClasses with %s', (name, factory) => {
   });
 
   it('keeps two requests at the same route on one hidden class, where app.listen() splits them', async () => {
-    // V8's own answer, from a child process with natives syntax on.
-    const { stdout } = await run(
-      process.execPath,
-      ['--allow-natives-syntax', '--import', 'tsx', SAME_MAP, name],
-      { timeout: 60_000 },
-    );
-    expect(JSON.parse(stdout)).toEqual({
+    expect(await runNativesFixture(import.meta.url, './fixtures/same-map.ts', name)).toEqual({
       listen: { req: false, res: false },
       classes: { req: true, res: true },
     });
